@@ -1,0 +1,1 @@
+//! Datasets: loading, checking and splitting.

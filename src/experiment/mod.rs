@@ -1,0 +1,1 @@
+//! The experiment on disk: goal, plan state.

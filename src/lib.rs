@@ -1,0 +1,11 @@
+//! tunedeck — a terminal cockpit for LoRA fine-tuning of LLMs.
+//!
+//! Layers, each knowing only the ones below it:
+//! - experiment (pure): [`data`], [`preset`], [`experiment`]
+//! - engine: [`gguf`], [`model`] (tch, tokenizers)
+//! - front ends: [`cli`]
+
+pub mod cli;
+pub mod data;
+pub mod experiment;
+pub mod preset;
