@@ -9,3 +9,8 @@ pub mod cli;
 pub mod data;
 pub mod experiment;
 pub mod preset;
+
+pub mod atomic;
+pub mod gguf;
+pub mod model;
+pub mod safetensors_out;

@@ -1,0 +1,235 @@
+//! `tunedeck model import-gguf`: a GGUF file to a Hugging Face model directory, streamed
+//! tensor by tensor.
+
+use super::{tokenizer, GgufFile, TensorInfo, Value};
+use crate::{atomic, safetensors_out};
+use anyhow::{bail, Context, Result};
+use half::{bf16, f16};
+use serde_json::json;
+use std::path::Path;
+
+/// The dtype the weights are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutDtype {
+    Float32,
+    Bfloat16,
+    Float16,
+}
+
+pub struct ImportOptions {
+    pub dtype: OutDtype,
+}
+
+struct Arch {
+    name: &'static str,
+    hf_class: &'static str,
+    /// llama.cpp permutes Llama's q/k rows for its interleaved RoPE; Qwen2 uses NeoX RoPE and is
+    /// stored as in Hugging Face.
+    permuted_qk: bool,
+}
+
+fn arch(name: &str) -> Result<Arch> {
+    Ok(match name {
+        "llama" => Arch { name: "llama", hf_class: "LlamaForCausalLM", permuted_qk: true },
+        "qwen2" => Arch { name: "qwen2", hf_class: "Qwen2ForCausalLM", permuted_qk: false },
+        other => bail!("architecture {other:?} is not supported (supported: llama, qwen2)"),
+    })
+}
+
+/// The Hugging Face name of a GGUF tensor.
+fn hf_name(gguf: &str) -> Result<String> {
+    let fixed = match gguf {
+        "token_embd.weight" => Some("model.embed_tokens.weight"),
+        "output_norm.weight" => Some("model.norm.weight"),
+        "output.weight" => Some("lm_head.weight"),
+        _ => None,
+    };
+    if let Some(n) = fixed {
+        return Ok(n.to_string());
+    }
+    let parts: Vec<&str> = gguf.split('.').collect();
+    if let ["blk", layer, module, kind @ ("weight" | "bias")] = parts[..] {
+        let hf = match module {
+            "attn_q" => "self_attn.q_proj",
+            "attn_k" => "self_attn.k_proj",
+            "attn_v" => "self_attn.v_proj",
+            "attn_output" => "self_attn.o_proj",
+            "ffn_gate" => "mlp.gate_proj",
+            "ffn_up" => "mlp.up_proj",
+            "ffn_down" => "mlp.down_proj",
+            "attn_norm" => "input_layernorm",
+            "ffn_norm" => "post_attention_layernorm",
+            _ => bail!("tensor {gguf} is not a Llama/Qwen2 tensor tunedeck knows"),
+        };
+        return Ok(format!("model.layers.{layer}.{hf}.{kind}"));
+    }
+    bail!("tensor {gguf} is not a Llama/Qwen2 tensor tunedeck knows")
+}
+
+/// Undo llama.cpp's per-head row interleaving: GGUF row `h·d + 2i + j` is HF row
+/// `h·d + j·d/2 + i`.
+fn unpermute(w: &[f32], heads: usize, cols: usize) -> Vec<f32> {
+    let rows = w.len() / cols;
+    let hd = rows / heads;
+    let mut out = vec![0.0; w.len()];
+    for h in 0..heads {
+        for i in 0..hd / 2 {
+            for j in 0..2 {
+                let src = (h * hd + 2 * i + j) * cols;
+                let dst = (h * hd + j * (hd / 2) + i) * cols;
+                out[dst..dst + cols].copy_from_slice(&w[src..src + cols]);
+            }
+        }
+    }
+    out
+}
+
+fn encode(values: &[f32], dtype: OutDtype) -> Vec<u8> {
+    match dtype {
+        OutDtype::Float32 => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        OutDtype::Bfloat16 => values.iter().flat_map(|v| bf16::from_f32(*v).to_le_bytes()).collect(),
+        OutDtype::Float16 => values.iter().flat_map(|v| f16::from_f32(*v).to_le_bytes()).collect(),
+    }
+}
+
+/// Import `gguf_path` into `out` (created if missing). `progress(done, total, name)` is called
+/// after each tensor.
+pub fn import(
+    gguf_path: &Path,
+    out: &Path,
+    opts: &ImportOptions,
+    progress: &mut dyn FnMut(usize, usize, &str),
+) -> Result<()> {
+    let g = GgufFile::open(gguf_path)?;
+    convert(&g, out, opts, progress).with_context(|| format!("{}", gguf_path.display()))
+}
+
+fn convert(
+    g: &GgufFile,
+    out: &Path,
+    opts: &ImportOptions,
+    progress: &mut dyn FnMut(usize, usize, &str),
+) -> Result<()> {
+    let arch = arch(g.require_str("general.architecture")?)?;
+    let key = |k: &str| format!("{}.{k}", arch.name);
+    let hidden = g.require_u64(&key("embedding_length"))? as usize;
+    let heads = g.require_u64(&key("attention.head_count"))? as usize;
+    let kv_heads = g.get(&key("attention.head_count_kv")).and_then(Value::as_u64).unwrap_or(heads as u64) as usize;
+    let layers = g.require_u64(&key("block_count"))?;
+    let ffn = g.require_u64(&key("feed_forward_length"))?;
+    let eps = g.require(&key("attention.layer_norm_rms_epsilon"))?.as_f64().context("rms epsilon is not a number")?;
+    let theta = g.get(&key("rope.freq_base")).and_then(Value::as_f64).unwrap_or(10000.0);
+    let ctx = g.get(&key("context_length")).and_then(Value::as_u64).unwrap_or(2048);
+    if heads == 0 || hidden % heads != 0 || kv_heads == 0 || heads % kv_heads != 0 {
+        bail!("inconsistent attention shape: hidden {hidden}, {heads} heads, {kv_heads} KV heads");
+    }
+    let head_dim = hidden / heads;
+    let tok = tokenizer::build(g)?;
+    let vocab = tok.tokenizer["model"]["vocab"].as_object().map_or(0, |v| v.len());
+
+    let mut tensors: Vec<(String, &TensorInfo)> = Vec::new();
+    for t in &g.tensors {
+        if t.name == "rope_freqs.weight" {
+            bail!("tensor rope_freqs.weight: Llama 3.1-style RoPE scaling is not supported");
+        }
+        tensors.push((hf_name(&t.name)?, t));
+    }
+    let embed = tensors
+        .iter()
+        .find(|(n, _)| n == "model.embed_tokens.weight")
+        .context("tensor token_embd.weight is missing")?;
+    if embed.1.shape != [vocab, hidden] {
+        bail!(
+            "the tokenizer does not match the vocabulary: token_embd has shape {:?}, tokenizer has {vocab} tokens, hidden size {hidden}",
+            embed.1.shape
+        );
+    }
+    let tied = !tensors.iter().any(|(n, _)| n == "lm_head.weight");
+    tensors.sort_by(|a, b| a.0.cmp(&b.0));
+
+    std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
+    let dtype_name = match opts.dtype {
+        OutDtype::Float32 => ("F32", "float32"),
+        OutDtype::Bfloat16 => ("BF16", "bfloat16"),
+        OutDtype::Float16 => ("F16", "float16"),
+    };
+    let mut config = json!({
+        "architectures": [arch.hf_class],
+        "model_type": arch.name,
+        "hidden_size": hidden,
+        "intermediate_size": ffn,
+        "num_hidden_layers": layers,
+        "num_attention_heads": heads,
+        "num_key_value_heads": kv_heads,
+        "head_dim": head_dim,
+        "rms_norm_eps": eps,
+        "rope_theta": theta,
+        "vocab_size": vocab,
+        "max_position_embeddings": ctx,
+        "tie_word_embeddings": tied,
+        "hidden_act": "silu",
+        "eos_token_id": tok.eos_token_id,
+        "torch_dtype": dtype_name.1,
+    });
+    if let Some(b) = tok.bos_token_id {
+        config["bos_token_id"] = json!(b);
+    }
+    if let Some(p) = tok.pad_token_id {
+        config["pad_token_id"] = json!(p);
+    }
+    if arch.name == "llama" {
+        config["attention_bias"] = json!(false);
+        config["mlp_bias"] = json!(false);
+    }
+
+    let entries: Vec<_> = tensors
+        .iter()
+        .map(|(n, t)| safetensors_out::Entry { name: n.clone(), dtype: dtype_name.0, shape: t.shape.clone() })
+        .collect();
+    let weights = out.join("model.safetensors");
+    let mut w = safetensors_out::Writer::create(&weights, &entries)?;
+    for (i, (name, t)) in tensors.iter().enumerate() {
+        let mut values = g.dequantize(t)?;
+        if arch.permuted_qk && t.shape.len() == 2 {
+            if name.ends_with("q_proj.weight") {
+                values = unpermute(&values, heads, t.shape[1]);
+            } else if name.ends_with("k_proj.weight") {
+                values = unpermute(&values, kv_heads, t.shape[1]);
+            }
+        }
+        w.write_tensor(&encode(&values, opts.dtype))?;
+        progress(i + 1, tensors.len(), name);
+    }
+    w.finish()?;
+
+    let mut generation = json!({"eos_token_id": tok.eos_token_id, "do_sample": false});
+    if let Some(b) = tok.bos_token_id {
+        generation["bos_token_id"] = json!(b);
+    }
+    atomic::write_json(&out.join("config.json"), &config)?;
+    atomic::write_json(&out.join("generation_config.json"), &generation)?;
+    atomic::write_json(&out.join("tokenizer.json"), &tok.tokenizer)?;
+    atomic::write_json(&out.join("tokenizer_config.json"), &tok.config)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unpermute_inverts_llama_cpp_permutation() {
+        // 2 heads of dim 4, 1 column: HF rows 0..8.
+        let hf: Vec<f32> = (0..8).map(|v| v as f32).collect();
+        // llama.cpp: reshape(2, 2, 2, 1) -> swap(1, 2): row h*4 + 2i + j takes HF h*4 + 2j + i.
+        let gguf = [0.0, 2.0, 1.0, 3.0, 4.0, 6.0, 5.0, 7.0];
+        assert_eq!(unpermute(&gguf, 2, 1), hf);
+    }
+
+    #[test]
+    fn names_map_to_hugging_face() {
+        assert_eq!(hf_name("blk.3.attn_q.bias").unwrap(), "model.layers.3.self_attn.q_proj.bias");
+        assert_eq!(hf_name("blk.0.ffn_norm.weight").unwrap(), "model.layers.0.post_attention_layernorm.weight");
+        assert!(hf_name("blk.0.ssm_a").is_err());
+    }
+}

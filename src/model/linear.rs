@@ -1,0 +1,45 @@
+//! A linear projection with an optional LoRA branch (PEFT semantics).
+
+use tch::Tensor;
+
+/// The low-rank update of one projection: `(B · A · dropout(x)) · scale`.
+#[derive(Debug)]
+pub struct LoraBranch {
+    /// (r, in)
+    pub a: Tensor,
+    /// (out, r)
+    pub b: Tensor,
+    /// alpha / r, or alpha / sqrt(r) with rsLoRA.
+    pub scale: f64,
+    pub dropout: f64,
+}
+
+#[derive(Debug)]
+pub struct Linear {
+    /// (out, in)
+    pub weight: Tensor,
+    /// (out)
+    pub bias: Option<Tensor>,
+    pub lora: Option<LoraBranch>,
+}
+
+impl Linear {
+    /// (..., in) -> (..., out)
+    pub fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        let y = x.linear(&self.weight, self.bias.as_ref());
+        match &self.lora {
+            None => y,
+            Some(l) => {
+                let x = if train && l.dropout > 0.0 { x.dropout(l.dropout, true) } else { x.shallow_clone() };
+                // The rank-r intermediate keeps the extra cost at 2·r·(in + out) per token.
+                let h = x.linear::<Tensor>(&l.a, None).linear::<Tensor>(&l.b, None);
+                y + h * l.scale
+            }
+        }
+    }
+
+    /// The dense update `B · A · scale`, shape (out, in), if a LoRA branch is attached.
+    pub fn lora_delta(&self) -> Option<Tensor> {
+        self.lora.as_ref().map(|l| l.b.matmul(&l.a) * l.scale)
+    }
+}

@@ -1,0 +1,183 @@
+//! The Llama / Qwen2 decoder: RMSNorm, rotate-half RoPE, grouped-query attention, SwiGLU MLP.
+//! Qwen2 is Llama with a bias on q/k/v.
+
+use super::config::ModelConfig;
+use super::linear::Linear;
+use tch::{Device, Kind, Tensor};
+
+/// Keys and values of the positions seen so far, one pair per layer.
+#[derive(Debug, Default)]
+pub struct KvCache {
+    /// (B, KVH, T, D) each
+    layers: Vec<Option<(Tensor, Tensor)>>,
+}
+
+impl KvCache {
+    pub fn new(n_layers: usize) -> Self {
+        Self { layers: (0..n_layers).map(|_| None).collect() }
+    }
+
+    /// How many positions are cached.
+    pub fn len(&self) -> i64 {
+        self.layers.first().and_then(|l| l.as_ref()).map_or(0, |(k, _)| k.size()[2])
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[derive(Debug)]
+pub struct Attention {
+    pub q_proj: Linear,
+    pub k_proj: Linear,
+    pub v_proj: Linear,
+    pub o_proj: Linear,
+}
+
+#[derive(Debug)]
+pub struct Mlp {
+    pub gate_proj: Linear,
+    pub up_proj: Linear,
+    pub down_proj: Linear,
+}
+
+#[derive(Debug)]
+pub struct Layer {
+    pub input_layernorm: Tensor,
+    pub self_attn: Attention,
+    pub post_attention_layernorm: Tensor,
+    pub mlp: Mlp,
+}
+
+#[derive(Debug)]
+pub struct Decoder {
+    pub config: ModelConfig,
+    /// (V, H)
+    pub embed_tokens: Tensor,
+    pub layers: Vec<Layer>,
+    pub norm: Tensor,
+    /// (V, H); `None` when tied to the embeddings.
+    pub lm_head: Option<Tensor>,
+}
+
+/// Hugging Face's LlamaRMSNorm: normalise in float32, then scale in the input dtype.
+fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> Tensor {
+    let kind = x.kind();
+    let xf = x.to_kind(Kind::Float);
+    let var = xf.pow_tensor_scalar(2).mean_dim(-1, true, Kind::Float);
+    let normed = (xf * (var + eps).rsqrt()).to_kind(kind);
+    normed * weight
+}
+
+/// cos and sin for positions `start..start + len`, each (T, D), computed in float32.
+fn rope_tables(cfg: &ModelConfig, start: i64, len: i64, device: Device, kind: Kind) -> (Tensor, Tensor) {
+    let d = cfg.head_dim() as i64;
+    let inv_freq = (Tensor::arange_start_step(0, d, 2, (Kind::Float, device)) / d as f64 * -cfg.rope_theta.ln()).exp();
+    let pos = Tensor::arange_start(start, start + len, (Kind::Float, device));
+    let freqs = pos.outer(&inv_freq); // (T, D/2)
+    let emb = Tensor::cat(&[&freqs, &freqs], -1); // (T, D)
+    (emb.cos().to_kind(kind), emb.sin().to_kind(kind))
+}
+
+fn rotate_half(x: &Tensor) -> Tensor {
+    let halves = x.chunk(2, -1);
+    Tensor::cat(&[-&halves[1], halves[0].shallow_clone()], -1)
+}
+
+impl Attention {
+    /// x: (B, T, H·D) -> (B, T, H·D)
+    fn forward(&self, x: &Tensor, cfg: &ModelConfig, rope: &(Tensor, Tensor), cache: Option<&mut Option<(Tensor, Tensor)>>, train: bool) -> Tensor {
+        let (b, t, _) = x.size3().expect("attention input is (B, T, H)");
+        let (h, kvh, d) = (cfg.num_attention_heads as i64, cfg.kv_heads() as i64, cfg.head_dim() as i64);
+        let q = self.q_proj.forward_t(x, train).view([b, t, h, d]).transpose(1, 2); // (B, H, T, D)
+        let k = self.k_proj.forward_t(x, train).view([b, t, kvh, d]).transpose(1, 2); // (B, KVH, T, D)
+        let v = self.v_proj.forward_t(x, train).view([b, t, kvh, d]).transpose(1, 2);
+        let (cos, sin) = rope;
+        let q = &q * cos + rotate_half(&q) * sin;
+        let k = &k * cos + rotate_half(&k) * sin;
+        let (k, v, past) = match cache {
+            None => (k, v, 0),
+            Some(slot) => {
+                let (k, v, past) = match slot.take() {
+                    None => (k, v, 0),
+                    Some((pk, pv)) => {
+                        let past = pk.size()[2];
+                        (Tensor::cat(&[pk, k], 2), Tensor::cat(&[pv, v], 2), past)
+                    }
+                };
+                *slot = Some((k.shallow_clone(), v.shallow_clone()));
+                (k, v, past)
+            }
+        };
+        let y = if past == 0 {
+            Tensor::scaled_dot_product_attention::<Tensor>(&q, &k, &v, None, 0.0, t > 1, None, kvh != h)
+        } else if t == 1 {
+            // One new token may look at every cached position.
+            Tensor::scaled_dot_product_attention::<Tensor>(&q, &k, &v, None, 0.0, false, None, kvh != h)
+        } else {
+            // New positions past..past+t see the cache and their own causal prefix.
+            let s = past + t;
+            let mask = Tensor::ones([t, s], (Kind::Bool, x.device())).tril(past);
+            Tensor::scaled_dot_product_attention(&q, &k, &v, Some(mask), 0.0, false, None, kvh != h)
+        }; // (B, H, T, D)
+        let y = y.transpose(1, 2).reshape([b, t, h * d]);
+        self.o_proj.forward_t(&y, train)
+    }
+}
+
+impl Mlp {
+    /// SwiGLU: down(silu(gate(x)) · up(x))
+    fn forward(&self, x: &Tensor, train: bool) -> Tensor {
+        let g = self.gate_proj.forward_t(x, train).silu();
+        self.down_proj.forward_t(&(g * self.up_proj.forward_t(x, train)), train)
+    }
+}
+
+impl Decoder {
+    /// Hidden states after the final norm: ids (B, T) -> (B, T, H). With a cache, the ids are
+    /// the positions after the cached ones and the cache is extended.
+    pub fn hidden(&self, ids: &Tensor, mut cache: Option<&mut KvCache>, train: bool) -> Tensor {
+        let cfg = &self.config;
+        let (_, t) = ids.size2().expect("ids are (B, T)");
+        let start = cache.as_ref().map_or(0, |c| c.len());
+        let mut x = Tensor::embedding(&self.embed_tokens, ids, -1, false, false); // (B, T, H)
+        let rope = rope_tables(cfg, start, t, x.device(), x.kind());
+        for (i, layer) in self.layers.iter().enumerate() {
+            let slot = cache.as_deref_mut().map(|c| &mut c.layers[i]);
+            let h = rms_norm(&x, &layer.input_layernorm, cfg.rms_norm_eps);
+            x = x + layer.self_attn.forward(&h, cfg, &rope, slot, train);
+            let h = rms_norm(&x, &layer.post_attention_layernorm, cfg.rms_norm_eps);
+            x = x + layer.mlp.forward(&h, train);
+        }
+        rms_norm(&x, &self.norm, cfg.rms_norm_eps)
+    }
+
+    /// Project hidden states to vocabulary logits: (..., H) -> (..., V)
+    pub fn logits(&self, hidden: &Tensor) -> Tensor {
+        hidden.linear::<Tensor>(self.lm_head.as_ref().unwrap_or(&self.embed_tokens), None)
+    }
+
+    /// ids (B, T) -> logits (B, T, V)
+    pub fn forward(&self, ids: &Tensor, cache: Option<&mut KvCache>) -> Tensor {
+        self.logits(&self.hidden(ids, cache, false))
+    }
+
+    /// Every projection with its dotted module path, e.g. `model.layers.0.self_attn.q_proj`.
+    pub fn linears_mut(&mut self) -> Vec<(String, &mut Linear)> {
+        let mut out = Vec::new();
+        for (i, l) in self.layers.iter_mut().enumerate() {
+            let p = format!("model.layers.{i}");
+            let a = &mut l.self_attn;
+            out.push((format!("{p}.self_attn.q_proj"), &mut a.q_proj));
+            out.push((format!("{p}.self_attn.k_proj"), &mut a.k_proj));
+            out.push((format!("{p}.self_attn.v_proj"), &mut a.v_proj));
+            out.push((format!("{p}.self_attn.o_proj"), &mut a.o_proj));
+            let m = &mut l.mlp;
+            out.push((format!("{p}.mlp.gate_proj"), &mut m.gate_proj));
+            out.push((format!("{p}.mlp.up_proj"), &mut m.up_proj));
+            out.push((format!("{p}.mlp.down_proj"), &mut m.down_proj));
+        }
+        out
+    }
+}
