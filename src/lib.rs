@@ -14,3 +14,4 @@ pub mod atomic;
 pub mod gguf;
 pub mod model;
 pub mod safetensors_out;
+pub mod lora;
