@@ -37,8 +37,18 @@ pub struct ModelConfig {
     pub attention_bias: bool,
     #[serde(default)]
     pub rope_scaling: Option<serde_json::Value>,
+    /// transformers 5 moved `rope_theta` and `rope_scaling` here.
+    #[serde(default)]
+    pub rope_parameters: Option<RopeParameters>,
     #[serde(default)]
     pub hidden_act: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RopeParameters {
+    pub rope_theta: Option<f64>,
+    #[serde(default)]
+    pub rope_type: Option<String>,
 }
 
 fn default_eps() -> f64 {
@@ -57,8 +67,11 @@ impl ModelConfig {
         let text = std::fs::read_to_string(&path).with_context(|| {
             format!("{}: cannot read (is {} a Hugging Face model directory?)", path.display(), dir.display())
         })?;
-        let cfg: Self =
+        let mut cfg: Self =
             serde_json::from_str(&text).with_context(|| format!("{}: not a valid model config", path.display()))?;
+        if let Some(theta) = cfg.rope_parameters.as_ref().and_then(|p| p.rope_theta) {
+            cfg.rope_theta = theta;
+        }
         cfg.validate().with_context(|| format!("{}", path.display()))?;
         Ok(cfg)
     }
@@ -82,10 +95,14 @@ impl ModelConfig {
                 bail!("hidden_act {act:?} is not supported (only silu)");
             }
         }
-        if let Some(s) = &self.rope_scaling {
-            if !s.is_null() {
-                bail!("rope_scaling is not supported yet");
-            }
+        let scaled = self.rope_scaling.as_ref().is_some_and(|s| !s.is_null())
+            || self
+                .rope_parameters
+                .as_ref()
+                .and_then(|p| p.rope_type.as_deref())
+                .is_some_and(|t| t != "default");
+        if scaled {
+            bail!("RoPE scaling (rope_scaling / rope_type other than default) is not supported yet");
         }
         let kv = self.kv_heads();
         if self.num_attention_heads == 0 || kv == 0 || self.num_attention_heads % kv != 0 {

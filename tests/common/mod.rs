@@ -1,0 +1,54 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixtures() -> PathBuf {
+    root().join("tests/fixtures")
+}
+
+/// The demo model that `just setup` imports; tests that need it say so when it is missing.
+pub fn smollm2() -> PathBuf {
+    let dir = root().join("models/smollm2-135m-instruct");
+    assert!(dir.join("model.safetensors").exists(), "{} is missing: run `just setup` first", dir.display());
+    dir
+}
+
+pub fn reference() -> Value {
+    let text = std::fs::read_to_string(fixtures().join("reference.json")).expect("tests/fixtures/reference.json");
+    serde_json::from_str(&text).expect("reference.json parses")
+}
+
+/// Run the tunedeck binary.
+pub fn tunedeck(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tunedeck")).args(args).output().expect("tunedeck runs")
+}
+
+/// Run tunedeck and expect a clean failure: non-zero exit, one `error:` line naming
+/// `mentions`, and no panic.
+pub fn expect_error(args: &[&str], mentions: &[&str]) -> String {
+    let out = tunedeck(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "{args:?} should fail; stderr: {stderr}");
+    assert!(stderr.starts_with("error: "), "{args:?}: stderr should start with `error: `: {stderr}");
+    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+    for m in mentions {
+        assert!(stderr.contains(m), "{args:?}: error should mention {m:?}: {stderr}");
+    }
+    stderr
+}
+
+pub fn json_stdout(out: &Output) -> Value {
+    assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+}
+
+pub fn path_str(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 path")
+}
