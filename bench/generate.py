@@ -49,8 +49,9 @@ def main():
     same = next((i for i, (x, y) in enumerate(zip(ours[0]["ids"], theirs[0]["ids"])) if x != y), NEW)
     print(f"model {MODEL}, prompt {ids.shape[1]} tokens, {NEW} new tokens, greedy, float32, CPU, "
           f"{torch.get_num_threads()} threads, {RUNS} alternated runs")
-    print(f"tunedeck      {a:8.1f} tokens/s (median; runs: {', '.join(f'{r['tokens_per_s']:.1f}' for r in ours)})")
-    print(f"transformers  {b:8.1f} tokens/s (median; runs: {', '.join(f'{r['tokens_per_s']:.1f}' for r in theirs)})")
+    runs = lambda rs: ", ".join("%.1f" % r["tokens_per_s"] for r in rs)
+    print(f"tunedeck      {a:8.1f} tokens/s (median; runs: {runs(ours)})")
+    print(f"transformers  {b:8.1f} tokens/s (median; runs: {runs(theirs)})")
     print(f"ratio tunedeck/transformers: {a / b:.2f}x")
     print(f"identical greedy tokens: first {same} of {NEW}")
 
