@@ -14,8 +14,13 @@ fn main() -> anyhow::Result<()> {
     };
     let n: usize = n.parse()?;
     let model = Model::load(dir.as_ref(), tch::Device::Cpu, "auto", false)?;
-    let ids = model.tokenizer.encode(&model.tokenizer.template.prompt(None, &[], prompt))?;
-    let opts = GenerateOptions { max_new_tokens: n, ..Default::default() };
+    let ids = model
+        .tokenizer
+        .encode(&model.tokenizer.template.prompt(None, &[], prompt))?;
+    let opts = GenerateOptions {
+        max_new_tokens: n,
+        ..Default::default()
+    };
     let start = Instant::now();
     let (out, _) = generate(&model.decoder, &ids, &opts, &mut |_| true);
     let secs = start.elapsed().as_secs_f64();

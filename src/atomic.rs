@@ -18,8 +18,13 @@ impl AtomicFile {
     pub fn create(path: &Path) -> Result<Self> {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
         let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-        let file = File::create(&tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
-        Ok(Self { path: path.to_path_buf(), tmp, out: Some(BufWriter::with_capacity(1 << 20, file)) })
+        let file =
+            File::create(&tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            tmp,
+            out: Some(BufWriter::with_capacity(1 << 20, file)),
+        })
     }
 
     /// Flush, sync and move into place.
@@ -30,7 +35,8 @@ impl AtomicFile {
             .into_inner()
             .map_err(|e| e.into_error())
             .with_context(|| format!("{}: cannot write", tmp.display()))?;
-        file.sync_all().with_context(|| format!("{}: cannot sync", tmp.display()))?;
+        file.sync_all()
+            .with_context(|| format!("{}: cannot sync", tmp.display()))?;
         std::fs::rename(&tmp, &path)
             .with_context(|| format!("{}: cannot move into place", path.display()))
     }
@@ -38,7 +44,9 @@ impl AtomicFile {
 
 impl AtomicFile {
     fn writer(&mut self) -> std::io::Result<&mut BufWriter<File>> {
-        self.out.as_mut().ok_or_else(|| std::io::Error::other("file already committed"))
+        self.out
+            .as_mut()
+            .ok_or_else(|| std::io::Error::other("file already committed"))
     }
 }
 
@@ -64,7 +72,8 @@ impl Drop for AtomicFile {
 /// Write `bytes` to `path` atomically.
 pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut f = AtomicFile::create(path)?;
-    f.write_all(bytes).with_context(|| format!("{}: cannot write", path.display()))?;
+    f.write_all(bytes)
+        .with_context(|| format!("{}: cannot write", path.display()))?;
     f.commit()
 }
 

@@ -12,6 +12,6 @@ pub mod preset;
 
 pub mod atomic;
 pub mod gguf;
+pub mod lora;
 pub mod model;
 pub mod safetensors_out;
-pub mod lora;

@@ -54,7 +54,11 @@ impl Writer {
         file.write_all(&(text.len() as u64).to_le_bytes())
             .and_then(|_| file.write_all(text.as_bytes()))
             .with_context(|| format!("{}: cannot write", path.display()))?;
-        Ok(Self { file, sizes, next: 0 })
+        Ok(Self {
+            file,
+            sizes,
+            next: 0,
+        })
     }
 
     /// The data of the next tensor, as little-endian bytes.
@@ -63,7 +67,10 @@ impl Writer {
             bail!("more tensors written than declared");
         };
         if bytes.len() != *size {
-            bail!("tensor {name}: {} bytes written, {size} declared", bytes.len());
+            bail!(
+                "tensor {name}: {} bytes written, {size} declared",
+                bytes.len()
+            );
         }
         self.file.write_all(bytes)?;
         self.next += 1;

@@ -19,16 +19,34 @@ fn check_model(dir: &Path, cases: &Value) {
     for case in cases.as_array().expect("cases") {
         let text = case["text"].as_str().unwrap();
         let ids = model.tokenizer.encode(text).unwrap();
-        let want: Vec<u32> = case["ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
-        assert_eq!(ids, want, "{}: token ids differ for {text:?}", dir.display());
+        let want: Vec<u32> = case["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u32)
+            .collect();
+        assert_eq!(
+            ids,
+            want,
+            "{}: token ids differ for {text:?}",
+            dir.display()
+        );
         let got = generate::token_logprobs(&model.decoder, &ids);
-        for (i, (g, w)) in got.iter().zip(case["logprobs"].as_array().unwrap()).enumerate() {
+        for (i, (g, w)) in got
+            .iter()
+            .zip(case["logprobs"].as_array().unwrap())
+            .enumerate()
+        {
             match (g, w.as_f64()) {
                 (None, None) => {}
                 (Some(g), Some(w)) => {
                     let d = (*g as f64 - w).abs();
                     worst = worst.max(d);
-                    assert!(d < TOLERANCE, "{}: {text:?} token {i}: {g} vs reference {w}", dir.display());
+                    assert!(
+                        d < TOLERANCE,
+                        "{}: {text:?} token {i}: {g} vs reference {w}",
+                        dir.display()
+                    );
                 }
                 other => panic!("position {i}: {other:?}"),
             }
@@ -50,7 +68,15 @@ fn tiny_qwen2_matches_transformers() {
 fn import_tiny(name: &str) -> tempfile::TempDir {
     let out = tempfile::tempdir().unwrap();
     let file = fixtures().join(format!("gguf/{name}.gguf"));
-    gguf::import(&file, out.path(), &ImportOptions { dtype: OutDtype::Float32 }, &mut |_, _, _| {}).unwrap();
+    gguf::import(
+        &file,
+        out.path(),
+        &ImportOptions {
+            dtype: OutDtype::Float32,
+        },
+        &mut |_, _, _| {},
+    )
+    .unwrap();
     out
 }
 
@@ -74,15 +100,27 @@ fn every_quant_type_dequantises_like_gguf_py() {
     let mut seen = Vec::new();
     for t in &g.tensors {
         let got = g.dequantize(t).unwrap();
-        let w: Vec<f64> = want[&t.name].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        let w: Vec<f64> = want[&t.name]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
         assert_eq!(got.len(), w.len(), "{}", t.name);
         for (i, (a, b)) in got.iter().zip(&w).enumerate() {
-            assert!((*a as f64 - b).abs() <= 1e-6 * b.abs().max(1.0), "{} [{i}]: {a} vs {b}", t.name);
+            assert!(
+                (*a as f64 - b).abs() <= 1e-6 * b.abs().max(1.0),
+                "{} [{i}]: {a} vs {b}",
+                t.name
+            );
         }
         seen.push(t.name.clone());
     }
     seen.sort();
-    assert_eq!(seen, ["bf16", "f16", "f32", "q4_0", "q4_1", "q4_k", "q5_k", "q6_k", "q8_0"]);
+    assert_eq!(
+        seen,
+        ["bf16", "f16", "f32", "q4_0", "q4_1", "q4_k", "q5_k", "q6_k", "q8_0"]
+    );
 }
 
 #[test]
@@ -92,7 +130,13 @@ fn smollm2_matches_transformers() {
 
 #[test]
 fn smollm2_digits_are_single_pieces() {
-    let out = tunedeck(&["model", "tokenize", "--model", path_str(&smollm2()), "year 2026: 1234567"]);
+    let out = tunedeck(&[
+        "model",
+        "tokenize",
+        "--model",
+        path_str(&smollm2()),
+        "year 2026: 1234567",
+    ]);
     let ids = json_stdout(&out)["ids"].as_array().unwrap().len();
     // "year", " ", then 4 digits, ":", " ", then 7 digits.
     assert_eq!(ids, 1 + 1 + 4 + 1 + 1 + 7);
@@ -101,10 +145,21 @@ fn smollm2_digits_are_single_pieces() {
 #[test]
 fn smollm2_knows_the_capital_of_france() {
     let out = tunedeck(&[
-        "chat", "--model", path_str(&smollm2()), "--prompt", "What is the capital of France?", "--max-new-tokens", "24",
-        "--device", "cpu",
+        "chat",
+        "--model",
+        path_str(&smollm2()),
+        "--prompt",
+        "What is the capital of France?",
+        "--max-new-tokens",
+        "24",
+        "--device",
+        "cpu",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let answer = String::from_utf8_lossy(&out.stdout);
     assert!(answer.contains("Paris"), "answer: {answer}");
 }
@@ -112,11 +167,20 @@ fn smollm2_knows_the_capital_of_france() {
 #[test]
 fn logprobs_cli_prints_the_contract_shape() {
     let dir = fixtures().join("tiny-llama");
-    let out = tunedeck(&["model", "logprobs", "--model", path_str(&dir), "--text", "Hello, world!"]);
+    let out = tunedeck(&[
+        "model",
+        "logprobs",
+        "--model",
+        path_str(&dir),
+        "--text",
+        "Hello, world!",
+    ]);
     let v = json_stdout(&out);
     let ids = v["ids"].as_array().unwrap();
     let lps = v["logprobs"].as_array().unwrap();
     assert_eq!(ids.len(), lps.len());
     assert!(lps[0].is_null());
-    assert!(lps[1..].iter().all(|x| x.as_f64().is_some_and(|x| x <= 0.0)));
+    assert!(lps[1..]
+        .iter()
+        .all(|x| x.as_f64().is_some_and(|x| x <= 0.0)));
 }

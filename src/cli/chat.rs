@@ -38,7 +38,10 @@ pub struct ChatArgs {
 
 /// Stream one answer to stdout; returns its text.
 fn answer(m: &Model, args: &ChatArgs, history: &[(String, String)], user: &str) -> Result<String> {
-    let prompt = m.tokenizer.template.prompt(args.system.as_deref(), history, user);
+    let prompt = m
+        .tokenizer
+        .template
+        .prompt(args.system.as_deref(), history, user);
     let ids = m.tokenizer.encode(&prompt)?;
     let opts = GenerateOptions {
         max_new_tokens: args.max_new_tokens,
@@ -50,7 +53,9 @@ fn answer(m: &Model, args: &ChatArgs, history: &[(String, String)], user: &str) 
     let mut stream = StreamDecoder::default();
     let mut out = std::io::stdout().lock();
     let mut failed = None;
-    let (new, reason) = generate(&m.decoder, &ids, &opts, &mut |id| match stream.push(&m.tokenizer, id) {
+    let (new, reason) = generate(&m.decoder, &ids, &opts, &mut |id| match stream
+        .push(&m.tokenizer, id)
+    {
         Ok(piece) => write!(out, "{piece}").and_then(|_| out.flush()).is_ok(),
         Err(e) => {
             failed = Some(e);
@@ -76,13 +81,21 @@ pub fn run(args: ChatArgs) -> Result<()> {
         answer(&m, &args, &[], p)?;
         return Ok(());
     }
-    eprintln!("chatting with {} — empty line or Ctrl-D to quit, /reset to forget the conversation", args.model.display());
+    eprintln!(
+        "chatting with {} — empty line or Ctrl-D to quit, /reset to forget the conversation",
+        args.model.display()
+    );
     let mut history: Vec<(String, String)> = Vec::new();
     let stdin = std::io::stdin();
     loop {
         eprint!("> ");
         let mut line = String::new();
-        if stdin.lock().read_line(&mut line).context("reading standard input")? == 0 {
+        if stdin
+            .lock()
+            .read_line(&mut line)
+            .context("reading standard input")?
+            == 0
+        {
             break;
         }
         let line = line.trim();

@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "tunedeck", version, about = "A terminal cockpit for LoRA fine-tuning of LLMs")]
+#[command(
+    name = "tunedeck",
+    version,
+    about = "A terminal cockpit for LoRA fine-tuning of LLMs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -45,10 +45,15 @@ pub fn run(cmd: ModelCommand) -> Result<()> {
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             bar.set_message("importing");
-            gguf::import(&file, &out, &ImportOptions { dtype }, &mut |done, total, _name| {
-                bar.set_length(total as u64);
-                bar.set_position(done as u64);
-            })?;
+            gguf::import(
+                &file,
+                &out,
+                &ImportOptions { dtype },
+                &mut |done, total, _name| {
+                    bar.set_length(total as u64);
+                    bar.set_position(done as u64);
+                },
+            )?;
             bar.finish_and_clear();
             println!("imported {} -> {}", file.display(), out.display());
             Ok(())
@@ -58,7 +63,11 @@ pub fn run(cmd: ModelCommand) -> Result<()> {
             println!("{}", json!({ "ids": tok.encode(&text)? }));
             Ok(())
         }
-        ModelCommand::Logprobs { model, adapter, text } => {
+        ModelCommand::Logprobs {
+            model,
+            adapter,
+            text,
+        } => {
             // Reference numerics are float32 on the CPU, whatever hardware is present.
             let mut m = Model::load(&model, tch::Device::Cpu, "auto", false)?;
             if let Some(dir) = adapter {
@@ -78,5 +87,6 @@ pub fn run(cmd: ModelCommand) -> Result<()> {
 /// Load a model on the device a user asked for, with a readable error.
 pub fn load_for_inference(dir: &std::path::Path, device_name: &str) -> Result<Model> {
     let device = device::pick(device_name)?;
-    Model::load(dir, device, "auto", false).with_context(|| format!("loading model {}", dir.display()))
+    Model::load(dir, device, "auto", false)
+        .with_context(|| format!("loading model {}", dir.display()))
 }

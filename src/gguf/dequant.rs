@@ -56,7 +56,7 @@ impl GgmlType {
     /// Bytes taken by `numel` elements; an error when they do not fill whole blocks.
     pub fn byte_size(self, numel: usize) -> Result<usize> {
         let (per_block, bytes) = self.block();
-        if numel % per_block != 0 {
+        if !numel.is_multiple_of(per_block) {
             bail!("{numel} elements do not fill whole {self:?} blocks of {per_block}");
         }
         Ok(numel / per_block * bytes)
@@ -65,7 +65,11 @@ impl GgmlType {
     pub fn dequantize(self, raw: &[u8], numel: usize) -> Result<Vec<f32>> {
         let (per_block, bytes) = self.block();
         if raw.len() != self.byte_size(numel)? {
-            bail!("{self:?} data has {} bytes, expected {}", raw.len(), self.byte_size(numel)?);
+            bail!(
+                "{self:?} data has {} bytes, expected {}",
+                raw.len(),
+                self.byte_size(numel)?
+            );
         }
         let mut out = Vec::with_capacity(numel);
         for b in raw.chunks_exact(bytes) {
@@ -220,6 +224,9 @@ mod tests {
     fn wrong_sizes_are_errors_not_panics() {
         assert!(GgmlType::Q8_0.dequantize(&[0; 33], 32).is_err());
         assert!(GgmlType::Q4K.byte_size(100).is_err());
-        assert!(GgmlType::from_u32(10).unwrap_err().to_string().contains("Q2_K"));
+        assert!(GgmlType::from_u32(10)
+            .unwrap_err()
+            .to_string()
+            .contains("Q2_K"));
     }
 }

@@ -30,8 +30,16 @@ struct Arch {
 
 fn arch(name: &str) -> Result<Arch> {
     Ok(match name {
-        "llama" => Arch { name: "llama", hf_class: "LlamaForCausalLM", permuted_qk: true },
-        "qwen2" => Arch { name: "qwen2", hf_class: "Qwen2ForCausalLM", permuted_qk: false },
+        "llama" => Arch {
+            name: "llama",
+            hf_class: "LlamaForCausalLM",
+            permuted_qk: true,
+        },
+        "qwen2" => Arch {
+            name: "qwen2",
+            hf_class: "Qwen2ForCausalLM",
+            permuted_qk: false,
+        },
         other => bail!("architecture {other:?} is not supported (supported: llama, qwen2)"),
     })
 }
@@ -87,8 +95,14 @@ fn unpermute(w: &[f32], heads: usize, cols: usize) -> Vec<f32> {
 fn encode(values: &[f32], dtype: OutDtype) -> Vec<u8> {
     match dtype {
         OutDtype::Float32 => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        OutDtype::Bfloat16 => values.iter().flat_map(|v| bf16::from_f32(*v).to_le_bytes()).collect(),
-        OutDtype::Float16 => values.iter().flat_map(|v| f16::from_f32(*v).to_le_bytes()).collect(),
+        OutDtype::Bfloat16 => values
+            .iter()
+            .flat_map(|v| bf16::from_f32(*v).to_le_bytes())
+            .collect(),
+        OutDtype::Float16 => values
+            .iter()
+            .flat_map(|v| f16::from_f32(*v).to_le_bytes())
+            .collect(),
     }
 }
 
@@ -114,18 +128,36 @@ fn convert(
     let key = |k: &str| format!("{}.{k}", arch.name);
     let hidden = g.require_u64(&key("embedding_length"))? as usize;
     let heads = g.require_u64(&key("attention.head_count"))? as usize;
-    let kv_heads = g.get(&key("attention.head_count_kv")).and_then(Value::as_u64).unwrap_or(heads as u64) as usize;
+    let kv_heads = g
+        .get(&key("attention.head_count_kv"))
+        .and_then(Value::as_u64)
+        .unwrap_or(heads as u64) as usize;
     let layers = g.require_u64(&key("block_count"))?;
     let ffn = g.require_u64(&key("feed_forward_length"))?;
-    let eps = g.require(&key("attention.layer_norm_rms_epsilon"))?.as_f64().context("rms epsilon is not a number")?;
-    let theta = g.get(&key("rope.freq_base")).and_then(Value::as_f64).unwrap_or(10000.0);
-    let ctx = g.get(&key("context_length")).and_then(Value::as_u64).unwrap_or(2048);
-    if heads == 0 || hidden % heads != 0 || kv_heads == 0 || heads % kv_heads != 0 {
+    let eps = g
+        .require(&key("attention.layer_norm_rms_epsilon"))?
+        .as_f64()
+        .context("rms epsilon is not a number")?;
+    let theta = g
+        .get(&key("rope.freq_base"))
+        .and_then(Value::as_f64)
+        .unwrap_or(10000.0);
+    let ctx = g
+        .get(&key("context_length"))
+        .and_then(Value::as_u64)
+        .unwrap_or(2048);
+    if heads == 0
+        || !hidden.is_multiple_of(heads)
+        || kv_heads == 0
+        || !heads.is_multiple_of(kv_heads)
+    {
         bail!("inconsistent attention shape: hidden {hidden}, {heads} heads, {kv_heads} KV heads");
     }
     let head_dim = hidden / heads;
     let tok = tokenizer::build(g)?;
-    let vocab = tok.tokenizer["model"]["vocab"].as_object().map_or(0, |v| v.len());
+    let vocab = tok.tokenizer["model"]["vocab"]
+        .as_object()
+        .map_or(0, |v| v.len());
 
     let mut tensors: Vec<(String, &TensorInfo)> = Vec::new();
     for t in &g.tensors {
@@ -184,7 +216,11 @@ fn convert(
 
     let entries: Vec<_> = tensors
         .iter()
-        .map(|(n, t)| safetensors_out::Entry { name: n.clone(), dtype: dtype_name.0, shape: t.shape.clone() })
+        .map(|(n, t)| safetensors_out::Entry {
+            name: n.clone(),
+            dtype: dtype_name.0,
+            shape: t.shape.clone(),
+        })
         .collect();
     let weights = out.join("model.safetensors");
     let mut w = safetensors_out::Writer::create(&weights, &entries)?;
@@ -228,8 +264,14 @@ mod tests {
 
     #[test]
     fn names_map_to_hugging_face() {
-        assert_eq!(hf_name("blk.3.attn_q.bias").unwrap(), "model.layers.3.self_attn.q_proj.bias");
-        assert_eq!(hf_name("blk.0.ffn_norm.weight").unwrap(), "model.layers.0.post_attention_layernorm.weight");
+        assert_eq!(
+            hf_name("blk.3.attn_q.bias").unwrap(),
+            "model.layers.3.self_attn.q_proj.bias"
+        );
+        assert_eq!(
+            hf_name("blk.0.ffn_norm.weight").unwrap(),
+            "model.layers.0.post_attention_layernorm.weight"
+        );
         assert!(hf_name("blk.0.ssm_a").is_err());
     }
 }

@@ -106,8 +106,8 @@ pub struct GgufFile {
 
 impl GgufFile {
     pub fn open(path: &Path) -> Result<Self> {
-        let file =
-            std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+        let file = std::fs::File::open(path)
+            .with_context(|| format!("{}: cannot open", path.display()))?;
         // SAFETY: the file is opened read-only; like every mmap reader we rely on nobody
         // truncating it while we read.
         let map = unsafe { memmap2::Mmap::map(&file) }
@@ -119,7 +119,10 @@ impl GgufFile {
         let mut r = Reader { buf: &map, pos: 0 };
         let magic = r.bytes(4, "magic")?;
         if magic != b"GGUF" {
-            bail!("not a GGUF file (magic {:?}, expected \"GGUF\")", String::from_utf8_lossy(magic));
+            bail!(
+                "not a GGUF file (magic {:?}, expected \"GGUF\")",
+                String::from_utf8_lossy(magic)
+            );
         }
         let version = r.u32("version")?;
         if !(2..=3).contains(&version) {
@@ -146,8 +149,8 @@ impl GgufFile {
             }
             dims.reverse();
             let raw_type = r.u32(&name)?;
-            let ggml_type = GgmlType::from_u32(raw_type)
-                .with_context(|| format!("tensor {name}"))?;
+            let ggml_type =
+                GgmlType::from_u32(raw_type).with_context(|| format!("tensor {name}"))?;
             let offset = r.u64(&name)? as usize;
             infos.push((name, dims, ggml_type, offset));
         }
@@ -162,7 +165,9 @@ impl GgufFile {
         let mut tensors = Vec::with_capacity(infos.len());
         for (name, shape, ggml_type, rel) in infos {
             let numel: usize = shape.iter().product();
-            let size = ggml_type.byte_size(numel).with_context(|| format!("tensor {name}"))?;
+            let size = ggml_type
+                .byte_size(numel)
+                .with_context(|| format!("tensor {name}"))?;
             let offset = data_start
                 .checked_add(rel)
                 .context("tensor offset overflows")?;
@@ -173,9 +178,20 @@ impl GgufFile {
                     map.len()
                 );
             }
-            tensors.push(TensorInfo { name, shape, ggml_type, offset });
+            tensors.push(TensorInfo {
+                name,
+                shape,
+                ggml_type,
+                offset,
+            });
         }
-        Ok(Self { path: path.to_path_buf(), version, metadata, tensors, map })
+        Ok(Self {
+            path: path.to_path_buf(),
+            version,
+            metadata,
+            tensors,
+            map,
+        })
     }
 
     /// The raw bytes of a tensor (bounds were checked when the file was opened).
@@ -197,15 +213,20 @@ impl GgufFile {
 
     /// A required metadata value, with an error naming the key when it is absent.
     pub fn require(&self, key: &str) -> Result<&Value> {
-        self.get(key).with_context(|| format!("metadata key {key} is missing"))
+        self.get(key)
+            .with_context(|| format!("metadata key {key} is missing"))
     }
 
     pub fn require_u64(&self, key: &str) -> Result<u64> {
-        self.require(key)?.as_u64().with_context(|| format!("metadata key {key} is not an integer"))
+        self.require(key)?
+            .as_u64()
+            .with_context(|| format!("metadata key {key} is not an integer"))
     }
 
     pub fn require_str(&self, key: &str) -> Result<&str> {
-        self.require(key)?.as_str().with_context(|| format!("metadata key {key} is not a string"))
+        self.require(key)?
+            .as_str()
+            .with_context(|| format!("metadata key {key} is not a string"))
     }
 }
 
@@ -248,8 +269,9 @@ impl<'a> Reader<'a> {
     fn string(&mut self, what: &str) -> Result<String> {
         let len = self.u64(what)? as usize;
         let bytes = self.bytes(len, what)?;
-        String::from_utf8(bytes.to_vec())
-            .map_err(|_| anyhow::anyhow!("{what}: string at offset {} is not UTF-8", self.pos - len))
+        String::from_utf8(bytes.to_vec()).map_err(|_| {
+            anyhow::anyhow!("{what}: string at offset {} is not UTF-8", self.pos - len)
+        })
     }
 
     fn value(&mut self, key: &str, depth: usize) -> Result<Value> {

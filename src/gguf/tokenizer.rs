@@ -23,10 +23,16 @@ pub struct TokenizerFiles {
 }
 
 fn strings<'a>(g: &'a GgufFile, key: &str) -> Result<Vec<&'a str>> {
-    let arr = g.require(key)?.as_array().with_context(|| format!("metadata {key} is not an array"))?;
+    let arr = g
+        .require(key)?
+        .as_array()
+        .with_context(|| format!("metadata {key} is not an array"))?;
     arr.iter()
         .enumerate()
-        .map(|(i, v)| v.as_str().with_context(|| format!("metadata {key}[{i}] is not a string")))
+        .map(|(i, v)| {
+            v.as_str()
+                .with_context(|| format!("metadata {key}[{i}] is not a string"))
+        })
         .collect()
 }
 
@@ -58,17 +64,26 @@ pub fn build(g: &GgufFile) -> Result<TokenizerFiles> {
     if model != "gpt2" {
         bail!("tokenizer model {model:?} is not supported (only byte-level BPE, \"gpt2\")");
     }
-    let pre = g.get("tokenizer.ggml.pre").and_then(Value::as_str).unwrap_or("default");
+    let pre = g
+        .get("tokenizer.ggml.pre")
+        .and_then(Value::as_str)
+        .unwrap_or("default");
     let tokens = strings(g, "tokenizer.ggml.tokens")?;
     let merges = strings(g, "tokenizer.ggml.merges")?;
     let types: Vec<u64> = match g.get("tokenizer.ggml.token_type").and_then(Value::as_array) {
         Some(a) => a.iter().map(|v| v.as_u64().unwrap_or(1)).collect(),
         None => vec![1; tokens.len()],
     };
-    if let Some(n) = g.get(&format!("{}.vocab_size", g.require_str("general.architecture")?)) {
+    if let Some(n) = g.get(&format!(
+        "{}.vocab_size",
+        g.require_str("general.architecture")?
+    )) {
         let n = n.as_u64().unwrap_or(0) as usize;
         if n != tokens.len() {
-            bail!("the tokenizer has {} tokens but the model's vocab_size is {n}", tokens.len());
+            bail!(
+                "the tokenizer has {} tokens but the model's vocab_size is {n}",
+                tokens.len()
+            );
         }
     }
 
@@ -102,11 +117,16 @@ pub fn build(g: &GgufFile) -> Result<TokenizerFiles> {
 
     let id = |key: &str| g.get(key).and_then(Value::as_u64);
     let token_at = |i: Option<u64>| -> Json {
-        i.and_then(|i| tokens.get(i as usize)).map_or(Json::Null, |t| json!(t))
+        i.and_then(|i| tokens.get(i as usize))
+            .map_or(Json::Null, |t| json!(t))
     };
-    let eos = id("tokenizer.ggml.eos_token_id").context("metadata tokenizer.ggml.eos_token_id is missing")?;
+    let eos = id("tokenizer.ggml.eos_token_id")
+        .context("metadata tokenizer.ggml.eos_token_id is missing")?;
     if eos as usize >= tokens.len() {
-        bail!("eos token id {eos} is outside the vocabulary of {} tokens", tokens.len());
+        bail!(
+            "eos token id {eos} is outside the vocabulary of {} tokens",
+            tokens.len()
+        );
     }
     let bos = id("tokenizer.ggml.bos_token_id");
     let pad = id("tokenizer.ggml.padding_token_id");
@@ -126,5 +146,11 @@ pub fn build(g: &GgufFile) -> Result<TokenizerFiles> {
     if let Some(t) = g.get("tokenizer.chat_template").and_then(Value::as_str) {
         config["chat_template"] = json!(t);
     }
-    Ok(TokenizerFiles { tokenizer, config, eos_token_id: eos, bos_token_id: bos, pad_token_id: pad })
+    Ok(TokenizerFiles {
+        tokenizer,
+        config,
+        eos_token_id: eos,
+        bos_token_id: bos,
+        pad_token_id: pad,
+    })
 }

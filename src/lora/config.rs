@@ -50,7 +50,14 @@ pub enum TargetModules {
 }
 
 impl AdapterConfig {
-    pub fn new(r: usize, alpha: f64, dropout: f64, targets: &[String], rslora: bool, base: &str) -> Self {
+    pub fn new(
+        r: usize,
+        alpha: f64,
+        dropout: f64,
+        targets: &[String],
+        rslora: bool,
+        base: &str,
+    ) -> Self {
         Self {
             peft_type: "LORA".into(),
             task_type: Some("CAUSAL_LM".into()),
@@ -72,16 +79,26 @@ impl AdapterConfig {
 
     pub fn load(dir: &Path) -> Result<Self> {
         let path = dir.join("adapter_config.json");
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("{}: cannot read (is {} a PEFT adapter directory?)", path.display(), dir.display()))?;
-        let cfg: Self = serde_json::from_str(&text).with_context(|| format!("{}: not a LoRA adapter config", path.display()))?;
-        cfg.validate().with_context(|| format!("{}", path.display()))?;
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "{}: cannot read (is {} a PEFT adapter directory?)",
+                path.display(),
+                dir.display()
+            )
+        })?;
+        let cfg: Self = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a LoRA adapter config", path.display()))?;
+        cfg.validate()
+            .with_context(|| format!("{}", path.display()))?;
         Ok(cfg)
     }
 
     pub fn validate(&self) -> Result<()> {
         if self.peft_type != "LORA" {
-            bail!("peft_type {:?} is not supported (only LORA)", self.peft_type);
+            bail!(
+                "peft_type {:?} is not supported (only LORA)",
+                self.peft_type
+            );
         }
         if self.r == 0 {
             bail!("r = 0: the rank must be at least 1");
@@ -95,7 +112,10 @@ impl AdapterConfig {
         if self.use_dora || self.fan_in_fan_out {
             bail!("DoRA and fan_in_fan_out adapters are not supported");
         }
-        if !self.rank_pattern.is_empty() || !self.alpha_pattern.is_empty() || self.layers_to_transform.is_some() {
+        if !self.rank_pattern.is_empty()
+            || !self.alpha_pattern.is_empty()
+            || self.layers_to_transform.is_some()
+        {
             bail!("rank_pattern, alpha_pattern and layers_to_transform are not supported");
         }
         self.targets()?;
@@ -112,11 +132,9 @@ impl AdapterConfig {
         names
             .iter()
             .map(|n| {
-                TARGETS
-                    .iter()
-                    .find(|t| *t == n)
-                    .copied()
-                    .with_context(|| format!("target module {n:?} is not one of {}", TARGETS.join(", ")))
+                TARGETS.iter().find(|t| *t == n).copied().with_context(|| {
+                    format!("target module {n:?} is not one of {}", TARGETS.join(", "))
+                })
             })
             .collect()
     }

@@ -18,7 +18,15 @@ use std::path::Path;
 use tch::{nn, Tensor};
 
 /// The seven projections LoRA can target.
-pub const TARGETS: [&str; 7] = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+pub const TARGETS: [&str; 7] = [
+    "q_proj",
+    "k_proj",
+    "v_proj",
+    "o_proj",
+    "gate_proj",
+    "up_proj",
+    "down_proj",
+];
 
 /// An adapter attached to a model: its config and the trainable A/B tensors.
 pub struct Adapter {
@@ -51,10 +59,18 @@ pub fn attach_new(model: &mut Model, config: AdapterConfig) -> Result<Adapter> {
         let bound = 1.0 / (inp as f64).sqrt();
         let a = (&p / "lora_A").uniform("weight", &[r, inp], -bound, bound);
         let b = (&p / "lora_B").zeros("weight", &[out, r]);
-        linear.lora = Some(LoraBranch { a, b, scale, dropout: config.lora_dropout });
+        linear.lora = Some(LoraBranch {
+            a,
+            b,
+            scale,
+            dropout: config.lora_dropout,
+        });
     }
     if vs.is_empty() {
-        bail!("no projection matched target_modules {:?}", config.target_modules);
+        bail!(
+            "no projection matched target_modules {:?}",
+            config.target_modules
+        );
     }
     Ok(Adapter { config, vs })
 }
@@ -64,7 +80,10 @@ pub fn attach_saved(model: &mut Model, dir: &Path) -> Result<Adapter> {
     let config = AdapterConfig::load(dir)?;
     let file = dir.join("adapter_model.safetensors");
     if !file.exists() {
-        bail!("{}: no adapter_model.safetensors (is this a PEFT LoRA adapter directory?)", dir.display());
+        bail!(
+            "{}: no adapter_model.safetensors (is this a PEFT LoRA adapter directory?)",
+            dir.display()
+        );
     }
     let mut tensors: HashMap<String, Tensor> = Tensor::read_safetensors(&file)
         .map_err(|e| anyhow::anyhow!("{}: cannot read safetensors: {e}", file.display()))?
@@ -81,7 +100,12 @@ pub fn attach_saved(model: &mut Model, dir: &Path) -> Result<Adapter> {
                 .with_context(|| format!("{}: tensor {name} is missing", file.display()))?;
             let var = vars.get_mut(name).expect("name comes from the same map");
             if t.size() != var.size() {
-                bail!("{}: tensor {name} has shape {:?}, the model needs {:?}", file.display(), t.size(), var.size());
+                bail!(
+                    "{}: tensor {name} has shape {:?}, the model needs {:?}",
+                    file.display(),
+                    t.size(),
+                    var.size()
+                );
             }
             var.copy_(&t.to_kind(var.kind()));
         }
@@ -99,7 +123,8 @@ pub fn attach_saved(model: &mut Model, dir: &Path) -> Result<Adapter> {
 impl Adapter {
     /// Write `adapter_config.json` and `adapter_model.safetensors` into `dir`.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create", dir.display()))?;
         let tmp = dir.join(".adapter_model.safetensors.tmp");
         self.vs
             .save(&tmp)

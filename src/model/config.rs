@@ -65,14 +65,19 @@ impl ModelConfig {
     pub fn load(dir: &Path) -> Result<Self> {
         let path = dir.join("config.json");
         let text = std::fs::read_to_string(&path).with_context(|| {
-            format!("{}: cannot read (is {} a Hugging Face model directory?)", path.display(), dir.display())
+            format!(
+                "{}: cannot read (is {} a Hugging Face model directory?)",
+                path.display(),
+                dir.display()
+            )
         })?;
-        let mut cfg: Self =
-            serde_json::from_str(&text).with_context(|| format!("{}: not a valid model config", path.display()))?;
+        let mut cfg: Self = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a valid model config", path.display()))?;
         if let Some(theta) = cfg.rope_parameters.as_ref().and_then(|p| p.rope_theta) {
             cfg.rope_theta = theta;
         }
-        cfg.validate().with_context(|| format!("{}", path.display()))?;
+        cfg.validate()
+            .with_context(|| format!("{}", path.display()))?;
         Ok(cfg)
     }
 
@@ -102,14 +107,23 @@ impl ModelConfig {
                 .and_then(|p| p.rope_type.as_deref())
                 .is_some_and(|t| t != "default");
         if scaled {
-            bail!("RoPE scaling (rope_scaling / rope_type other than default) is not supported yet");
+            bail!(
+                "RoPE scaling (rope_scaling / rope_type other than default) is not supported yet"
+            );
         }
         let kv = self.kv_heads();
-        if self.num_attention_heads == 0 || kv == 0 || self.num_attention_heads % kv != 0 {
-            bail!("num_attention_heads {} is not a multiple of num_key_value_heads {kv}", self.num_attention_heads);
+        if self.num_attention_heads == 0 || kv == 0 || !self.num_attention_heads.is_multiple_of(kv)
+        {
+            bail!(
+                "num_attention_heads {} is not a multiple of num_key_value_heads {kv}",
+                self.num_attention_heads
+            );
         }
-        if self.head_dim() % 2 != 0 {
-            bail!("head_dim {} must be even for rotary embeddings", self.head_dim());
+        if !self.head_dim().is_multiple_of(2) {
+            bail!(
+                "head_dim {} must be even for rotary embeddings",
+                self.head_dim()
+            );
         }
         Ok(())
     }
@@ -119,7 +133,8 @@ impl ModelConfig {
     }
 
     pub fn head_dim(&self) -> usize {
-        self.head_dim.unwrap_or(self.hidden_size / self.num_attention_heads.max(1))
+        self.head_dim
+            .unwrap_or(self.hidden_size / self.num_attention_heads.max(1))
     }
 
     /// Whether q/k/v projections carry a bias.

@@ -13,7 +13,10 @@ fn load_cuda() {
         // SAFETY: dlopen with a constant, NUL-terminated name; the handle is kept for the
         // process lifetime on purpose.
         unsafe {
-            libc::dlopen(c"libtorch_cuda.so".as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL);
+            libc::dlopen(
+                c"libtorch_cuda.so".as_ptr(),
+                libc::RTLD_NOW | libc::RTLD_GLOBAL,
+            );
         }
     });
 }
@@ -24,7 +27,11 @@ pub fn pick(name: &str) -> Result<Device> {
         "cpu" => Ok(Device::Cpu),
         "auto" => {
             load_cuda();
-            Ok(if tch::Cuda::is_available() { Device::Cuda(0) } else { Device::Cpu })
+            Ok(if tch::Cuda::is_available() {
+                Device::Cuda(0)
+            } else {
+                Device::Cpu
+            })
         }
         "cuda" => {
             load_cuda();

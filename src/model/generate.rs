@@ -15,7 +15,13 @@ pub struct GenerateOptions {
 
 impl Default for GenerateOptions {
     fn default() -> Self {
-        Self { max_new_tokens: 256, temperature: 0.0, top_p: 1.0, seed: 42, stop_ids: Vec::new() }
+        Self {
+            max_new_tokens: 256,
+            temperature: 0.0,
+            top_p: 1.0,
+            seed: 42,
+            stop_ids: Vec::new(),
+        }
     }
 }
 
@@ -96,7 +102,7 @@ pub fn generate(
     for _ in 0..opts.max_new_tokens {
         let ids = Tensor::from_slice(&input).to_device(device).unsqueeze(0); // (1, T)
         let hidden = model.hidden(&ids, Some(&mut cache), false); // (1, T, H)
-        // Only the last position's logits are needed.
+                                                                  // Only the last position's logits are needed.
         let logits = model.logits(&hidden.select(1, -1)).squeeze_dim(0); // (V,)
         let next = choose(&logits, opts, &mut rng);
         if opts.stop_ids.contains(&next) {
@@ -117,9 +123,21 @@ pub fn token_logprobs(model: &Decoder, ids: &[u32]) -> Vec<Option<f32>> {
     let device = model.embed_tokens.device();
     let input: Vec<i64> = ids.iter().map(|&t| t as i64).collect();
     let x = Tensor::from_slice(&input).to_device(device).unsqueeze(0); // (1, T)
-    let logp = model.forward(&x, None).squeeze_dim(0).to_kind(Kind::Float).log_softmax(-1, Kind::Float); // (T, V)
-    let targets = x.squeeze_dim(0).narrow(0, 1, input.len() as i64 - 1).unsqueeze(1); // (T-1, 1)
-    let picked = logp.narrow(0, 0, input.len() as i64 - 1).gather(1, &targets, false).squeeze_dim(1);
+    let logp = model
+        .forward(&x, None)
+        .squeeze_dim(0)
+        .to_kind(Kind::Float)
+        .log_softmax(-1, Kind::Float); // (T, V)
+    let targets = x
+        .squeeze_dim(0)
+        .narrow(0, 1, input.len() as i64 - 1)
+        .unsqueeze(1); // (T-1, 1)
+    let picked = logp
+        .narrow(0, 0, input.len() as i64 - 1)
+        .gather(1, &targets, false)
+        .squeeze_dim(1);
     let values: Vec<f32> = Vec::<f32>::try_from(picked.to_device(Device::Cpu)).unwrap_or_default();
-    std::iter::once(None).chain(values.into_iter().map(Some)).collect()
+    std::iter::once(None)
+        .chain(values.into_iter().map(Some))
+        .collect()
 }

@@ -30,7 +30,11 @@ impl Linear {
         match &self.lora {
             None => y,
             Some(l) => {
-                let x = if train && l.dropout > 0.0 { x.dropout(l.dropout, true) } else { x.shallow_clone() };
+                let x = if train && l.dropout > 0.0 {
+                    x.dropout(l.dropout, true)
+                } else {
+                    x.shallow_clone()
+                };
                 // The rank-r intermediate keeps the extra cost at 2·r·(in + out) per token.
                 let h = x.linear::<Tensor>(&l.a, None).linear::<Tensor>(&l.b, None);
                 y + h * l.scale

@@ -14,12 +14,17 @@ pub struct KvCache {
 
 impl KvCache {
     pub fn new(n_layers: usize) -> Self {
-        Self { layers: (0..n_layers).map(|_| None).collect() }
+        Self {
+            layers: (0..n_layers).map(|_| None).collect(),
+        }
     }
 
     /// How many positions are cached.
     pub fn len(&self) -> i64 {
-        self.layers.first().and_then(|l| l.as_ref()).map_or(0, |(k, _)| k.size()[2])
+        self.layers
+            .first()
+            .and_then(|l| l.as_ref())
+            .map_or(0, |(k, _)| k.size()[2])
     }
 
     pub fn is_empty(&self) -> bool {
@@ -71,9 +76,17 @@ fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> Tensor {
 }
 
 /// cos and sin for positions `start..start + len`, each (T, D), computed in float32.
-fn rope_tables(cfg: &ModelConfig, start: i64, len: i64, device: Device, kind: Kind) -> (Tensor, Tensor) {
+fn rope_tables(
+    cfg: &ModelConfig,
+    start: i64,
+    len: i64,
+    device: Device,
+    kind: Kind,
+) -> (Tensor, Tensor) {
     let d = cfg.head_dim() as i64;
-    let inv_freq = (Tensor::arange_start_step(0, d, 2, (Kind::Float, device)) / d as f64 * -cfg.rope_theta.ln()).exp();
+    let inv_freq = (Tensor::arange_start_step(0, d, 2, (Kind::Float, device)) / d as f64
+        * -cfg.rope_theta.ln())
+    .exp();
     let pos = Tensor::arange_start(start, start + len, (Kind::Float, device));
     let freqs = pos.outer(&inv_freq); // (T, D/2)
     let emb = Tensor::cat(&[&freqs, &freqs], -1); // (T, D)
@@ -87,12 +100,35 @@ fn rotate_half(x: &Tensor) -> Tensor {
 
 impl Attention {
     /// x: (B, T, H·D) -> (B, T, H·D)
-    fn forward(&self, x: &Tensor, cfg: &ModelConfig, rope: &(Tensor, Tensor), cache: Option<&mut Option<(Tensor, Tensor)>>, train: bool) -> Tensor {
+    fn forward(
+        &self,
+        x: &Tensor,
+        cfg: &ModelConfig,
+        rope: &(Tensor, Tensor),
+        cache: Option<&mut Option<(Tensor, Tensor)>>,
+        train: bool,
+    ) -> Tensor {
         let (b, t, _) = x.size3().expect("attention input is (B, T, H)");
-        let (h, kvh, d) = (cfg.num_attention_heads as i64, cfg.kv_heads() as i64, cfg.head_dim() as i64);
-        let q = self.q_proj.forward_t(x, train).view([b, t, h, d]).transpose(1, 2); // (B, H, T, D)
-        let k = self.k_proj.forward_t(x, train).view([b, t, kvh, d]).transpose(1, 2); // (B, KVH, T, D)
-        let v = self.v_proj.forward_t(x, train).view([b, t, kvh, d]).transpose(1, 2);
+        let (h, kvh, d) = (
+            cfg.num_attention_heads as i64,
+            cfg.kv_heads() as i64,
+            cfg.head_dim() as i64,
+        );
+        let q = self
+            .q_proj
+            .forward_t(x, train)
+            .view([b, t, h, d])
+            .transpose(1, 2); // (B, H, T, D)
+        let k = self
+            .k_proj
+            .forward_t(x, train)
+            .view([b, t, kvh, d])
+            .transpose(1, 2); // (B, KVH, T, D)
+        let v = self
+            .v_proj
+            .forward_t(x, train)
+            .view([b, t, kvh, d])
+            .transpose(1, 2);
         let (cos, sin) = rope;
         let q = &q * cos + rotate_half(&q) * sin;
         let k = &k * cos + rotate_half(&k) * sin;
@@ -111,10 +147,28 @@ impl Attention {
             }
         };
         let y = if past == 0 {
-            Tensor::scaled_dot_product_attention::<Tensor>(&q, &k, &v, None, 0.0, t > 1, None, kvh != h)
+            Tensor::scaled_dot_product_attention::<Tensor>(
+                &q,
+                &k,
+                &v,
+                None,
+                0.0,
+                t > 1,
+                None,
+                kvh != h,
+            )
         } else if t == 1 {
             // One new token may look at every cached position.
-            Tensor::scaled_dot_product_attention::<Tensor>(&q, &k, &v, None, 0.0, false, None, kvh != h)
+            Tensor::scaled_dot_product_attention::<Tensor>(
+                &q,
+                &k,
+                &v,
+                None,
+                0.0,
+                false,
+                None,
+                kvh != h,
+            )
         } else {
             // New positions past..past+t see the cache and their own causal prefix.
             let s = past + t;
@@ -130,13 +184,17 @@ impl Mlp {
     /// SwiGLU: down(silu(gate(x)) · up(x))
     fn forward(&self, x: &Tensor, train: bool) -> Tensor {
         let g = self.gate_proj.forward_t(x, train).silu();
-        self.down_proj.forward_t(&(g * self.up_proj.forward_t(x, train)), train)
+        self.down_proj
+            .forward_t(&(g * self.up_proj.forward_t(x, train)), train)
     }
 }
 
 impl Decoder {
     /// Hidden states after the final norm: ids (B, T) -> (B, T, H). With a cache, the ids are
     /// the positions after the cached ones and the cache is extended.
+    // `x = x + f(x)` on purpose: `+=` would add in place and corrupt the autograd graph,
+    // which saved `x` for the backward pass of the norm.
+    #[allow(clippy::assign_op_pattern)]
     pub fn hidden(&self, ids: &Tensor, mut cache: Option<&mut KvCache>, train: bool) -> Tensor {
         let cfg = &self.config;
         let (_, t) = ids.size2().expect("ids are (B, T)");

@@ -21,9 +21,10 @@ pub struct LoadOptions {
 fn weight_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let index = dir.join("model.safetensors.index.json");
     if index.exists() {
-        let text = std::fs::read_to_string(&index).with_context(|| format!("{}: cannot read", index.display()))?;
-        let json: serde_json::Value =
-            serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", index.display()))?;
+        let text = std::fs::read_to_string(&index)
+            .with_context(|| format!("{}: cannot read", index.display()))?;
+        let json: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not valid JSON", index.display()))?;
         let map = json["weight_map"]
             .as_object()
             .with_context(|| format!("{}: no weight_map object", index.display()))?;
@@ -32,7 +33,10 @@ fn weight_files(dir: &Path) -> Result<Vec<PathBuf>> {
     }
     let single = dir.join("model.safetensors");
     if !single.exists() {
-        bail!("{}: no model.safetensors or model.safetensors.index.json", dir.display());
+        bail!(
+            "{}: no model.safetensors or model.safetensors.index.json",
+            dir.display()
+        );
     }
     Ok(vec![single])
 }
@@ -47,13 +51,19 @@ struct Weights<'a> {
 
 impl Weights<'_> {
     fn take(&mut self, name: &str, shape: &[usize]) -> Result<Tensor> {
-        let t = self
-            .tensors
-            .remove(name)
-            .with_context(|| format!("{}: tensor {name} is missing from the weights", self.dir.display()))?;
+        let t = self.tensors.remove(name).with_context(|| {
+            format!(
+                "{}: tensor {name} is missing from the weights",
+                self.dir.display()
+            )
+        })?;
         let want: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
         if t.size() != want {
-            bail!("{}: tensor {name} has shape {:?}, config.json implies {want:?}", self.dir.display(), t.size());
+            bail!(
+                "{}: tensor {name} has shape {:?}, config.json implies {want:?}",
+                self.dir.display(),
+                t.size()
+            );
         }
         let t = t.to_kind(self.opts.kind).to_device(self.opts.device);
         let mut parts: Vec<&str> = name.split('.').collect();
@@ -64,8 +74,16 @@ impl Weights<'_> {
 
     fn linear(&mut self, name: &str, out: usize, inp: usize, bias: bool) -> Result<Linear> {
         let weight = self.take(&format!("{name}.weight"), &[out, inp])?;
-        let bias = if bias { Some(self.take(&format!("{name}.bias"), &[out])?) } else { None };
-        Ok(Linear { weight, bias, lora: None })
+        let bias = if bias {
+            Some(self.take(&format!("{name}.bias"), &[out])?)
+        } else {
+            None
+        };
+        Ok(Linear {
+            weight,
+            bias,
+            lora: None,
+        })
     }
 }
 
@@ -78,9 +96,17 @@ pub fn load_decoder(dir: &Path, vs: &nn::VarStore, opts: LoadOptions) -> Result<
             .map_err(|e| anyhow::anyhow!("{}: cannot read safetensors: {e}", file.display()))?;
         tensors.extend(read);
     }
-    let mut w = Weights { tensors, dir, root: vs.root(), opts };
+    let mut w = Weights {
+        tensors,
+        dir,
+        root: vs.root(),
+        opts,
+    };
     let (h, ffn, v) = (cfg.hidden_size, cfg.intermediate_size, cfg.vocab_size);
-    let (q_out, kv_out) = (cfg.num_attention_heads * cfg.head_dim(), cfg.kv_heads() * cfg.head_dim());
+    let (q_out, kv_out) = (
+        cfg.num_attention_heads * cfg.head_dim(),
+        cfg.kv_heads() * cfg.head_dim(),
+    );
     let embed_tokens = w.take("model.embed_tokens.weight", &[v, h])?;
     let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
     for i in 0..cfg.num_hidden_layers {
@@ -99,7 +125,8 @@ pub fn load_decoder(dir: &Path, vs: &nn::VarStore, opts: LoadOptions) -> Result<
         layers.push(Layer {
             input_layernorm: w.take(&format!("{p}.input_layernorm.weight"), &[h])?,
             self_attn,
-            post_attention_layernorm: w.take(&format!("{p}.post_attention_layernorm.weight"), &[h])?,
+            post_attention_layernorm: w
+                .take(&format!("{p}.post_attention_layernorm.weight"), &[h])?,
             mlp,
         });
     }
@@ -109,5 +136,11 @@ pub fn load_decoder(dir: &Path, vs: &nn::VarStore, opts: LoadOptions) -> Result<
     } else {
         Some(w.take("lm_head.weight", &[v, h])?)
     };
-    Ok(Decoder { config: cfg, embed_tokens, layers, norm, lm_head })
+    Ok(Decoder {
+        config: cfg,
+        embed_tokens,
+        layers,
+        norm,
+        lm_head,
+    })
 }

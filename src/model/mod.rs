@@ -38,7 +38,22 @@ impl Model {
         let tokenizer = TextTokenizer::load(dir, template)?;
         tokenizer.check_vocab(cfg.vocab_size, dir)?;
         let vs = nn::VarStore::new(device);
-        let decoder = load::load_decoder(dir, &vs, LoadOptions { device, kind, trainable })?;
-        Ok(Self { dir: dir.to_path_buf(), decoder, tokenizer, vs, device, kind })
+        let decoder = load::load_decoder(
+            dir,
+            &vs,
+            LoadOptions {
+                device,
+                kind,
+                trainable,
+            },
+        )?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            decoder,
+            tokenizer,
+            vs,
+            device,
+            kind,
+        })
     }
 }

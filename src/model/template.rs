@@ -19,11 +19,19 @@ impl ChatTemplate {
     /// By name: `chatml`, `smollm2`, `qwen2.5` / `qwen`, `alpaca`.
     pub fn by_name(name: &str, eos: &str) -> Result<Self> {
         Ok(match name {
-            "chatml" => Self::ChatMl { default_system: None },
-            "smollm2" | "smollm" => Self::ChatMl { default_system: Some(SMOLLM2_SYSTEM.into()) },
-            "qwen2.5" | "qwen" | "qwen2" => Self::ChatMl { default_system: Some(QWEN25_SYSTEM.into()) },
+            "chatml" => Self::ChatMl {
+                default_system: None,
+            },
+            "smollm2" | "smollm" => Self::ChatMl {
+                default_system: Some(SMOLLM2_SYSTEM.into()),
+            },
+            "qwen2.5" | "qwen" | "qwen2" => Self::ChatMl {
+                default_system: Some(QWEN25_SYSTEM.into()),
+            },
             "alpaca" => Self::Alpaca { eos: eos.into() },
-            other => bail!("unknown chat template {other:?} (use auto, chatml, smollm2, qwen2.5 or alpaca)"),
+            other => bail!(
+                "unknown chat template {other:?} (use auto, chatml, smollm2, qwen2.5 or alpaca)"
+            ),
         })
     }
 
@@ -31,7 +39,9 @@ impl ChatTemplate {
     /// `<|im_start|>`, with the default system prompt the template injects; Alpaca otherwise.
     pub fn detect(jinja: Option<&str>, eos: &str) -> Self {
         match jinja {
-            Some(t) if t.contains("<|im_start|>") => Self::ChatMl { default_system: default_system(t) },
+            Some(t) if t.contains("<|im_start|>") => Self::ChatMl {
+                default_system: default_system(t),
+            },
             _ => Self::Alpaca { eos: eos.into() },
         }
     }
@@ -45,7 +55,9 @@ impl ChatTemplate {
                     s += &format!("<|im_start|>system\n{sys}<|im_end|>\n");
                 }
                 for (q, a) in history {
-                    s += &format!("<|im_start|>user\n{q}<|im_end|>\n<|im_start|>assistant\n{a}<|im_end|>\n");
+                    s += &format!(
+                        "<|im_start|>user\n{q}<|im_end|>\n<|im_start|>assistant\n{a}<|im_end|>\n"
+                    );
                 }
                 s += &format!("<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n");
             }
@@ -113,13 +125,20 @@ mod tests {
         let smol = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}{% endif %}";
         assert_eq!(
             ChatTemplate::detect(Some(smol), "x"),
-            ChatTemplate::ChatMl { default_system: Some(SMOLLM2_SYSTEM.into()) }
+            ChatTemplate::ChatMl {
+                default_system: Some(SMOLLM2_SYSTEM.into())
+            }
         );
         let qwen = "{%- if tools %}{{- '<|im_start|>system\\n' }}{%- if messages[0]['role'] == 'system' %}{{- messages[0]['content'] }}{%- else %}{{- '<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n' }}";
         assert_eq!(
             ChatTemplate::detect(Some(qwen), "x"),
-            ChatTemplate::ChatMl { default_system: Some(QWEN25_SYSTEM.into()) }
+            ChatTemplate::ChatMl {
+                default_system: Some(QWEN25_SYSTEM.into())
+            }
         );
-        assert_eq!(ChatTemplate::detect(None, "</s>"), ChatTemplate::Alpaca { eos: "</s>".into() });
+        assert_eq!(
+            ChatTemplate::detect(None, "</s>"),
+            ChatTemplate::Alpaca { eos: "</s>".into() }
+        );
     }
 }

@@ -31,7 +31,8 @@ impl TextTokenizer {
             .map_err(|e| anyhow::anyhow!("{}: cannot load tokenizer: {e}", path.display()))?;
         let cfg_path = dir.join("tokenizer_config.json");
         let config: serde_json::Value = match std::fs::read_to_string(&cfg_path) {
-            Ok(text) => serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", cfg_path.display()))?,
+            Ok(text) => serde_json::from_str(&text)
+                .with_context(|| format!("{}: not valid JSON", cfg_path.display()))?,
             Err(_) => serde_json::Value::Null,
         };
         let eos = special(&config, "eos_token").unwrap_or_else(|| "<|endoftext|>".into());
@@ -40,15 +41,28 @@ impl TextTokenizer {
             name => ChatTemplate::by_name(name, &eos)?,
         };
         let id = |tok: &str| inner.token_to_id(tok);
-        let eos_id = id(&eos).with_context(|| format!("{}: eos token {eos:?} is not in the vocabulary", path.display()))?;
-        let pad_id = special(&config, "pad_token").and_then(|p| id(&p)).unwrap_or(eos_id);
+        let eos_id = id(&eos).with_context(|| {
+            format!(
+                "{}: eos token {eos:?} is not in the vocabulary",
+                path.display()
+            )
+        })?;
+        let pad_id = special(&config, "pad_token")
+            .and_then(|p| id(&p))
+            .unwrap_or(eos_id);
         let mut stop_ids = vec![eos_id];
         if let Some(end) = id(template.turn_end()) {
             if end != eos_id {
                 stop_ids.insert(0, end);
             }
         }
-        Ok(Self { inner, template, stop_ids, eos_id, pad_id })
+        Ok(Self {
+            inner,
+            template,
+            stop_ids,
+            eos_id,
+            pad_id,
+        })
     }
 
     /// Check the tokenizer against the model's embedding table.
@@ -66,12 +80,17 @@ impl TextTokenizer {
     /// Raw text to ids; special-token text such as `<|im_start|>` maps to its token, but no
     /// BOS/EOS is added.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        let enc = self.inner.encode(text, false).map_err(|e| anyhow::anyhow!("tokenizer: {e}"))?;
+        let enc = self
+            .inner
+            .encode(text, false)
+            .map_err(|e| anyhow::anyhow!("tokenizer: {e}"))?;
         Ok(enc.get_ids().to_vec())
     }
 
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
-        self.inner.decode(ids, true).map_err(|e| anyhow::anyhow!("tokenizer: {e}"))
+        self.inner
+            .decode(ids, true)
+            .map_err(|e| anyhow::anyhow!("tokenizer: {e}"))
     }
 
     pub fn vocab_size(&self) -> usize {

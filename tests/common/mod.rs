@@ -16,18 +16,26 @@ pub fn fixtures() -> PathBuf {
 /// The demo model that `just setup` imports; tests that need it say so when it is missing.
 pub fn smollm2() -> PathBuf {
     let dir = root().join("models/smollm2-135m-instruct");
-    assert!(dir.join("model.safetensors").exists(), "{} is missing: run `just setup` first", dir.display());
+    assert!(
+        dir.join("model.safetensors").exists(),
+        "{} is missing: run `just setup` first",
+        dir.display()
+    );
     dir
 }
 
 pub fn reference() -> Value {
-    let text = std::fs::read_to_string(fixtures().join("reference.json")).expect("tests/fixtures/reference.json");
+    let text = std::fs::read_to_string(fixtures().join("reference.json"))
+        .expect("tests/fixtures/reference.json");
     serde_json::from_str(&text).expect("reference.json parses")
 }
 
 /// Run the tunedeck binary.
 pub fn tunedeck(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tunedeck")).args(args).output().expect("tunedeck runs")
+    Command::new(env!("CARGO_BIN_EXE_tunedeck"))
+        .args(args)
+        .output()
+        .expect("tunedeck runs")
 }
 
 /// Run tunedeck and expect a clean failure: non-zero exit, one `error:` line naming
@@ -35,17 +43,30 @@ pub fn tunedeck(args: &[&str]) -> Output {
 pub fn expect_error(args: &[&str], mentions: &[&str]) -> String {
     let out = tunedeck(args);
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!out.status.success(), "{args:?} should fail; stderr: {stderr}");
-    assert!(stderr.starts_with("error: "), "{args:?}: stderr should start with `error: `: {stderr}");
+    assert!(
+        !out.status.success(),
+        "{args:?} should fail; stderr: {stderr}"
+    );
+    assert!(
+        stderr.starts_with("error: "),
+        "{args:?}: stderr should start with `error: `: {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
     for m in mentions {
-        assert!(stderr.contains(m), "{args:?}: error should mention {m:?}: {stderr}");
+        assert!(
+            stderr.contains(m),
+            "{args:?}: error should mention {m:?}: {stderr}"
+        );
     }
     stderr
 }
 
 pub fn json_stdout(out: &Output) -> Value {
-    assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("stdout is JSON")
 }
 
