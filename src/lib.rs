@@ -15,3 +15,5 @@ pub mod gguf;
 pub mod lora;
 pub mod model;
 pub mod safetensors_out;
+pub mod worker;
+pub mod paths;

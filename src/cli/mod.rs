@@ -1,25 +1,29 @@
 //! The headless command line: one subcommand per step of the method.
 
+mod adapter;
 mod chat;
 mod data;
+mod init;
 mod model;
+mod open;
+mod train;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(
-    name = "tunedeck",
-    version,
-    about = "A terminal cockpit for LoRA fine-tuning of LLMs"
-)]
+#[command(name = "tunedeck", version, about = "A terminal cockpit for LoRA fine-tuning of LLMs")]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Open the cockpit on an experiment (default: the bundled demo).
+    Open(open::OpenArgs),
+    /// Create an experiment directory.
+    Init(init::InitArgs),
     /// Check and split datasets.
     #[command(subcommand)]
     Data(data::DataCommand),
@@ -28,15 +32,24 @@ enum Command {
     Model(model::ModelCommand),
     /// Talk to a model, with or without a LoRA adapter.
     Chat(chat::ChatArgs),
+    /// Train a LoRA adapter (or fully fine-tune a small model).
+    Train(train::TrainArgs),
+    /// Inspect and merge LoRA adapters.
+    #[command(subcommand)]
+    Adapter(adapter::AdapterCommand),
 }
 
 /// Parse arguments, run, and turn any error into one `error: ...` line and a non-zero exit.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
+    let result = match cli.command.unwrap_or(Command::Open(open::OpenArgs::default())) {
+        Command::Open(args) => open::run(args),
+        Command::Init(args) => init::run(args),
         Command::Data(cmd) => data::run(cmd),
         Command::Model(cmd) => model::run(cmd),
         Command::Chat(args) => chat::run(args),
+        Command::Train(args) => train::run(args),
+        Command::Adapter(cmd) => adapter::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,6 @@
+//! The background worker: training runs on their own thread, driven by [`WorkerCommand`]s and
+//! reporting [`WorkerEvent`]s. The CLI and the cockpit use the same worker.
+
+pub mod protocol;
+
+pub use protocol::*;
