@@ -17,3 +17,5 @@ pub mod model;
 pub mod safetensors_out;
 pub mod worker;
 pub mod paths;
+pub mod train;
+pub mod tui;

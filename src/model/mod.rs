@@ -33,7 +33,11 @@ pub struct Model {
 impl Model {
     /// Load a Hugging Face model directory. `template` is a chat template name or `auto`.
     pub fn load(dir: &Path, device: Device, template: &str, trainable: bool) -> Result<Self> {
-        let kind = device::default_kind(device);
+        Self::load_with(dir, device, device::default_kind(device), template, trainable)
+    }
+
+    /// Like [`Model::load`] with an explicit dtype for the weights.
+    pub fn load_with(dir: &Path, device: Device, kind: Kind, template: &str, trainable: bool) -> Result<Self> {
         let cfg = ModelConfig::load(dir)?;
         let tokenizer = TextTokenizer::load(dir, template)?;
         tokenizer.check_vocab(cfg.vocab_size, dir)?;

@@ -2,5 +2,7 @@
 //! reporting [`WorkerEvent`]s. The CLI and the cockpit use the same worker.
 
 pub mod protocol;
+mod thread;
 
 pub use protocol::*;
+pub use thread::{spawn, Sink, WorkerHandle};

@@ -1,0 +1,140 @@
+//! Records to token sequences: chat template, label mask (loss on the response only, unless
+//! `train_on_prompt`), the turn-end token appended, truncation to the cutoff, and batches.
+
+use crate::data::Example;
+use crate::model::TextTokenizer;
+use anyhow::Result;
+use tch::Tensor;
+
+/// Label value ignored by the loss (PyTorch's convention).
+pub const IGNORE: i64 = -100;
+
+/// One tokenised training sequence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sequence {
+    pub ids: Vec<i64>,
+    /// `IGNORE` where no loss is taken.
+    pub labels: Vec<i64>,
+}
+
+impl Sequence {
+    /// Positions that carry a loss (each predicts its label from the positions before it).
+    pub fn label_tokens(&self) -> usize {
+        self.labels.iter().skip(1).filter(|&&l| l != IGNORE).count()
+    }
+}
+
+/// LLaMA-Factory's `infer_seqlen`: how many prompt and response tokens to keep so that both
+/// fit in `cutoff`, keeping a short side whole and sharing the rest proportionally.
+fn keep_lengths(source: usize, target: usize, cutoff: usize) -> (usize, usize) {
+    if source + target <= cutoff {
+        return (source, target);
+    }
+    let max_target = if target * 2 < cutoff {
+        target
+    } else if source * 2 < cutoff {
+        cutoff - source
+    } else {
+        (cutoff as f64 * target as f64 / (source + target) as f64) as usize
+    };
+    let new_target = max_target.min(target);
+    let new_source = cutoff.saturating_sub(new_target).min(source);
+    (new_source, new_target)
+}
+
+/// Encode one record.
+pub fn encode(tok: &TextTokenizer, ex: &Example, cutoff: usize, train_on_prompt: bool) -> Result<Sequence> {
+    let prompt = tok.template.prompt(ex.system.as_deref(), &ex.history, &ex.prompt());
+    let response = format!("{}{}", ex.output, tok.template.turn_end());
+    let p = tok.encode(&prompt)?;
+    let r = tok.encode(&response)?;
+    let (np, nr) = keep_lengths(p.len(), r.len(), cutoff);
+    let ids: Vec<i64> = p[..np].iter().chain(&r[..nr]).map(|&t| t as i64).collect();
+    let labels = if train_on_prompt {
+        ids.clone()
+    } else {
+        std::iter::repeat_n(IGNORE, np).chain(r[..nr].iter().map(|&t| t as i64)).collect()
+    };
+    Ok(Sequence { ids, labels })
+}
+
+/// Concatenate sequences into rows of at most `cutoff` tokens (packing). Sequences are not
+/// split; attention crosses record boundaries inside a row, as in LLaMA-Factory's default
+/// packing without neat_packing.
+pub fn pack(seqs: &[Sequence], cutoff: usize) -> Vec<Sequence> {
+    let mut rows: Vec<Sequence> = Vec::new();
+    let mut cur = Sequence { ids: Vec::new(), labels: Vec::new() };
+    for s in seqs {
+        if !cur.ids.is_empty() && cur.ids.len() + s.ids.len() > cutoff {
+            rows.push(std::mem::replace(&mut cur, Sequence { ids: Vec::new(), labels: Vec::new() }));
+        }
+        cur.ids.extend(&s.ids);
+        cur.labels.extend(&s.labels);
+    }
+    if !cur.ids.is_empty() {
+        rows.push(cur);
+    }
+    rows
+}
+
+/// A padded batch: ids (B, T) and labels (B, T), right-padded. Right padding with a causal
+/// mask needs no attention mask: real positions never look at later (padded) ones.
+pub struct Batch {
+    pub ids: Tensor,
+    pub labels: Tensor,
+    /// Non-padding tokens.
+    pub tokens: usize,
+    /// Positions that carry a loss.
+    pub label_tokens: usize,
+}
+
+pub fn collate(seqs: &[&Sequence], pad_id: i64) -> Batch {
+    let t = seqs.iter().map(|s| s.ids.len()).max().unwrap_or(1).max(1);
+    let mut ids = Vec::with_capacity(seqs.len() * t);
+    let mut labels = Vec::with_capacity(seqs.len() * t);
+    for s in seqs {
+        ids.extend(&s.ids);
+        ids.extend(std::iter::repeat_n(pad_id, t - s.ids.len()));
+        labels.extend(&s.labels);
+        labels.extend(std::iter::repeat_n(IGNORE, t - s.labels.len()));
+    }
+    let b = seqs.len() as i64;
+    Batch {
+        ids: Tensor::from_slice(&ids).view([b, t as i64]),
+        labels: Tensor::from_slice(&labels).view([b, t as i64]),
+        tokens: seqs.iter().map(|s| s.ids.len()).sum(),
+        label_tokens: seqs.iter().map(|s| s.label_tokens()).sum(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_sides_are_kept_whole() {
+        assert_eq!(keep_lengths(10, 20, 100), (10, 20));
+        assert_eq!(keep_lengths(300, 20, 100), (80, 20));
+        assert_eq!(keep_lengths(20, 300, 100), (20, 80));
+        let (s, t) = keep_lengths(300, 300, 100);
+        assert_eq!(s + t, 100);
+    }
+
+    #[test]
+    fn packing_never_splits_a_sequence() {
+        let s = |n: usize| Sequence { ids: vec![1; n], labels: vec![2; n] };
+        let rows = pack(&[s(3), s(4), s(2), s(6)], 8);
+        let lens: Vec<usize> = rows.iter().map(|r| r.ids.len()).collect();
+        assert_eq!(lens, vec![7, 2, 6]);
+    }
+
+    #[test]
+    fn collate_pads_right_with_ignored_labels() {
+        let a = Sequence { ids: vec![5, 6, 7], labels: vec![IGNORE, 6, 7] };
+        let b = Sequence { ids: vec![8], labels: vec![8] };
+        let batch = collate(&[&a, &b], 0);
+        assert_eq!(batch.ids.size(), [2, 3]);
+        assert_eq!(Vec::<i64>::try_from(batch.labels.view([-1])).unwrap(), [IGNORE, 6, 7, 8, IGNORE, IGNORE]);
+        assert_eq!((batch.tokens, batch.label_tokens), (4, 2));
+    }
+}

@@ -1,0 +1,340 @@
+//! The trainer: LoRA (or full fine-tuning of small models) on a split directory, with
+//! gradient accumulation, clipping, warm-up + schedule, validation, checkpoints and resume.
+//! It runs on whatever thread calls [`run`]; the worker puts it on its own.
+
+pub mod adamw;
+pub mod checkpoint;
+pub mod encode;
+pub mod log;
+pub mod loss;
+mod schedule;
+
+use crate::data::SplitDir;
+use crate::lora::{self, Adapter, AdapterConfig};
+use crate::model::{device, Model};
+use crate::preset::{Choice, Dtype, FinetuningType, Preset};
+use crate::worker::{LoadedInfo, RunId, RunSpec, RunSummary, StepStats, WorkerEvent};
+use adamw::AdamW;
+use anyhow::{bail, Context, Result};
+use checkpoint::TrainerState;
+use encode::{collate, Batch, Sequence};
+use std::path::Path;
+use std::time::Instant;
+use tch::{Kind, Tensor};
+
+/// What the controller asks for between steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Continue,
+    SaveNow,
+    Stop,
+}
+
+/// The trainer's link to whoever drives it.
+pub trait Hooks {
+    /// Report an event; false means nobody is listening any more (stop and save).
+    fn event(&mut self, e: WorkerEvent) -> bool;
+    /// Called between optimizer steps; may block while paused.
+    fn poll(&mut self) -> Signal;
+}
+
+/// The trainable weights: a LoRA adapter, or the whole model.
+enum Trainable {
+    Lora(Adapter),
+    Full,
+}
+
+fn kind_for(preset: &Preset, dev: tch::Device) -> Kind {
+    match preset.dtype {
+        Dtype::Float32 => Kind::Float,
+        Dtype::Bfloat16 => Kind::BFloat16,
+        Dtype::Float16 => Kind::Half,
+        Dtype::Auto => device::default_kind(dev),
+    }
+}
+
+fn encode_all(model: &Model, data: &crate::data::Dataset, preset: &Preset) -> Result<Vec<Sequence>> {
+    let cutoff = preset.cutoff_len as usize;
+    let seqs = data
+        .records
+        .iter()
+        .map(|r| encode::encode(&model.tokenizer, &r.example, cutoff, preset.train_on_prompt))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(if preset.packing { encode::pack(&seqs, cutoff) } else { seqs })
+}
+
+fn batches_of(seqs: &[Sequence], size: usize, pad: i64) -> Vec<Batch> {
+    seqs.chunks(size.max(1)).map(|c| collate(&c.iter().collect::<Vec<_>>(), pad)).collect()
+}
+
+/// Train as `spec` says, reporting through `hooks`.
+pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSummary> {
+    let preset = &spec.preset;
+    preset.validate().map_err(|errs| anyhow::anyhow!("invalid preset: {}", errs.join("; ")))?;
+    let out = &spec.out_dir;
+    std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
+    let resume_from = if spec.resume { checkpoint::latest(out) } else { None };
+    if !spec.resume && !checkpoint::list(out).is_empty() {
+        bail!("{} already has checkpoints: pass --resume to continue that run, or choose another --out", out.display());
+    }
+    let status = |hooks: &mut dyn Hooks, message: String| hooks.event(WorkerEvent::Status { run_id, message });
+
+    let split = SplitDir::open(&spec.data_dir)?;
+    let train_data = split.train()?;
+    let val_data = split.val()?;
+    if train_data.records.is_empty() {
+        bail!("{}: train.jsonl has no records", spec.data_dir.display());
+    }
+
+    let dev = device::pick(preset.device.name())?;
+    let kind = kind_for(preset, dev);
+    let model_dir = crate::paths::resolve_model(&preset.model, &spec.base_dir);
+    status(hooks, format!("loading {} on {}", model_dir.display(), device::describe(dev)));
+    let full = preset.finetuning_type == FinetuningType::Full;
+    let mut model = Model::load_with(&model_dir, dev, kind, preset.template.name(), full)?;
+    tch::manual_seed(preset.seed as i64);
+    let trainable = if full {
+        Trainable::Full
+    } else {
+        let targets: Vec<String> = preset.target_modules().iter().map(|s| s.to_string()).collect();
+        let cfg = AdapterConfig::new(
+            preset.lora_rank as usize,
+            f64::from(preset.lora_alpha),
+            preset.lora_dropout,
+            &targets,
+            preset.use_rslora,
+            &preset.model,
+        );
+        Trainable::Lora(lora::attach_new(&mut model, cfg)?)
+    };
+    if preset.gradient_checkpointing {
+        status(hooks, "gradient_checkpointing is not implemented yet: training without it".into());
+    }
+
+    status(hooks, "tokenizing".into());
+    let train_seqs = encode_all(&model, &train_data, preset)?;
+    let val_seqs = encode_all(&model, &val_data, preset)?;
+    let pad = i64::from(model.tokenizer.pad_id);
+    let val_batches = batches_of(&val_seqs, preset.per_device_train_batch_size as usize, pad);
+    let plan = schedule::Plan::new(train_seqs.len(), preset);
+    let total = plan.total_steps();
+
+    let mut params: Vec<(String, Tensor, bool)> = match &trainable {
+        Trainable::Lora(a) => a.vs.variables().into_iter().map(|(n, t)| (n, t, true)).collect(),
+        Trainable::Full => model
+            .vs
+            .variables()
+            .into_iter()
+            .map(|(n, t)| {
+                let decay = !(n.contains("norm") || n.ends_with("bias"));
+                (n, t, decay)
+            })
+            .collect(),
+    };
+    params.sort_by(|a, b| a.0.cmp(&b.0));
+    let trainable_params: i64 = params.iter().map(|(_, t, _)| t.numel() as i64).sum();
+    let total_params: i64 = model.vs.variables().values().map(|t| t.numel() as i64).sum::<i64>()
+        + if full { 0 } else { trainable_params };
+    let mut opt = AdamW::new(params, preset.weight_decay);
+
+    let mut state = TrainerState {
+        global_step: 0,
+        total_steps: total,
+        epoch: 0.0,
+        total_tokens: 0,
+        elapsed_s: 0.0,
+        initial_eval_loss: None,
+        last_eval_loss: None,
+        seed: preset.seed,
+    };
+    if let Some((step, dir)) = &resume_from {
+        status(hooks, format!("resuming from {}", dir.display()));
+        state = checkpoint::load_state(dir)?;
+        load_weights(&trainable, &model, dir)?;
+        opt.load(&dir.join("optimizer.safetensors"))?;
+        // Dropout continues from a seed tied to the step, so a resumed run is reproducible.
+        tch::manual_seed(preset.seed as i64 + *step as i64);
+    } else if spec.resume {
+        status(hooks, format!("no checkpoint in {}: starting from step 0", out.display()));
+    }
+    let mut log = log::TrainerLog::open(out, state.global_step)?;
+    hooks.event(WorkerEvent::Loaded {
+        run_id,
+        info: LoadedInfo {
+            model: model_dir.display().to_string(),
+            device: device::describe(dev),
+            trainable_params: trainable_params as u64,
+            total_params: total_params as u64,
+            train_sequences: train_seqs.len(),
+            val_sequences: val_seqs.len(),
+            total_steps: total,
+            start_step: state.global_step,
+        },
+    });
+
+    let save = |state: &TrainerState, hooks: &mut dyn Hooks, opt: &AdamW| -> Result<()> {
+        let dir = checkpoint::save(out, state, &mut |tmp| {
+            save_weights(&trainable, &model, tmp)?;
+            opt.save(&tmp.join("optimizer.safetensors"))
+        })?;
+        hooks.event(WorkerEvent::Checkpoint { run_id, step: state.global_step, path: dir });
+        Ok(())
+    };
+
+    if state.initial_eval_loss.is_none() && !val_batches.is_empty() {
+        status(hooks, "measuring the initial validation loss".into());
+        let l = loss::mean_loss(&model.decoder, &val_batches);
+        state.initial_eval_loss = Some(l);
+        state.last_eval_loss = Some(l);
+        log.write(&log::entry(0, total, None, Some(l), 0.0, 0.0, 0.0, 0.0, 0))?;
+        hooks.event(WorkerEvent::Eval { run_id, step: 0, eval_loss: l });
+    }
+
+    let started = Instant::now();
+    let elapsed_before = state.elapsed_s;
+    let mut recent: std::collections::VecDeque<(usize, f64)> = Default::default();
+    let mut last_loss = None;
+    let mut stopped = false;
+    while state.global_step < total {
+        match hooks.poll() {
+            Signal::Stop => {
+                stopped = true;
+                break;
+            }
+            Signal::SaveNow => save(&state, hooks, &opt)?,
+            Signal::Continue => {}
+        }
+        let step = state.global_step;
+        let t0 = Instant::now();
+        let micro = plan.step_batches(step, &train_seqs);
+        let label_tokens: usize = micro.iter().map(|b| b.iter().map(|s| s.label_tokens()).sum::<usize>()).sum();
+        let mut tokens = 0usize;
+        let mut loss_total = 0.0;
+        opt.zero_grad();
+        for seqs in &micro {
+            let batch = collate(seqs, pad);
+            tokens += batch.tokens;
+            let (sum, _) = loss::loss_sum(&model.decoder, &batch, true);
+            // Token-weighted mean over the whole accumulated step, as transformers does with
+            // num_items_in_batch.
+            let scaled = sum / label_tokens.max(1) as f64;
+            scaled.backward();
+            loss_total += scaled.double_value(&[]);
+        }
+        let grad_norm = opt.clip_grad_norm(preset.max_grad_norm);
+        if !loss_total.is_finite() || !grad_norm.is_finite() {
+            bail!(
+                "training diverged at step {}: loss = {loss_total}, gradient norm = {grad_norm} (learning rate {:.2e}). \
+                 Lower learning_rate, check the data for empty or garbled records, or use dtype = \"float32\"; \
+                 the last good checkpoint is in {}",
+                step + 1,
+                preset.lr_at(step, total),
+                out.join("checkpoints").display()
+            );
+        }
+        let lr = preset.lr_at(step, total);
+        opt.apply(lr);
+        state.global_step += 1;
+        state.total_tokens += tokens as u64;
+        state.epoch = plan.epoch_at(state.global_step);
+        state.elapsed_s = elapsed_before + started.elapsed().as_secs_f64();
+        recent.push_back((tokens, t0.elapsed().as_secs_f64()));
+        if recent.len() > 5 {
+            recent.pop_front();
+        }
+        let (tok, secs) = recent.iter().fold((0usize, 0.0), |(a, b), (t, s)| (a + t, b + s));
+        let throughput = tok as f64 / secs.max(1e-9);
+        last_loss = Some(loss_total);
+        let stats = StepStats {
+            step: state.global_step,
+            total_steps: total,
+            epoch: state.epoch,
+            loss: loss_total,
+            lr,
+            grad_norm,
+            tokens_per_s: throughput,
+            total_tokens: state.total_tokens,
+            elapsed_s: state.elapsed_s,
+        };
+        let listening = hooks.event(WorkerEvent::Step { run_id, stats });
+        let s = state.global_step;
+        let at_end = s == total;
+        let mut eval_loss = None;
+        if !val_batches.is_empty() && ((preset.eval_steps > 0 && s % u64::from(preset.eval_steps) == 0) || at_end) {
+            let l = loss::mean_loss(&model.decoder, &val_batches);
+            state.last_eval_loss = Some(l);
+            eval_loss = Some(l);
+            hooks.event(WorkerEvent::Eval { run_id, step: s, eval_loss: l });
+        }
+        let log_now = preset.logging_steps > 0 && s % u64::from(preset.logging_steps) == 0;
+        if log_now || at_end || eval_loss.is_some() {
+            log.write(&log::entry(s, total, Some(loss_total), eval_loss, lr, state.epoch, state.elapsed_s, throughput, state.total_tokens))?;
+        }
+        if (preset.save_steps > 0 && s % u64::from(preset.save_steps) == 0) || at_end {
+            save(&state, hooks, &opt)?;
+        }
+        if !listening {
+            stopped = true;
+            break;
+        }
+    }
+    if stopped && checkpoint::latest(out).map(|(s, _)| s) != Some(state.global_step) {
+        save(&state, hooks, &opt)?;
+    }
+    let adapter_dir = out.join(if full { "model" } else { "adapter" });
+    save_final(&trainable, &model, &adapter_dir)?;
+    let summary = RunSummary {
+        steps: state.global_step,
+        final_loss: last_loss,
+        initial_eval_loss: state.initial_eval_loss,
+        final_eval_loss: state.last_eval_loss,
+        elapsed_s: state.elapsed_s,
+        adapter_dir,
+        stopped,
+    };
+    hooks.event(WorkerEvent::Finished { run_id, summary: summary.clone() });
+    Ok(summary)
+}
+
+fn save_weights(t: &Trainable, model: &Model, dir: &Path) -> Result<()> {
+    match t {
+        Trainable::Lora(a) => a.save(dir),
+        Trainable::Full => model
+            .vs
+            .save(dir.join("model.safetensors"))
+            .map_err(|e| anyhow::anyhow!("{}: cannot write weights: {e}", dir.display())),
+    }
+}
+
+fn load_weights(t: &Trainable, model: &Model, dir: &Path) -> Result<()> {
+    let (vs, file) = match t {
+        Trainable::Lora(a) => (&a.vs, dir.join("adapter_model.safetensors")),
+        Trainable::Full => (&model.vs, dir.join("model.safetensors")),
+    };
+    let read = Tensor::read_safetensors(&file).map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", file.display()))?;
+    let mut vars = vs.variables();
+    tch::no_grad(|| -> Result<()> {
+        for (name, src) in read {
+            let dst = vars.get_mut(&name).with_context(|| format!("{}: unexpected tensor {name}", file.display()))?;
+            dst.copy_(&src.to_kind(dst.kind()));
+        }
+        Ok(())
+    })
+}
+
+/// The run's result: a PEFT adapter, or for full fine-tuning a model directory.
+fn save_final(t: &Trainable, model: &Model, dir: &Path) -> Result<()> {
+    match t {
+        Trainable::Lora(a) => a.save(dir),
+        Trainable::Full => {
+            std::fs::create_dir_all(dir)?;
+            for f in ["config.json", "tokenizer.json", "tokenizer_config.json", "generation_config.json"] {
+                let src = model.dir.join(f);
+                if src.exists() {
+                    std::fs::copy(&src, dir.join(f)).with_context(|| format!("{}: cannot copy", src.display()))?;
+                }
+            }
+            save_weights(t, model, dir)
+        }
+    }
+}

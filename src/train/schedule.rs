@@ -1,0 +1,59 @@
+//! Which sequences each optimizer step sees: every epoch reshuffles with `seed + epoch`, cuts
+//! batches, and groups `gradient_accumulation_steps` of them per step. The order is a pure
+//! function of (seed, step), so a resumed run sees the same data it would have seen.
+
+use super::encode::Sequence;
+use crate::model::generate::Rng;
+use crate::preset::Preset;
+
+pub struct Plan {
+    n: usize,
+    batch: usize,
+    accum: usize,
+    per_epoch: u64,
+    total: u64,
+    seed: u64,
+}
+
+impl Plan {
+    pub fn new(n: usize, preset: &Preset) -> Self {
+        let batch = (preset.per_device_train_batch_size as usize).max(1);
+        let accum = (preset.gradient_accumulation_steps as usize).max(1);
+        let batches = n.div_ceil(batch) as u64;
+        let per_epoch = (batches / accum as u64).max(1);
+        Self { n, batch, accum, per_epoch, total: preset.total_steps(n), seed: preset.seed }
+    }
+
+    pub fn total_steps(&self) -> u64 {
+        self.total
+    }
+
+    pub fn epoch_at(&self, step: u64) -> f64 {
+        step as f64 / self.per_epoch as f64
+    }
+
+    fn order(&self, epoch: u64) -> Vec<usize> {
+        let mut idx: Vec<usize> = (0..self.n).collect();
+        let mut rng = Rng::new(self.seed.wrapping_mul(1_000_003).wrapping_add(epoch));
+        for i in (1..idx.len()).rev() {
+            let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+            idx.swap(i, j);
+        }
+        idx
+    }
+
+    /// The micro-batches of 0-based optimizer step `step`.
+    pub fn step_batches<'a>(&self, step: u64, seqs: &'a [Sequence]) -> Vec<Vec<&'a Sequence>> {
+        let epoch = step / self.per_epoch;
+        let within = (step % self.per_epoch) as usize;
+        let order = self.order(epoch);
+        let batches: Vec<&[usize]> = order.chunks(self.batch).collect();
+        // The last step of an epoch also takes the batches that do not fill a whole group.
+        let start = within * self.accum;
+        let end = if within as u64 + 1 == self.per_epoch { batches.len() } else { start + self.accum };
+        batches[start.min(batches.len())..end.min(batches.len())]
+            .iter()
+            .map(|b| b.iter().map(|&i| &seqs[i]).collect())
+            .collect()
+    }
+}
