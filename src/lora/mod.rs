@@ -7,8 +7,10 @@
 //! only them and saving needs no renaming.
 
 mod config;
+mod merge;
 
 pub use config::AdapterConfig;
+pub use merge::{delta_norms, merge_into, save_model, DeltaNorm};
 
 use crate::model::linear::LoraBranch;
 use crate::model::Model;
@@ -125,7 +127,8 @@ impl Adapter {
     pub fn save(&self, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("{}: cannot create", dir.display()))?;
-        let tmp = dir.join(".adapter_model.safetensors.tmp");
+        // tch picks the format from the extension: the temporary name must end in .safetensors.
+        let tmp = dir.join(".adapter_model.tmp.safetensors");
         self.vs
             .save(&tmp)
             .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", tmp.display()))?;

@@ -105,7 +105,10 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
             preset.use_rslora,
             &preset.model,
         );
-        Trainable::Lora(lora::attach_new(&mut model, cfg)?)
+        match &spec.init_adapter {
+            Some(dir) => Trainable::Lora(lora::attach_saved(&mut model, dir)?),
+            None => Trainable::Lora(lora::attach_new(&mut model, cfg)?),
+        }
     };
     if preset.gradient_checkpointing {
         status(hooks, "gradient_checkpointing is not implemented yet: training without it".into());

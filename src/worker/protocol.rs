@@ -20,6 +20,8 @@ pub struct RunSpec {
     pub out_dir: PathBuf,
     /// Continue from the latest checkpoint in `out_dir`.
     pub resume: bool,
+    /// Start LoRA training from this saved adapter instead of a fresh one (A random, B zero).
+    pub init_adapter: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
