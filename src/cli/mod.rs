@@ -3,9 +3,11 @@
 mod adapter;
 mod chat;
 mod data;
+mod eval;
 mod init;
 mod model;
 mod open;
+mod report;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -37,6 +39,10 @@ enum Command {
     /// Inspect and merge LoRA adapters.
     #[command(subcommand)]
     Adapter(adapter::AdapterCommand),
+    /// The three-part blind test: exam, interview and general-knowledge guard.
+    Eval(eval::EvalArgs),
+    /// Write the retrospective report of a run.
+    Report(report::ReportArgs),
 }
 
 /// A line beside a progress bar; indicatif drops `println` when stderr is not a terminal
@@ -60,6 +66,8 @@ pub fn main() -> ExitCode {
         Command::Chat(args) => chat::run(args),
         Command::Train(args) => train::run(args),
         Command::Adapter(cmd) => adapter::run(cmd),
+        Command::Eval(args) => eval::run(args),
+        Command::Report(args) => report::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

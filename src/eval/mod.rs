@@ -1,0 +1,1 @@
+//! Graduation: the three-part blind test (exam, interview, general-knowledge guard).
