@@ -75,7 +75,9 @@ pub fn wrap(text: &str, max: usize) -> Vec<String> {
                 line_w = 0;
                 continue;
             }
-            if line_w > 0 {
+            // Break before the word, unless the line holds only indentation: then the word
+            // is cut where it stands, keeping the indent (code reads better that way).
+            if !line.trim().is_empty() {
                 out.push(std::mem::take(&mut line).trim_end().to_string());
                 line_w = 0;
             }
@@ -150,6 +152,7 @@ mod tests {
         assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
         assert_eq!(wrap("a\n\nb", 10), ["a", "", "b"]);
         assert_eq!(wrap("", 10), [""]);
+        assert_eq!(wrap("    indented_word", 10), ["    indent", "ed_word"]);
         for line in wrap("SQL 注入 (CWE-89) 是最常见的漏洞之一，修复方法是参数化查询", 11) {
             assert!(width(&line) <= 11, "{line}");
         }

@@ -1,0 +1,315 @@
+//! Dataset pane state: the records with their check issues, the search, and the split.
+//!
+//! Records are checked with the approximate token counter: no tokenizer is loaded on the UI
+//! thread. The sealed test part is only ever described by its manifest (count and sha256).
+
+use std::path::Path;
+
+use super::input::PromptKind;
+use super::App;
+use crate::data::split_dir::sha256_hex;
+use crate::data::{
+    check, load_lenient, record_tokens, split, split_to_dir, ApproxCounter, CheckReport,
+    Dataset, Ratio, Severity, SplitDir, SplitManifest,
+};
+use crate::experiment::{data_dir, Experiment, Language};
+use crate::preset::Preset;
+use crate::tui::action::Action;
+use crate::tui::loss::Mood;
+use crate::tui::text::one_line;
+
+/// The split's seed, the same default as `tunedeck data split`.
+pub const SPLIT_SEED: u64 = 42;
+
+/// One line of the record list: a record, or a line that could not be read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// 1-based line in the records file.
+    pub line: usize,
+    /// The instruction on one line (or why the line could not be read).
+    pub title: String,
+    /// Index into the dataset's records; `None` for an unreadable line.
+    pub record: Option<usize>,
+    /// The worst issue on this row.
+    pub severity: Option<Severity>,
+    /// The check's messages for this row.
+    pub issues: Vec<String>,
+    /// The record went into the sealed test part: its text is never shown.
+    pub sealed: bool,
+}
+
+/// Everything the dataset pane shows.
+#[derive(Debug, Clone, Default)]
+pub struct DatasetState {
+    /// The records file as `experiment.toml` names it.
+    pub file: String,
+    /// The records, if the file loaded.
+    pub dataset: Option<Dataset>,
+    /// The check's report.
+    pub report: Option<CheckReport>,
+    /// Why the file did not load.
+    pub error: Option<String>,
+    /// List rows in file order.
+    pub rows: Vec<Row>,
+    /// Each record's approximate token count, uncut.
+    pub tokens: Vec<usize>,
+    /// Selected row.
+    pub selected: usize,
+    /// Detail view scroll, in lines.
+    pub scroll: u16,
+    /// The search text.
+    pub query: String,
+    /// Rows matching the search.
+    pub matches: Vec<usize>,
+    /// The split on disk.
+    pub split: Option<SplitManifest>,
+    /// Notes on the split: stale, leaks, problems.
+    pub split_notes: Vec<String>,
+    source_sha256: Option<String>,
+}
+
+impl DatasetState {
+    /// Loads and checks the experiment's records and reads its split manifest.
+    pub fn load(exp: &Experiment, dir: &Path, preset: &Preset) -> DatasetState {
+        let path = exp.dataset_path(dir);
+        let mut s = DatasetState {
+            file: exp.dataset.clone(),
+            ..DatasetState::default()
+        };
+        s.source_sha256 = std::fs::read(&path).ok().map(|b| sha256_hex(&b));
+        let cutoff = preset.cutoff_len.max(1) as usize;
+        let loaded = load_lenient(&path).and_then(|l| Ok((check(&l, &ApproxCounter, cutoff)?, l)));
+        match loaded {
+            Ok((report, loaded)) => {
+                s.rows = rows(&loaded.dataset, &loaded.rejected, &report);
+                s.tokens = loaded
+                    .dataset
+                    .examples()
+                    .map(|e| record_tokens(e, &ApproxCounter).unwrap_or(0))
+                    .collect();
+                s.report = Some(report);
+                s.dataset = Some(loaded.dataset);
+            }
+            Err(e) => s.error = Some(format!("{e:#}")),
+        }
+        if let Ok(split) = SplitDir::open(&data_dir(dir)) {
+            s.split = Some(split.manifest().clone());
+        }
+        // The split is a pure function of the records, ratio and seed: redoing it in memory
+        // finds which records the sealed part holds, as long as the records are unchanged.
+        if let (Some(m), Some(ds)) = (&s.split, &s.dataset) {
+            if !s.split_is_stale() {
+                let test = split(&ds.records, m.ratio, m.seed).test;
+                s.seal(&test.iter().map(|r| r.at.line).collect::<Vec<_>>());
+            }
+        }
+        s
+    }
+
+    /// Hides the records on `lines` (the sealed test part) from the list and the search.
+    fn seal(&mut self, lines: &[usize]) {
+        for row in &mut self.rows {
+            row.sealed = lines.contains(&row.line);
+        }
+    }
+
+    /// Records without an error: what the plan counts.
+    pub fn valid_records(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|r| r.record.is_some() && r.severity != Some(Severity::Error))
+            .count()
+    }
+
+    /// Mean tokens per record as training sees them (cut at `cutoff`).
+    pub fn mean_tokens(&self, cutoff: u32) -> f64 {
+        let cut = cutoff as usize;
+        let sum: usize = self.tokens.iter().map(|&t| t.min(cut)).sum();
+        sum as f64 / self.tokens.len().max(1) as f64
+    }
+
+    /// Sequences in the training part: the split's count, or what 8:1:1 would give.
+    pub fn train_sequences(&self) -> usize {
+        match &self.split {
+            Some(m) => m.counts.train,
+            None => Ratio::default().counts(self.valid_records())[0],
+        }
+    }
+
+    /// True when the records changed after the split was made.
+    pub fn split_is_stale(&self) -> bool {
+        match (&self.split, &self.source_sha256) {
+            (Some(m), Some(now)) => m.source_sha256 != *now,
+            _ => false,
+        }
+    }
+}
+
+/// List rows: records and unreadable lines, in file order, with their issues.
+fn rows(ds: &Dataset, rejected: &[crate::data::Rejected], report: &CheckReport) -> Vec<Row> {
+    let mut rows: Vec<Row> = ds
+        .records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Row {
+            line: r.at.line,
+            title: one_line(&r.example.instruction),
+            record: Some(i),
+            severity: None,
+            issues: Vec::new(),
+            sealed: false,
+        })
+        .chain(rejected.iter().map(|r| Row {
+            line: r.at.line,
+            title: one_line(&r.message),
+            record: None,
+            severity: None,
+            issues: Vec::new(),
+            sealed: false,
+        }))
+        .collect();
+    rows.sort_by_key(|r| r.line);
+    for issue in &report.issues {
+        let Some(at) = issue.at else { continue };
+        if let Ok(i) = rows.binary_search_by_key(&at.line, |r| r.line) {
+            let row = &mut rows[i];
+            row.severity = Some(row.severity.map_or(issue.severity, |s| s.min(issue.severity)));
+            row.issues.push(issue.message.clone());
+        }
+    }
+    rows
+}
+
+impl App {
+    pub(super) fn dataset_action(&mut self, action: Action) {
+        let d = &mut self.data;
+        match action {
+            Action::Up | Action::Down | Action::Top | Action::Bottom | Action::PageUp | Action::PageDown => {
+                d.selected = super::moved(d.selected, d.rows.len(), action, 10);
+                d.scroll = 0;
+            }
+            Action::DetailDown => d.scroll = d.scroll.saturating_add(3),
+            Action::DetailUp => d.scroll = d.scroll.saturating_sub(3),
+            Action::Search => {
+                let q = d.query.clone();
+                self.open_prompt(PromptKind::Search, &q);
+            }
+            Action::NextMatch | Action::PrevMatch => self.jump(action == Action::NextMatch),
+            Action::Split => self.split_records(false),
+            Action::ForceSplit => self.split_records(true),
+            Action::Reload => {
+                self.data = DatasetState::load(&self.exp, &self.dir, &self.preset.current);
+                self.refresh_facts();
+                let msg = self.lang().pick("Records reloaded and checked.", "已重新加载并检查数据。");
+                self.tell(msg, Mood::Neutral);
+            }
+            _ => {}
+        }
+    }
+
+    /// Finds `query` (case-insensitive) in every record and selects the first match from
+    /// the selection on.
+    pub(super) fn search(&mut self, query: &str) {
+        let d = &mut self.data;
+        d.query = query.to_string();
+        let q = query.to_lowercase();
+        d.matches = if q.is_empty() {
+            Vec::new()
+        } else {
+            let ds = d.dataset.as_ref();
+            d.rows
+                .iter()
+                .enumerate()
+                .filter(|(_, row)| !row.sealed)
+                .filter(|(_, row)| {
+                    let text = match (row.record, ds) {
+                        (Some(i), Some(ds)) => {
+                            let e = &ds.records[i].example;
+                            format!("{}\n{}\n{}", e.instruction, e.input, e.output)
+                        }
+                        _ => row.title.clone(),
+                    };
+                    text.to_lowercase().contains(&q)
+                })
+                .map(|(i, _)| i)
+                .collect()
+        };
+        if let Some(&first) = d.matches.iter().find(|&&i| i >= d.selected).or(d.matches.first()) {
+            d.selected = first;
+            d.scroll = 0;
+        }
+    }
+
+    fn jump(&mut self, forward: bool) {
+        let d = &mut self.data;
+        let next = if forward {
+            d.matches.iter().find(|&&i| i > d.selected).or(d.matches.first())
+        } else {
+            d.matches.iter().rev().find(|&&i| i < d.selected).or(d.matches.last())
+        };
+        match next.copied() {
+            Some(i) => {
+                d.selected = i;
+                d.scroll = 0;
+            }
+            None => {
+                let msg = self.lang().pick("No matches: press / to search.", "没有匹配：按 / 搜索。");
+                self.tell(msg, Mood::Neutral);
+            }
+        }
+    }
+
+    fn split_records(&mut self, replace: bool) {
+        let lang = self.lang();
+        let errors = self.data.report.as_ref().map_or(0, |r| r.errors);
+        let Some(ds) = self.data.dataset.as_ref().filter(|_| errors == 0) else {
+            let msg = match lang {
+                Language::En => format!("Fix the {errors} record errors before splitting (marked ✗)."),
+                Language::Zh => format!("分割前请先修复 {errors} 个记录错误（标记为 ✗）。"),
+            };
+            self.tell(&msg, Mood::Bad);
+            return;
+        };
+        match split_to_dir(ds, Ratio::default(), SPLIT_SEED, &data_dir(&self.dir), replace) {
+            Ok(outcome) => {
+                let leaked: Vec<String> = outcome
+                    .leaks
+                    .iter()
+                    .map(|l| outcome.split.test[l.test].at.line.to_string())
+                    .collect();
+                self.data.split_notes = if leaked.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![match lang {
+                        Language::En => format!("Test records on lines {} repeat a training prompt: rewrite or remove them and split again.", leaked.join(", ")),
+                        Language::Zh => format!("第 {} 行的测试记录与训练集提示词重复：请改写或删除后重新分割。", leaked.join("、")),
+                    }]
+                };
+                let msg = if outcome.unchanged {
+                    lang.pick("Already split this way: nothing changed.", "已按此方式分割，无需改动。")
+                } else {
+                    lang.pick("Split 8:1:1 written to data/ (test part sealed).", "已按 8:1:1 分割到 data/（测试集已封存）。")
+                };
+                let sealed: Vec<usize> = outcome.split.test.iter().map(|r| r.at.line).collect();
+                self.data.seal(&sealed);
+                self.data.split = Some(outcome.manifest);
+                self.data.source_sha256 = self.data.split.as_ref().map(|m| m.source_sha256.clone());
+                self.tell(msg, Mood::Good);
+                self.refresh_facts();
+            }
+            Err(e) => {
+                let text = format!("{e:#}");
+                let msg = if text.contains("already holds") {
+                    lang.pick(
+                        "data/ holds a different split: S replaces it (and deals a new sealed test set).",
+                        "data/ 中已有不同的分割：按 S 替换（会重新生成封存的测试集）。",
+                    )
+                    .to_string()
+                } else {
+                    text
+                };
+                self.tell(&msg, Mood::Bad);
+            }
+        }
+    }
+}

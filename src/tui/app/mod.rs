@@ -1,0 +1,291 @@
+//! The cockpit's state and how it changes: [`App::update`] for the user's actions,
+//! [`App::on_worker`] for the trainer's events, [`App::tick`] for the clock. Building an
+//! `App` reads the experiment's files and spawns nothing, so tests create one directly.
+//!
+//! Pane states live in one file each: `goal.rs`, `dataset.rs`, `preset.rs`, `run.rs`,
+//! `plan.rs`; `input.rs` holds the text inputs and prompts.
+
+mod dataset;
+mod goal;
+mod input;
+mod plan;
+mod preset;
+mod run;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use crossterm::event::KeyEvent;
+
+pub use dataset::{DatasetState, Row};
+pub use goal::{answer_of, GoalRow, GoalState, GOAL_ROWS};
+pub use input::{Input, PromptKind};
+pub use plan::PlanView;
+pub use preset::PresetState;
+pub use run::{Phase, RunState};
+
+use super::action::{Action, Pane};
+use super::keymap::{self, KeyContext};
+use super::loss::Mood;
+use crate::experiment::{Date, Experiment, ExperimentFacts, Language};
+use crate::worker::WorkerCommand;
+
+/// Which overlay covers the panes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlay {
+    /// None.
+    None,
+    /// The key help.
+    Help,
+    /// "A run is active: stop and save / keep waiting / cancel".
+    Quit,
+}
+
+/// A one-line message on the status line, until the next key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    /// The message.
+    pub text: String,
+    /// Its colour.
+    pub mood: Mood,
+}
+
+/// Everything the cockpit shows.
+#[derive(Debug)]
+pub struct App {
+    /// The experiment folder.
+    pub dir: PathBuf,
+    /// Its name, for the header.
+    pub name: String,
+    /// The experiment as on disk (plus edits not yet saved).
+    pub exp: Experiment,
+    /// Today, injected so the screen is deterministic.
+    pub today: Date,
+    /// The focused pane.
+    pub focus: Pane,
+    /// What covers the panes.
+    pub overlay: Overlay,
+    /// Text being typed, if any.
+    pub input: Input,
+    /// Goal pane.
+    pub goal: GoalState,
+    /// Dataset pane.
+    pub data: DatasetState,
+    /// Preset pane.
+    pub preset: PresetState,
+    /// The trainer and its loss curve.
+    pub run: RunState,
+    /// Plan pane.
+    pub plan: PlanView,
+    /// What the files show, for the plan's ticks.
+    pub facts: ExperimentFacts,
+    /// The status line's message.
+    pub notice: Option<Notice>,
+    /// The loop should end.
+    pub should_quit: bool,
+    /// Quit once the active run ends ("keep waiting").
+    pub quit_when_done: bool,
+    outbox: Vec<WorkerCommand>,
+    unsaved: bool,
+}
+
+impl App {
+    /// Opens the experiment in `dir`: reads `experiment.toml`, the records and their split,
+    /// and the preset. Only a missing or unreadable `experiment.toml` is an error; anything
+    /// else wrong is shown in its pane.
+    pub fn open(dir: &Path, today: Date) -> Result<App> {
+        let exp = Experiment::load(dir)?;
+        let preset = PresetState::load(&exp, dir);
+        let data = DatasetState::load(&exp, dir, &preset.current);
+        let name = dir
+            .file_name()
+            .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into());
+        let mut app = App {
+            dir: dir.to_path_buf(),
+            name,
+            exp,
+            today,
+            focus: Pane::Goal,
+            overlay: Overlay::None,
+            input: Input::None,
+            goal: GoalState::default(),
+            data,
+            preset,
+            run: RunState::new(dir),
+            plan: PlanView::default(),
+            facts: ExperimentFacts::default(),
+            notice: None,
+            should_quit: false,
+            quit_when_done: false,
+            outbox: Vec::new(),
+            unsaved: false,
+        };
+        app.refresh_facts();
+        Ok(app)
+    }
+
+    /// The interface language.
+    pub fn lang(&self) -> Language {
+        self.exp.language
+    }
+
+    /// Who gets the keyboard now.
+    pub fn key_context(&self) -> KeyContext {
+        match (self.overlay, &self.input) {
+            (Overlay::Quit, _) => KeyContext::QuitDialog,
+            (Overlay::Help, _) => KeyContext::Help,
+            (_, Input::Edit { .. }) => KeyContext::Editor,
+            (_, Input::Prompt { .. }) => KeyContext::Prompt,
+            _ => KeyContext::Pane(self.focus),
+        }
+    }
+
+    /// Looks `key` up in the keymap for the current context and carries it out.
+    pub fn on_key(&mut self, key: KeyEvent) {
+        if let Some(action) = keymap::lookup(self.key_context(), key) {
+            self.update(action);
+        }
+    }
+
+    /// Carries out one action.
+    pub fn update(&mut self, action: Action) {
+        self.notice = None;
+        if action == Action::ForceQuit {
+            self.should_quit = true;
+            return;
+        }
+        match self.key_context() {
+            KeyContext::QuitDialog => self.quit_dialog(action),
+            KeyContext::Help => self.overlay = Overlay::None,
+            KeyContext::Editor | KeyContext::Prompt => self.on_input(action),
+            KeyContext::Pane(pane) => {
+                if !self.global(action) {
+                    match pane {
+                        Pane::Goal => self.goal_action(action),
+                        Pane::Dataset => self.dataset_action(action),
+                        Pane::Preset => self.preset_action(action),
+                        Pane::Loss => self.run_action(action),
+                        Pane::Plan => self.plan_action(action),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Keys that mean the same in every pane; true when handled.
+    fn global(&mut self, action: Action) -> bool {
+        match action {
+            Action::Quit if self.run.is_active() => self.overlay = Overlay::Quit,
+            Action::Quit => self.should_quit = true,
+            Action::FocusNext => self.focus = self.focus.next(),
+            Action::FocusPrev => self.focus = self.focus.prev(),
+            Action::Focus(pane) => self.focus = pane,
+            Action::ToggleHelp => self.overlay = Overlay::Help,
+            Action::ToggleLanguage => {
+                self.exp.language = match self.exp.language {
+                    Language::En => Language::Zh,
+                    Language::Zh => Language::En,
+                };
+                self.changed();
+                self.save();
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    fn quit_dialog(&mut self, action: Action) {
+        match action {
+            Action::StopAndQuit => {
+                self.send(WorkerCommand::Stop);
+                self.should_quit = true;
+            }
+            Action::KeepWaiting => {
+                self.quit_when_done = true;
+                self.overlay = Overlay::None;
+                self.tell(
+                    self.lang().pick(
+                        "The cockpit closes when the run ends; q asks again.",
+                        "训练结束后自动退出；再按 q 可重新选择。",
+                    ),
+                    Mood::Neutral,
+                );
+            }
+            Action::CancelQuit => {
+                self.quit_when_done = false;
+                self.overlay = Overlay::None;
+            }
+            _ => {}
+        }
+    }
+
+    /// The clock: a new `today` moves the plan's highlight; unsaved edits are written (so a
+    /// crash loses at most one tick of typing). Returns true when the screen changed.
+    pub fn tick(&mut self, today: Date) -> bool {
+        let moved = today != self.today;
+        self.today = today;
+        let saving = self.unsaved;
+        self.save();
+        moved || saving
+    }
+
+    /// Commands for the worker, taken by the event loop.
+    pub fn take_commands(&mut self) -> Vec<WorkerCommand> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    fn send(&mut self, cmd: WorkerCommand) {
+        self.outbox.push(cmd);
+    }
+
+    /// Marks the experiment as changed; [`App::save`] or the next tick writes it.
+    fn changed(&mut self) {
+        self.unsaved = true;
+    }
+
+    /// True when edits wait to be written.
+    pub fn has_unsaved(&self) -> bool {
+        self.unsaved
+    }
+
+    /// Writes `experiment.toml` atomically when something changed; an error stays on the
+    /// status line and the edit stays in memory for the next try.
+    pub fn save(&mut self) {
+        if !self.unsaved {
+            return;
+        }
+        match self.exp.save(&self.dir) {
+            Ok(()) => self.unsaved = false,
+            Err(e) => self.tell(&format!("{e:#}"), Mood::Bad),
+        }
+    }
+
+    fn tell(&mut self, text: &str, mood: Mood) {
+        self.notice = Some(Notice {
+            text: text.to_string(),
+            mood,
+        });
+    }
+
+    /// Re-reads what the files show and adds what this session saw happen.
+    fn refresh_facts(&mut self) {
+        let mut facts = self.exp.facts(&self.dir, self.data.valid_records());
+        facts.run_started |= self.run.started_here();
+        facts.run_finished |= self.run.finished_here();
+        self.facts = facts;
+    }
+}
+
+/// A list selection after a navigation action; `page` items per page.
+fn moved(selected: usize, len: usize, action: Action, page: usize) -> usize {
+    let last = len.saturating_sub(1);
+    match action {
+        Action::Up => selected.saturating_sub(1),
+        Action::Down => (selected + 1).min(last),
+        Action::PageUp => selected.saturating_sub(page),
+        Action::PageDown => (selected + page).min(last),
+        Action::Top => 0,
+        Action::Bottom => last,
+        _ => selected,
+    }
+}

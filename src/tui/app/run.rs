@@ -1,0 +1,265 @@
+//! The trainer as the cockpit sees it: the run's phase, its latest figures and its loss
+//! history, fed by [`App::on_worker`] and driven by the loss pane's keys.
+
+use std::path::{Path, PathBuf};
+
+use super::App;
+use crate::experiment::{data_dir, runs_dir, Language};
+use crate::tui::action::Action;
+use crate::tui::estimate::eta_s;
+use crate::tui::loss::{LossHistory, Mood};
+use crate::worker::{LoadedInfo, RunId, RunSpec, RunSummary, StepStats, WorkerCommand, WorkerEvent};
+
+/// Where the run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// No run in this session.
+    Idle,
+    /// Asked to start; loading the model and data.
+    Starting,
+    /// Training.
+    Running,
+    /// Paused between steps.
+    Paused,
+    /// Asked to stop; saving.
+    Stopping,
+    /// Ended (completed or stopped), adapter saved.
+    Finished,
+    /// Ended with an error.
+    Failed,
+}
+
+/// The current (or last) run.
+#[derive(Debug, Clone)]
+pub struct RunState {
+    /// The run whose events are shown; others are stale and dropped.
+    pub id: Option<RunId>,
+    /// Its folder name under `runs/`.
+    pub name: String,
+    /// Where it stands.
+    pub phase: Phase,
+    /// Model and data as the worker loaded them.
+    pub loaded: Option<LoadedInfo>,
+    /// The latest step's figures.
+    pub last: Option<StepStats>,
+    /// The loss curve.
+    pub history: LossHistory,
+    /// The worker's latest progress message.
+    pub status: Option<String>,
+    /// Step of the latest checkpoint.
+    pub checkpoint: Option<u64>,
+    /// How it ended.
+    pub summary: Option<RunSummary>,
+    /// Why it failed.
+    pub error: Option<String>,
+    runs_dir: PathBuf,
+    started: bool,
+    finished: bool,
+}
+
+impl RunState {
+    /// No run yet; new runs go under `<dir>/runs/`.
+    pub fn new(dir: &Path) -> RunState {
+        RunState {
+            id: None,
+            name: String::new(),
+            phase: Phase::Idle,
+            loaded: None,
+            last: None,
+            history: LossHistory::default(),
+            status: None,
+            checkpoint: None,
+            summary: None,
+            error: None,
+            runs_dir: runs_dir(dir),
+            started: false,
+            finished: false,
+        }
+    }
+
+    /// A run is loading, training, paused or stopping.
+    pub fn is_active(&self) -> bool {
+        matches!(self.phase, Phase::Starting | Phase::Running | Phase::Paused | Phase::Stopping)
+    }
+
+    /// A run reported progress in this session.
+    pub fn started_here(&self) -> bool {
+        self.started
+    }
+
+    /// A run completed in this session.
+    pub fn finished_here(&self) -> bool {
+        self.finished
+    }
+
+    /// Training tokens per second of the latest step.
+    pub fn measured_tokens_per_s(&self) -> Option<f64> {
+        self.last.as_ref().map(|s| s.tokens_per_s).filter(|t| *t > 0.0)
+    }
+
+    /// Seconds left in the run, from its measured speed.
+    pub fn eta_s(&self) -> Option<f64> {
+        let s = self.last.as_ref()?;
+        let start = self.loaded.as_ref().map_or(0, |l| l.start_step);
+        let done = s.step.saturating_sub(start).max(1);
+        eta_s(s.total_steps.saturating_sub(s.step), s.total_tokens as f64 / done as f64, s.tokens_per_s)
+    }
+
+    /// The next free `run-N` number under `runs/`.
+    fn next_id(&self) -> RunId {
+        let used = std::fs::read_dir(&self.runs_dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter_map(|e| e.file_name().to_str()?.strip_prefix("run-")?.parse::<RunId>().ok())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0);
+        used.max(self.id.unwrap_or(0)) + 1
+    }
+}
+
+impl App {
+    pub(super) fn run_action(&mut self, action: Action) {
+        let phase = self.run.phase;
+        let lang = self.lang();
+        match action {
+            Action::StartRun if self.run.is_active() => {
+                self.tell(lang.pick("A run is already active.", "已有训练在进行。"), Mood::Neutral);
+            }
+            Action::StartRun => self.start_run(),
+            Action::PauseResume if phase == Phase::Running => self.send(WorkerCommand::Pause),
+            Action::PauseResume if phase == Phase::Paused => self.send(WorkerCommand::Resume),
+            Action::StopRun if matches!(phase, Phase::Starting | Phase::Running | Phase::Paused) => {
+                self.send(WorkerCommand::Stop);
+                self.run.phase = Phase::Stopping;
+            }
+            Action::SaveNow if matches!(phase, Phase::Running | Phase::Paused) => {
+                self.send(WorkerCommand::SaveNow);
+            }
+            Action::PauseResume | Action::StopRun | Action::SaveNow => {
+                self.tell(lang.pick("No run is training: s starts one.", "没有正在进行的训练：按 s 开始。"), Mood::Neutral);
+            }
+            _ => {}
+        }
+    }
+
+    /// Asks the worker to train the experiment's preset on its split, in a new `runs/run-N`.
+    fn start_run(&mut self) {
+        let lang = self.lang();
+        if self.data.split.is_none() {
+            let msg = lang.pick(
+                "Split the records first: Dataset pane (2), then s.",
+                "请先分割数据：数据窗格（2），按 s。",
+            );
+            self.tell(msg, Mood::Bad);
+            return;
+        }
+        let preset = match self.exp.resolve_preset(&self.dir) {
+            Ok((p, _)) => p,
+            Err(e) => return self.tell(&format!("{e:#}"), Mood::Bad),
+        };
+        let id = self.run.next_id();
+        let name = format!("run-{id}");
+        let spec = RunSpec {
+            preset,
+            base_dir: self.dir.clone(),
+            data_dir: data_dir(&self.dir),
+            out_dir: self.run.runs_dir.join(&name),
+            resume: false,
+            init_adapter: None,
+        };
+        self.send(WorkerCommand::Start {
+            run_id: id,
+            spec: Box::new(spec),
+        });
+        self.run = RunState {
+            id: Some(id),
+            name,
+            phase: Phase::Starting,
+            started: self.run.started,
+            finished: self.run.finished,
+            ..RunState::new(&self.dir)
+        };
+        let msg = match lang {
+            Language::En => format!("Starting run-{id}: loading the model on the worker…"),
+            Language::Zh => format!("正在启动 run-{id}：后台加载模型…"),
+        };
+        self.tell(&msg, Mood::Neutral);
+    }
+
+    /// Takes one event from the worker. Events of any run but the current one are stale and
+    /// dropped; returns whether the event was used.
+    pub fn on_worker(&mut self, event: WorkerEvent) -> bool {
+        if Some(event.run_id()) != self.run.id {
+            return false;
+        }
+        let lang = self.lang();
+        let r = &mut self.run;
+        match event {
+            WorkerEvent::Loaded { info, .. } => {
+                r.loaded = Some(info);
+                r.phase = Phase::Running;
+                r.status = None;
+            }
+            WorkerEvent::Status { message, .. } => r.status = Some(message),
+            WorkerEvent::Step { stats, .. } => {
+                r.history.push_train(stats.step, stats.loss);
+                r.last = Some(stats);
+                if r.phase == Phase::Starting {
+                    r.phase = Phase::Running;
+                }
+                if !r.started {
+                    r.started = true;
+                    self.refresh_facts();
+                }
+            }
+            WorkerEvent::Eval { step, eval_loss, .. } => r.history.push_val(step, eval_loss),
+            WorkerEvent::Checkpoint { step, .. } => {
+                r.checkpoint = Some(step);
+                let msg = match lang {
+                    Language::En => format!("Checkpoint saved at step {step}."),
+                    Language::Zh => format!("已在第 {step} 步保存检查点。"),
+                };
+                self.tell(&msg, Mood::Good);
+            }
+            WorkerEvent::Paused { .. } => r.phase = Phase::Paused,
+            WorkerEvent::Resumed { .. } => r.phase = Phase::Running,
+            WorkerEvent::Finished { summary, .. } => {
+                r.phase = Phase::Finished;
+                r.finished |= !summary.stopped;
+                r.summary = Some(summary);
+                self.run_ended();
+            }
+            WorkerEvent::Failed { error, .. } => {
+                r.phase = Phase::Failed;
+                self.tell(&error, Mood::Bad);
+                self.run.error = Some(error);
+                self.run_ended();
+            }
+        }
+        true
+    }
+
+    /// The worker thread has ended (a command could not be sent): the run cannot go on.
+    pub fn worker_gone(&mut self) {
+        if self.run.is_active() {
+            self.run.phase = Phase::Failed;
+            let msg = self.lang().pick(
+                "The training worker has stopped; restart the cockpit to train again.",
+                "训练后台已退出；请重启驾驶舱后再训练。",
+            );
+            self.run.error = Some(msg.to_string());
+            self.tell(msg, Mood::Bad);
+            self.run_ended();
+        }
+    }
+
+    fn run_ended(&mut self) {
+        self.refresh_facts();
+        if self.quit_when_done {
+            self.should_quit = true;
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! The cockpit: a keyboard-driven terminal app over one experiment.
+//!
+//! The Elm-style layout the house style asks for:
+//! - [`app`]: the state, changed only by [`App::update`] (user actions), [`App::on_worker`]
+//!   (trainer events) and [`App::tick`] (the clock);
+//! - [`ui`]: drawing, a pure function of `&App`, one file per pane; [`theme`]: every style;
+//! - [`keymap`]: the only place that names keys, mapping them to [`action::Action`]s;
+//! - [`event`] and [`runner`]: the single event queue, the loop and the terminal;
+//! - pure helpers: [`loss`] (loss history and health verdict), [`estimate`] (derived
+//!   figures), [`text`] (cell-width wrapping), [`editor`] (text input).
+
+pub mod action;
+pub mod app;
+pub mod editor;
+pub mod estimate;
+pub mod event;
+pub mod keymap;
+pub mod loss;
+pub mod runner;
+pub mod text;
+pub mod theme;
+pub mod ui;
+
+pub use action::{Action, Pane};
+pub use app::App;
+pub use runner::{run, Sink, Worker};

@@ -1,0 +1,161 @@
+//! The cockpit's main loop: open the experiment, start the worker and the event sources,
+//! take over the terminal, handle events in bounded batches and redraw on change at most
+//! every [`FRAME`]; then restore the terminal and only after that stop and join the worker.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use crossterm::event::{Event as Term, KeyEventKind};
+use ratatui::DefaultTerminal;
+
+use super::app::App;
+use super::event::{spawn_input, spawn_ticker, Event};
+use super::ui;
+use crate::experiment::Date;
+use crate::worker::{WorkerCommand, WorkerEvent};
+
+/// Shortest time between two redraws (about 30 frames per second).
+pub const FRAME: Duration = Duration::from_millis(33);
+/// Events handled before the loop considers drawing again, so a flood of training steps
+/// cannot starve the keyboard.
+pub const BATCH: usize = 256;
+/// Clock tick: pending edits are saved at this pace.
+pub const TICK: Duration = Duration::from_millis(250);
+
+/// Where worker events go; returns false once the cockpit is gone.
+pub type Sink = Box<dyn Fn(WorkerEvent) -> bool + Send>;
+
+/// What the loop needs from the training worker.
+pub trait Worker {
+    /// Sends a command; false when the worker has ended.
+    fn send(&self, cmd: WorkerCommand) -> bool;
+    /// Stops any run (saving it), ends the worker and waits for it.
+    fn shutdown(self: Box<Self>);
+}
+
+impl Worker for crate::worker::WorkerHandle {
+    fn send(&self, cmd: WorkerCommand) -> bool {
+        crate::worker::WorkerHandle::send(self, cmd)
+    }
+
+    fn shutdown(self: Box<Self>) {
+        crate::worker::WorkerHandle::shutdown(*self)
+    }
+}
+
+/// Runs the cockpit on the experiment in `dir` until the user quits. `spawn` starts the
+/// worker with the sink its events go to.
+pub fn run(dir: &Path, spawn: impl FnOnce(Sink) -> Box<dyn Worker>) -> Result<()> {
+    // Open before touching the terminal, so a bad experiment.toml prints as a plain error.
+    let mut app = App::open(dir, local_today())?;
+    let (tx, rx) = mpsc::channel();
+    let worker_tx = tx.clone();
+    let worker = spawn(Box::new(move |e| worker_tx.send(Event::Worker(e)).is_ok()));
+    let stop = Arc::new(AtomicBool::new(false));
+    // try_init installs ratatui's panic hook, which restores the terminal before the
+    // panic message prints.
+    let mut terminal = ratatui::try_init().context("cannot take over the terminal")?;
+    let threads = [
+        spawn_input(tx.clone(), stop.clone()),
+        spawn_ticker(tx, TICK, stop.clone()),
+    ];
+    let result = match threads.iter().find_map(|t| t.as_ref().err()) {
+        Some(e) => Err(anyhow::anyhow!("cannot start the event threads: {e}")),
+        None => event_loop(&mut terminal, &mut app, &rx, worker.as_ref()),
+    };
+    app.save();
+    ratatui::restore();
+    stop.store(true, Ordering::Relaxed);
+    // Dropping the queue makes the worker's sends fail: it saves and ends its run.
+    drop(rx);
+    if app.run.is_active() {
+        eprintln!("tunedeck: stopping {} and saving a checkpoint…", app.run.name);
+    }
+    worker.shutdown();
+    for t in threads.into_iter().flatten() {
+        let _ = t.join();
+    }
+    if app.has_unsaved() {
+        eprintln!("tunedeck: warning: some changes could not be saved to experiment.toml");
+    }
+    result
+}
+
+/// Handles events and redraws until the app wants to quit or every source is gone.
+fn event_loop(terminal: &mut DefaultTerminal, app: &mut App, rx: &Receiver<Event>, worker: &dyn Worker) -> Result<()> {
+    let mut dirty = true;
+    let mut last_draw: Option<Instant> = None;
+    loop {
+        let due = last_draw.is_none_or(|t| t.elapsed() >= FRAME);
+        if dirty && due {
+            terminal.draw(|f| ui::render(f, app)).context("cannot draw the screen")?;
+            last_draw = Some(Instant::now());
+            dirty = false;
+        }
+        // Wake up in time for a pending redraw; otherwise the tick wakes us anyway.
+        let wait = match (dirty, last_draw) {
+            (true, Some(t)) => FRAME.saturating_sub(t.elapsed()),
+            _ => TICK,
+        };
+        match rx.recv_timeout(wait) {
+            Ok(first) => {
+                dirty |= handle(app, first);
+                for event in rx.try_iter().take(BATCH) {
+                    dirty |= handle(app, event);
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        }
+        for cmd in app.take_commands() {
+            if !worker.send(cmd) {
+                app.worker_gone();
+                dirty = true;
+            }
+        }
+        if app.should_quit {
+            return Ok(());
+        }
+    }
+}
+
+/// Applies one event; true when the screen may have changed.
+fn handle(app: &mut App, event: Event) -> bool {
+    match event {
+        Event::Input(Term::Key(key)) if key.kind != KeyEventKind::Release => {
+            app.on_key(key);
+            true
+        }
+        Event::Input(Term::Resize(..)) => true,
+        Event::Input(_) => false,
+        Event::Tick => app.tick(local_today()),
+        Event::Worker(e) => app.on_worker(e),
+    }
+}
+
+/// Today in the local time zone (the plan's days are the user's days, not UTC's).
+pub fn local_today() -> Date {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    Date::from_unix_seconds(now, utc_offset(now))
+}
+
+/// Seconds east of UTC at `unix_seconds`, from the C library's time zone rules.
+fn utc_offset(unix_seconds: i64) -> i64 {
+    let t = unix_seconds as libc::time_t;
+    // SAFETY: localtime_r writes only into `tm`, which is a plain C struct for which all
+    // zero bytes is a valid value; `t` outlives the call.
+    unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&t, &mut tm).is_null() {
+            0
+        } else {
+            tm.tm_gmtoff
+        }
+    }
+}
