@@ -407,6 +407,41 @@ seed = 7
 """
 
 
+def bad_gguf_fixtures(out_dir):
+    """Small GGUF files that tunedeck must refuse with a clear error."""
+    os.makedirs(out_dir, exist_ok=True)
+    rng = np.random.default_rng(11)
+
+    def minimal(path, arch="llama", tokens=8, embd_rows=8, extra=None):
+        w = gguf.GGUFWriter(path, arch)
+        w.add_block_count(0)
+        w.add_context_length(64)
+        w.add_embedding_length(32)
+        w.add_feed_forward_length(64)
+        w.add_head_count(2)
+        w.add_head_count_kv(2)
+        w.add_layer_norm_rms_eps(1e-5)
+        w.add_tokenizer_model("gpt2")
+        w.add_tokenizer_pre("gpt2")
+        w.add_token_list([f"t{i}" for i in range(tokens)])
+        w.add_token_merges([])
+        w.add_eos_token_id(0)
+        w.add_tensor("token_embd.weight", rng.normal(size=(embd_rows, 32)).astype(np.float32))
+        w.add_tensor("output_norm.weight", np.ones(32, dtype=np.float32))
+        if extra:
+            extra(w)
+        w.write_header_to_file()
+        w.write_kv_data_to_file()
+        w.write_tensors_to_file()
+        w.close()
+
+    minimal(os.path.join(out_dir, "unsupported-arch.gguf"), arch="mamba")
+    minimal(os.path.join(out_dir, "vocab-mismatch.gguf"), tokens=6, embd_rows=8)
+    q2k = lambda w: w.add_tensor("blk.0.ffn_down.weight", random_kquant(rng, Q.Q2_K, 256).reshape(1, -1),
+                                 raw_shape=(1, 84), raw_dtype=Q.Q2_K)
+    minimal(os.path.join(out_dir, "unsupported-type.gguf"), extra=q2k)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="tests/fixtures")
@@ -439,6 +474,7 @@ def main():
         ref[f"{name}-gguf"] = reference(deq_model, encode)
 
     quant_fixture(os.path.join(args.out, "gguf"))
+    bad_gguf_fixtures(os.path.join(args.out, "gguf", "bad"))
 
     peft_fixtures(args.out, ref)
     if args.tunedeck:
