@@ -50,7 +50,7 @@ fn unsupported_architecture() {
 
 #[test]
 fn gguf_tokenizer_that_does_not_match_the_vocabulary() {
-    import(&fixtures().join("gguf/bad/vocab-mismatch.gguf"), &["tokenizer", "vocab"]);
+    import(&fixtures().join("gguf/bad/vocab-mismatch.gguf"), &["tokenizer does not match the vocabulary", "6 tokens"]);
 }
 
 #[test]

@@ -19,7 +19,9 @@ pub fn run(args: InitArgs) -> Result<()> {
     create(&args.dir, args.demo)?;
     let dir = args.dir.display();
     println!("created an experiment in {dir}:");
-    println!("  {FILE_NAME}        goal, dataset, preset and plan (the cockpit keeps it up to date)");
+    println!(
+        "  {FILE_NAME}        goal, dataset, preset and plan (the cockpit keeps it up to date)"
+    );
     if args.demo {
         println!("  data/records.jsonl     the security-review demo records");
     } else {

@@ -20,7 +20,13 @@ pub enum Pane {
 
 impl Pane {
     /// Every pane in focus order.
-    pub const ALL: [Pane; 5] = [Pane::Goal, Pane::Dataset, Pane::Preset, Pane::Loss, Pane::Plan];
+    pub const ALL: [Pane; 5] = [
+        Pane::Goal,
+        Pane::Dataset,
+        Pane::Preset,
+        Pane::Loss,
+        Pane::Plan,
+    ];
 
     /// Position in [`Pane::ALL`].
     pub fn index(self) -> usize {

@@ -257,7 +257,11 @@ mod tests {
     fn a_7b_guess_needs_a_big_gpu() {
         let s = ModelShape::from_name("Qwen/Qwen2.5-7B-Instruct").unwrap();
         let mem = s.memory(&Preset::default());
-        assert!(mem > 14_000_000_000 && mem < 20_000_000_000, "{}", bytes(mem));
+        assert!(
+            mem > 14_000_000_000 && mem < 20_000_000_000,
+            "{}",
+            bytes(mem)
+        );
     }
 
     #[test]

@@ -48,7 +48,11 @@ pub fn spawn_input(tx: Sender<Event>, stop: Arc<AtomicBool>) -> std::io::Result<
 }
 
 /// Sends a [`Event::Tick`] every `every` until `stop` is set or the loop is gone.
-pub fn spawn_ticker(tx: Sender<Event>, every: Duration, stop: Arc<AtomicBool>) -> std::io::Result<JoinHandle<()>> {
+pub fn spawn_ticker(
+    tx: Sender<Event>,
+    every: Duration,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("tunedeck-tick".into())
         .spawn(move || {

@@ -221,7 +221,8 @@ pub fn lookup(ctx: KeyContext, event: KeyEvent) -> Option<Action> {
 /// Shift is part of the character ('N', '?') and of BackTab, so it is dropped there; keys
 /// with other modifiers keep them.
 fn normalise(event: KeyEvent) -> Key {
-    let mut mods = event.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
+    let mut mods =
+        event.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
     if matches!(event.code, KeyCode::Char(_) | KeyCode::BackTab) {
         mods.remove(KeyModifiers::SHIFT);
     }
@@ -319,13 +320,23 @@ mod tests {
 
     #[test]
     fn text_inputs_type_characters_and_keep_ctrl_c() {
-        assert_eq!(lookup(KeyContext::Editor, c('q')), Some(Action::Insert('q')));
-        assert_eq!(lookup(KeyContext::Prompt, c('中')), Some(Action::Insert('中')));
+        assert_eq!(
+            lookup(KeyContext::Editor, c('q')),
+            Some(Action::Insert('q'))
+        );
+        assert_eq!(
+            lookup(KeyContext::Prompt, c('中')),
+            Some(Action::Insert('中'))
+        );
         let enter = press(KeyCode::Enter, KeyModifiers::NONE);
         assert_eq!(lookup(KeyContext::Editor, enter), Some(Action::Newline));
         assert_eq!(lookup(KeyContext::Prompt, enter), Some(Action::Submit));
         let ctrl_c = press(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        for ctx in [KeyContext::Editor, KeyContext::Help, KeyContext::Pane(Pane::Loss)] {
+        for ctx in [
+            KeyContext::Editor,
+            KeyContext::Help,
+            KeyContext::Pane(Pane::Loss),
+        ] {
             assert_eq!(lookup(ctx, ctrl_c), Some(Action::ForceQuit));
         }
         let ctrl_x = press(KeyCode::Char('x'), KeyModifiers::CONTROL);
@@ -336,18 +347,29 @@ mod tests {
     fn overlays_take_only_their_keys() {
         assert_eq!(lookup(KeyContext::Help, c('s')), None);
         assert_eq!(lookup(KeyContext::Help, c('?')), Some(Action::ToggleHelp));
-        assert_eq!(lookup(KeyContext::QuitDialog, c('s')), Some(Action::StopAndQuit));
-        assert_eq!(lookup(KeyContext::QuitDialog, c('w')), Some(Action::KeepWaiting));
+        assert_eq!(
+            lookup(KeyContext::QuitDialog, c('s')),
+            Some(Action::StopAndQuit)
+        );
+        assert_eq!(
+            lookup(KeyContext::QuitDialog, c('w')),
+            Some(Action::KeepWaiting)
+        );
         let esc = press(KeyCode::Esc, KeyModifiers::NONE);
-        assert_eq!(lookup(KeyContext::QuitDialog, esc), Some(Action::CancelQuit));
+        assert_eq!(
+            lookup(KeyContext::QuitDialog, esc),
+            Some(Action::CancelQuit)
+        );
     }
 
     #[test]
     fn every_key_is_bound_once_per_context() {
-        let contexts = Pane::ALL
-            .map(KeyContext::Pane)
-            .into_iter()
-            .chain([KeyContext::Editor, KeyContext::Prompt, KeyContext::Help, KeyContext::QuitDialog]);
+        let contexts = Pane::ALL.map(KeyContext::Pane).into_iter().chain([
+            KeyContext::Editor,
+            KeyContext::Prompt,
+            KeyContext::Help,
+            KeyContext::QuitDialog,
+        ]);
         for ctx in contexts {
             let mut seen = Vec::new();
             for b in help(ctx) {

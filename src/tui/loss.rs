@@ -273,7 +273,10 @@ mod tests {
 
     #[test]
     fn a_gentle_descent_is_healthy() {
-        assert_eq!(verdict(&descent(60), &[1.5, 1.1, 0.9]), Health::SmoothDescent);
+        assert_eq!(
+            verdict(&descent(60), &[1.5, 1.1, 0.9]),
+            Health::SmoothDescent
+        );
         // A little noise is normal.
         let noisy: Vec<f64> = descent(60)
             .iter()
@@ -301,7 +304,10 @@ mod tests {
     #[test]
     fn zero_loss_is_suspicious() {
         assert_eq!(verdict(&[0.0; 10], &[]), Health::SuspiciouslyZero);
-        assert_eq!(verdict(&[0.001, 0.0005, 0.0], &[]), Health::SuspiciouslyZero);
+        assert_eq!(
+            verdict(&[0.001, 0.0005, 0.0], &[]),
+            Health::SuspiciouslyZero
+        );
     }
 
     #[test]

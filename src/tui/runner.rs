@@ -73,7 +73,10 @@ pub fn run(dir: &Path, spawn: impl FnOnce(Sink) -> Box<dyn Worker>) -> Result<()
     // Dropping the queue makes the worker's sends fail: it saves and ends its run.
     drop(rx);
     if app.run.is_active() {
-        eprintln!("tunedeck: stopping {} and saving a checkpoint…", app.run.name);
+        eprintln!(
+            "tunedeck: stopping {} and saving a checkpoint…",
+            app.run.name
+        );
     }
     worker.shutdown();
     for t in threads.into_iter().flatten() {
@@ -86,13 +89,20 @@ pub fn run(dir: &Path, spawn: impl FnOnce(Sink) -> Box<dyn Worker>) -> Result<()
 }
 
 /// Handles events and redraws until the app wants to quit or every source is gone.
-fn event_loop(terminal: &mut DefaultTerminal, app: &mut App, rx: &Receiver<Event>, worker: &dyn Worker) -> Result<()> {
+fn event_loop(
+    terminal: &mut DefaultTerminal,
+    app: &mut App,
+    rx: &Receiver<Event>,
+    worker: &dyn Worker,
+) -> Result<()> {
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
     loop {
         let due = last_draw.is_none_or(|t| t.elapsed() >= FRAME);
         if dirty && due {
-            terminal.draw(|f| ui::render(f, app)).context("cannot draw the screen")?;
+            terminal
+                .draw(|f| ui::render(f, app))
+                .context("cannot draw the screen")?;
             last_draw = Some(Instant::now());
             dirty = false;
         }

@@ -148,12 +148,18 @@ mod tests {
     #[test]
     fn wrap_breaks_latin_at_spaces_and_cjk_anywhere() {
         assert_eq!(wrap("the quick brown fox", 10), ["the quick", "brown fox"]);
-        assert_eq!(wrap("按公司话术回答退货问题", 8), ["按公司话", "术回答退", "货问题"]);
+        assert_eq!(
+            wrap("按公司话术回答退货问题", 8),
+            ["按公司话", "术回答退", "货问题"]
+        );
         assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
         assert_eq!(wrap("a\n\nb", 10), ["a", "", "b"]);
         assert_eq!(wrap("", 10), [""]);
         assert_eq!(wrap("    indented_word", 10), ["    indent", "ed_word"]);
-        for line in wrap("SQL 注入 (CWE-89) 是最常见的漏洞之一，修复方法是参数化查询", 11) {
+        for line in wrap(
+            "SQL 注入 (CWE-89) 是最常见的漏洞之一，修复方法是参数化查询",
+            11,
+        ) {
             assert!(width(&line) <= 11, "{line}");
         }
     }

@@ -9,8 +9,8 @@ use super::input::PromptKind;
 use super::App;
 use crate::data::split_dir::sha256_hex;
 use crate::data::{
-    check, load_lenient, record_tokens, split, split_to_dir, ApproxCounter, CheckReport,
-    Dataset, Ratio, Severity, SplitDir, SplitManifest,
+    check, load_lenient, record_tokens, split, split_to_dir, ApproxCounter, CheckReport, Dataset,
+    Ratio, Severity, SplitDir, SplitManifest,
 };
 use crate::experiment::{data_dir, Experiment, Language};
 use crate::preset::Preset;
@@ -173,7 +173,10 @@ fn rows(ds: &Dataset, rejected: &[crate::data::Rejected], report: &CheckReport) 
         let Some(at) = issue.at else { continue };
         if let Ok(i) = rows.binary_search_by_key(&at.line, |r| r.line) {
             let row = &mut rows[i];
-            row.severity = Some(row.severity.map_or(issue.severity, |s| s.min(issue.severity)));
+            row.severity = Some(
+                row.severity
+                    .map_or(issue.severity, |s| s.min(issue.severity)),
+            );
             row.issues.push(issue.message.clone());
         }
     }
@@ -184,7 +187,12 @@ impl App {
     pub(super) fn dataset_action(&mut self, action: Action) {
         let d = &mut self.data;
         match action {
-            Action::Up | Action::Down | Action::Top | Action::Bottom | Action::PageUp | Action::PageDown => {
+            Action::Up
+            | Action::Down
+            | Action::Top
+            | Action::Bottom
+            | Action::PageUp
+            | Action::PageDown => {
                 d.selected = super::moved(d.selected, d.rows.len(), action, 10);
                 d.scroll = 0;
             }
@@ -200,7 +208,9 @@ impl App {
             Action::Reload => {
                 self.data = DatasetState::load(&self.exp, &self.dir, &self.preset.current);
                 self.refresh_facts();
-                let msg = self.lang().pick("Records reloaded and checked.", "已重新加载并检查数据。");
+                let msg = self
+                    .lang()
+                    .pick("Records reloaded and checked.", "已重新加载并检查数据。");
                 self.tell(msg, Mood::Neutral);
             }
             _ => {}
@@ -234,7 +244,12 @@ impl App {
                 .map(|(i, _)| i)
                 .collect()
         };
-        if let Some(&first) = d.matches.iter().find(|&&i| i >= d.selected).or(d.matches.first()) {
+        if let Some(&first) = d
+            .matches
+            .iter()
+            .find(|&&i| i >= d.selected)
+            .or(d.matches.first())
+        {
             d.selected = first;
             d.scroll = 0;
         }
@@ -243,9 +258,16 @@ impl App {
     fn jump(&mut self, forward: bool) {
         let d = &mut self.data;
         let next = if forward {
-            d.matches.iter().find(|&&i| i > d.selected).or(d.matches.first())
+            d.matches
+                .iter()
+                .find(|&&i| i > d.selected)
+                .or(d.matches.first())
         } else {
-            d.matches.iter().rev().find(|&&i| i < d.selected).or(d.matches.last())
+            d.matches
+                .iter()
+                .rev()
+                .find(|&&i| i < d.selected)
+                .or(d.matches.last())
         };
         match next.copied() {
             Some(i) => {
@@ -253,7 +275,9 @@ impl App {
                 d.scroll = 0;
             }
             None => {
-                let msg = self.lang().pick("No matches: press / to search.", "没有匹配：按 / 搜索。");
+                let msg = self
+                    .lang()
+                    .pick("No matches: press / to search.", "没有匹配：按 / 搜索。");
                 self.tell(msg, Mood::Neutral);
             }
         }
@@ -264,13 +288,21 @@ impl App {
         let errors = self.data.report.as_ref().map_or(0, |r| r.errors);
         let Some(ds) = self.data.dataset.as_ref().filter(|_| errors == 0) else {
             let msg = match lang {
-                Language::En => format!("Fix the {errors} record errors before splitting (marked ✗)."),
+                Language::En => {
+                    format!("Fix the {errors} record errors before splitting (marked ✗).")
+                }
                 Language::Zh => format!("分割前请先修复 {errors} 个记录错误（标记为 ✗）。"),
             };
             self.tell(&msg, Mood::Bad);
             return;
         };
-        match split_to_dir(ds, Ratio::default(), SPLIT_SEED, &data_dir(&self.dir), replace) {
+        match split_to_dir(
+            ds,
+            Ratio::default(),
+            SPLIT_SEED,
+            &data_dir(&self.dir),
+            replace,
+        ) {
             Ok(outcome) => {
                 let leaked: Vec<String> = outcome
                     .leaks
@@ -286,9 +318,15 @@ impl App {
                     }]
                 };
                 let msg = if outcome.unchanged {
-                    lang.pick("Already split this way: nothing changed.", "已按此方式分割，无需改动。")
+                    lang.pick(
+                        "Already split this way: nothing changed.",
+                        "已按此方式分割，无需改动。",
+                    )
                 } else {
-                    lang.pick("Split 8:1:1 written to data/ (test part sealed).", "已按 8:1:1 分割到 data/（测试集已封存）。")
+                    lang.pick(
+                        "Split 8:1:1 written to data/ (test part sealed).",
+                        "已按 8:1:1 分割到 data/（测试集已封存）。",
+                    )
                 };
                 let sealed: Vec<usize> = outcome.split.test.iter().map(|r| r.at.line).collect();
                 self.data.seal(&sealed);

@@ -80,7 +80,12 @@ impl App {
     pub(super) fn goal_action(&mut self, action: Action) {
         let row = self.goal.row();
         match action {
-            Action::Up | Action::Down | Action::Top | Action::Bottom | Action::PageUp | Action::PageDown => {
+            Action::Up
+            | Action::Down
+            | Action::Top
+            | Action::Bottom
+            | Action::PageUp
+            | Action::PageDown => {
                 self.goal.selected = super::moved(self.goal.selected, GOAL_ROWS.len(), action, 4);
             }
             Action::Edit => match row {

@@ -15,14 +15,21 @@ pub struct PlanView {
 impl App {
     pub(super) fn plan_action(&mut self, action: Action) {
         match action {
-            Action::Up | Action::Down | Action::Top | Action::Bottom | Action::PageUp | Action::PageDown => {
+            Action::Up
+            | Action::Down
+            | Action::Top
+            | Action::Bottom
+            | Action::PageUp
+            | Action::PageDown => {
                 self.plan.selected = super::moved(self.plan.selected, PLAN.len(), action, 5);
             }
             Action::Toggle => {
                 let step = PLAN[self.plan.selected.min(PLAN.len() - 1)].step;
                 if detect(&self.facts).contains(&step) {
                     let msg = match self.lang() {
-                        Language::En => "Ticked from the experiment's files: nothing to tick by hand.",
+                        Language::En => {
+                            "Ticked from the experiment's files: nothing to tick by hand."
+                        }
                         Language::Zh => "已根据实验文件自动勾选，无需手动勾选。",
                     };
                     self.tell(msg, Mood::Neutral);

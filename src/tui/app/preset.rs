@@ -112,18 +112,25 @@ impl PresetState {
             let (Some((lo, hi)), Some(value)) = (usual_range(key), self.current.get(key)) else {
                 continue;
             };
-            let Ok(x) = value.parse::<f64>() else { continue };
+            let Ok(x) = value.parse::<f64>() else {
+                continue;
+            };
             if x < lo || x > hi {
                 out.push(match lang {
-                    Language::En => format!("{key} = {value} is outside the usual {}..{}", short(lo), short(hi)),
-                    Language::Zh => format!("{key} = {value} 超出常用范围 {}..{}", short(lo), short(hi)),
+                    Language::En => format!(
+                        "{key} = {value} is outside the usual {}..{}",
+                        short(lo),
+                        short(hi)
+                    ),
+                    Language::Zh => {
+                        format!("{key} = {value} 超出常用范围 {}..{}", short(lo), short(hi))
+                    }
                 });
             }
         }
         out
     }
 }
-
 
 impl App {
     /// Steps, memory and time for the current preset on the current data.
@@ -154,18 +161,29 @@ impl App {
     pub(super) fn preset_action(&mut self, action: Action) {
         let key = self.preset.key();
         match action {
-            Action::Up | Action::Down | Action::Top | Action::Bottom | Action::PageUp | Action::PageDown => {
-                self.preset.selected = super::moved(self.preset.selected, Preset::KEYS.len(), action, 8);
+            Action::Up
+            | Action::Down
+            | Action::Top
+            | Action::Bottom
+            | Action::PageUp
+            | Action::PageDown => {
+                self.preset.selected =
+                    super::moved(self.preset.selected, Preset::KEYS.len(), action, 8);
             }
             Action::Increase | Action::Decrease => {
                 match self.preset.current.step(key, action == Action::Increase) {
                     Ok(true) => self.preset_commit(key),
                     Ok(false) => {
-                        let msg = self.lang().pick("That is as far as this value goes.", "这个值已到极限。");
+                        let msg = self
+                            .lang()
+                            .pick("That is as far as this value goes.", "这个值已到极限。");
                         self.tell(msg, Mood::Neutral);
                     }
                     Err(_) => {
-                        let msg = self.lang().pick("This value is typed, not stepped: press Enter.", "这个值需要输入：请按 Enter。");
+                        let msg = self.lang().pick(
+                            "This value is typed, not stepped: press Enter.",
+                            "这个值需要输入：请按 Enter。",
+                        );
                         self.tell(msg, Mood::Neutral);
                     }
                 }
@@ -213,21 +231,31 @@ impl App {
         let lang = self.lang();
         let name = name.trim();
         let ok = !name.is_empty()
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !ok {
             return Err(lang
-                .pick("a name of letters, digits, - and _, like my-run", "名称只能包含字母、数字、- 和 _，例如 my-run")
+                .pick(
+                    "a name of letters, digits, - and _, like my-run",
+                    "名称只能包含字母、数字、- 和 _，例如 my-run",
+                )
                 .into());
         }
         let path = self.dir.join("presets").join(format!("{name}.toml"));
         if path.exists() || Preset::BUILTIN_NAMES.contains(&name) {
             return Err(match lang {
-                Language::En => format!("presets/{name}.toml exists or is built in: choose another name"),
+                Language::En => {
+                    format!("presets/{name}.toml exists or is built in: choose another name")
+                }
                 Language::Zh => format!("presets/{name}.toml 已存在或是内置名称：请换一个名称"),
             });
         }
         std::fs::create_dir_all(path.parent().unwrap_or(&self.dir)).map_err(|e| e.to_string())?;
-        self.preset.current.save(&path).map_err(|e| format!("{e:#}"))?;
+        self.preset
+            .current
+            .save(&path)
+            .map_err(|e| format!("{e:#}"))?;
         self.exp.preset.name = name.to_string();
         self.exp.preset.overrides.clear();
         self.preset.base = self.preset.current.clone();

@@ -8,7 +8,9 @@ use crate::experiment::{data_dir, runs_dir, Language};
 use crate::tui::action::Action;
 use crate::tui::estimate::eta_s;
 use crate::tui::loss::{LossHistory, Mood};
-use crate::worker::{LoadedInfo, RunId, RunSpec, RunSummary, StepStats, WorkerCommand, WorkerEvent};
+use crate::worker::{
+    LoadedInfo, RunId, RunSpec, RunSummary, StepStats, WorkerCommand, WorkerEvent,
+};
 
 /// Where the run stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +81,10 @@ impl RunState {
 
     /// A run is loading, training, paused or stopping.
     pub fn is_active(&self) -> bool {
-        matches!(self.phase, Phase::Starting | Phase::Running | Phase::Paused | Phase::Stopping)
+        matches!(
+            self.phase,
+            Phase::Starting | Phase::Running | Phase::Paused | Phase::Stopping
+        )
     }
 
     /// A run reported progress in this session.
@@ -94,7 +99,10 @@ impl RunState {
 
     /// Training tokens per second of the latest step.
     pub fn measured_tokens_per_s(&self) -> Option<f64> {
-        self.last.as_ref().map(|s| s.tokens_per_s).filter(|t| *t > 0.0)
+        self.last
+            .as_ref()
+            .map(|s| s.tokens_per_s)
+            .filter(|t| *t > 0.0)
     }
 
     /// Seconds left in the run, from its measured speed.
@@ -102,7 +110,11 @@ impl RunState {
         let s = self.last.as_ref()?;
         let start = self.loaded.as_ref().map_or(0, |l| l.start_step);
         let done = s.step.saturating_sub(start).max(1);
-        eta_s(s.total_steps.saturating_sub(s.step), s.total_tokens as f64 / done as f64, s.tokens_per_s)
+        eta_s(
+            s.total_steps.saturating_sub(s.step),
+            s.total_tokens as f64 / done as f64,
+            s.tokens_per_s,
+        )
     }
 
     /// The next free `run-N` number under `runs/`.
@@ -111,7 +123,13 @@ impl RunState {
             .map(|entries| {
                 entries
                     .flatten()
-                    .filter_map(|e| e.file_name().to_str()?.strip_prefix("run-")?.parse::<RunId>().ok())
+                    .filter_map(|e| {
+                        e.file_name()
+                            .to_str()?
+                            .strip_prefix("run-")?
+                            .parse::<RunId>()
+                            .ok()
+                    })
                     .max()
                     .unwrap_or(0)
             })
@@ -126,12 +144,17 @@ impl App {
         let lang = self.lang();
         match action {
             Action::StartRun if self.run.is_active() => {
-                self.tell(lang.pick("A run is already active.", "已有训练在进行。"), Mood::Neutral);
+                self.tell(
+                    lang.pick("A run is already active.", "已有训练在进行。"),
+                    Mood::Neutral,
+                );
             }
             Action::StartRun => self.start_run(),
             Action::PauseResume if phase == Phase::Running => self.send(WorkerCommand::Pause),
             Action::PauseResume if phase == Phase::Paused => self.send(WorkerCommand::Resume),
-            Action::StopRun if matches!(phase, Phase::Starting | Phase::Running | Phase::Paused) => {
+            Action::StopRun
+                if matches!(phase, Phase::Starting | Phase::Running | Phase::Paused) =>
+            {
                 self.send(WorkerCommand::Stop);
                 self.run.phase = Phase::Stopping;
             }
@@ -139,7 +162,13 @@ impl App {
                 self.send(WorkerCommand::SaveNow);
             }
             Action::PauseResume | Action::StopRun | Action::SaveNow => {
-                self.tell(lang.pick("No run is training: s starts one.", "没有正在进行的训练：按 s 开始。"), Mood::Neutral);
+                self.tell(
+                    lang.pick(
+                        "No run is training: s starts one.",
+                        "没有正在进行的训练：按 s 开始。",
+                    ),
+                    Mood::Neutral,
+                );
             }
             _ => {}
         }
@@ -215,7 +244,9 @@ impl App {
                     self.refresh_facts();
                 }
             }
-            WorkerEvent::Eval { step, eval_loss, .. } => r.history.push_val(step, eval_loss),
+            WorkerEvent::Eval {
+                step, eval_loss, ..
+            } => r.history.push_val(step, eval_loss),
             WorkerEvent::Checkpoint { step, .. } => {
                 r.checkpoint = Some(step);
                 let msg = match lang {

@@ -41,7 +41,9 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, focused: bool) {
     let [list, detail] =
         Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).areas(body);
     draw_lines(f, list, list_lines(d, lang, list, focused));
-    let block = Block::default().borders(Borders::LEFT).border_style(theme::BORDER);
+    let block = Block::default()
+        .borders(Borders::LEFT)
+        .border_style(theme::BORDER);
     let text_area = block.inner(detail);
     f.render_widget(block, detail);
     draw_lines(f, text_area, detail_lines(d, lang, text_area));
@@ -59,16 +61,23 @@ fn stats(r: &CheckReport, lang: Language, width: u16) -> Vec<Line<'static>> {
             r.records, r.errors, r.warnings, r.tokens.p50, r.tokens.p95, r.tokens.max, r.tokens.cutoff, r.tokens.truncated
         ),
     };
-    let mood = if r.errors > 0 { Mood::Bad } else { Mood::Neutral };
+    let mood = if r.errors > 0 {
+        Mood::Bad
+    } else {
+        Mood::Neutral
+    };
     let mut out = wrapped(&text, width, theme::mood(mood), 2);
     let variety = match lang {
         Language::En => format!(
             "variety: {:.0}% distinct word pairs, {} distinct openings · {}",
-            100.0 * r.diversity.bigram_ratio, r.diversity.distinct_openings, r.size.message
+            100.0 * r.diversity.bigram_ratio,
+            r.diversity.distinct_openings,
+            r.size.message
         ),
         Language::Zh => format!(
             "多样性：{:.0}% 的词对不重复，{} 种不同开头 · 建议 50–200 条高质量记录",
-            100.0 * r.diversity.bigram_ratio, r.diversity.distinct_openings
+            100.0 * r.diversity.bigram_ratio,
+            r.diversity.distinct_openings
         ),
     };
     out.push(Line::styled(truncate(&variety, width as usize), theme::DIM));
@@ -81,15 +90,24 @@ fn split_lines(d: &DatasetState, lang: Language, width: u16) -> Vec<Line<'static
             "Not split yet: s splits 8:1:1 into train / val / a sealed test set.",
             "尚未分割：按 s 按 8:1:1 分为训练 / 验证 / 封存测试集。",
         );
-        return vec![Line::styled(truncate(text, width as usize), theme::mood(Mood::Warn))];
+        return vec![Line::styled(
+            truncate(text, width as usize),
+            theme::mood(Mood::Warn),
+        )];
     };
-    let mut out = vec![Line::styled(truncate(&split_summary(m, lang), width as usize), theme::mood(Mood::Good))];
+    let mut out = vec![Line::styled(
+        truncate(&split_summary(m, lang), width as usize),
+        theme::mood(Mood::Good),
+    )];
     if d.split_is_stale() {
         let text = lang.pick(
             "The records changed since this split: S splits again (new sealed test set).",
             "分割后数据已改动：按 S 重新分割（会生成新的封存测试集）。",
         );
-        out.push(Line::styled(truncate(text, width as usize), theme::mood(Mood::Warn)));
+        out.push(Line::styled(
+            truncate(text, width as usize),
+            theme::mood(Mood::Warn),
+        ));
     }
     for note in &d.split_notes {
         out.extend(wrapped(note, width, theme::mood(Mood::Warn), 2));
@@ -155,7 +173,9 @@ fn list_lines(d: &DatasetState, lang: Language, area: Rect, focused: bool) -> Ve
 }
 
 fn detail_lines(d: &DatasetState, lang: Language, area: Rect) -> Vec<Line<'static>> {
-    let Some(row) = d.rows.get(d.selected) else { return Vec::new() };
+    let Some(row) = d.rows.get(d.selected) else {
+        return Vec::new();
+    };
     let w = area.width.max(1);
     let mut out = Vec::new();
     let head = match lang {
@@ -172,7 +192,11 @@ fn detail_lines(d: &DatasetState, lang: Language, area: Rect) -> Vec<Line<'stati
         return out;
     }
     for issue in &row.issues {
-        let mood = if row.severity == Some(Severity::Error) { Mood::Bad } else { Mood::Warn };
+        let mood = if row.severity == Some(Severity::Error) {
+            Mood::Bad
+        } else {
+            Mood::Warn
+        };
         out.extend(wrapped(issue, w, theme::mood(mood), 4));
     }
     if let (Some(i), Some(ds)) = (row.record, &d.dataset) {
@@ -189,5 +213,8 @@ fn detail_lines(d: &DatasetState, lang: Language, area: Rect) -> Vec<Line<'stati
             out.extend(wrapped(text, w, theme::TEXT, usize::MAX));
         }
     }
-    out.into_iter().skip(d.scroll as usize).take(area.height as usize).collect()
+    out.into_iter()
+        .skip(d.scroll as usize)
+        .take(area.height as usize)
+        .collect()
 }

@@ -9,8 +9,8 @@ use crate::experiment::decide::QUESTIONS;
 use crate::experiment::{lint, recommend, Language, Purpose, Severity};
 use crate::tui::action::Pane;
 use crate::tui::app::{answer_of, App, GoalRow, Input};
-use crate::tui::loss::Mood;
 use crate::tui::editor::layout;
+use crate::tui::loss::Mood;
 use crate::tui::text::{pad, truncate, wrap};
 use crate::tui::theme;
 
@@ -25,10 +25,16 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, focused: bool) {
     let helper_rows = 7;
     if inner.width >= 110 {
         let [left, right] =
-            Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(inner);
-        draw_lines(f, left, fields(app, left.width, left.height as usize, focused));
+            Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)])
+                .areas(inner);
+        draw_lines(
+            f,
+            left,
+            fields(app, left.width, left.height as usize, focused),
+        );
         let [lint_area, helper] =
-            Layout::vertical([Constraint::Min(3), Constraint::Length(helper_rows + 2)]).areas(right);
+            Layout::vertical([Constraint::Min(3), Constraint::Length(helper_rows + 2)])
+                .areas(right);
         draw_lines(f, lint_area, lint_lines(&findings, lang, lint_area));
         draw_lines(f, helper, helper_lines(app, helper, focused));
     } else {
@@ -59,29 +65,46 @@ fn fields(app: &App, width: u16, height: usize, focused: bool) -> Vec<Line<'stat
     };
     let wanted = |row: GoalRow, text: &str, most: usize| -> usize {
         let lines = match editing {
-            Some((r, editor)) if r == row => layout(editor.text(), editor.cursor(), value_w as usize).0.len(),
+            Some((r, editor)) if r == row => {
+                layout(editor.text(), editor.cursor(), value_w as usize)
+                    .0
+                    .len()
+            }
             _ => wrap(text, value_w as usize).len(),
         };
         lines.clamp(1, most)
     };
     let free = height.saturating_sub(3).max(2);
     let statement_rows = wanted(GoalRow::Statement, &g.statement, 8).min(free - 1);
-    let target_rows = wanted(GoalRow::Target, &g.target_behaviour, 4).min(free - statement_rows).max(1);
+    let target_rows = wanted(GoalRow::Target, &g.target_behaviour, 4)
+        .min(free - statement_rows)
+        .max(1);
     let mut out = Vec::new();
-    let text_row = |out: &mut Vec<Line<'static>>, row: GoalRow, label: &str, text: &str, rows: usize| {
-        let body = match editing {
-            Some((r, editor)) if r == row => editor_lines(editor, value_w, rows),
-            _ if text.trim().is_empty() => {
-                vec![Line::styled(lang.pick("(empty: Enter to write)", "（空：按 Enter 填写）").to_string(), theme::DIM)]
+    let text_row =
+        |out: &mut Vec<Line<'static>>, row: GoalRow, label: &str, text: &str, rows: usize| {
+            let body = match editing {
+                Some((r, editor)) if r == row => editor_lines(editor, value_w, rows),
+                _ if text.trim().is_empty() => {
+                    vec![Line::styled(
+                        lang.pick("(empty: Enter to write)", "（空：按 Enter 填写）")
+                            .to_string(),
+                        theme::DIM,
+                    )]
+                }
+                _ => wrapped(text, value_w, theme::TEXT, rows),
+            };
+            for (i, line) in body.into_iter().enumerate() {
+                let head = if i == 0 { label } else { "" };
+                out.push(labelled(head, selected == Some(row) && i == 0, line));
             }
-            _ => wrapped(text, value_w, theme::TEXT, rows),
         };
-        for (i, line) in body.into_iter().enumerate() {
-            let head = if i == 0 { label } else { "" };
-            out.push(labelled(head, selected == Some(row) && i == 0, line));
-        }
-    };
-    text_row(&mut out, GoalRow::Statement, lang.pick("Statement", "目标声明"), &g.statement, statement_rows);
+    text_row(
+        &mut out,
+        GoalRow::Statement,
+        lang.pick("Statement", "目标声明"),
+        &g.statement,
+        statement_rows,
+    );
     let purpose = match g.purpose {
         None => lang.pick("(not chosen)", "（未选择）"),
         Some(Purpose::PrivateKnowledge) => lang.pick("private knowledge", "知识私有化"),
@@ -89,38 +112,80 @@ fn fields(app: &App, width: u16, height: usize, focused: bool) -> Vec<Line<'stat
         Some(Purpose::CostSovereignty) => lang.pick("cost & data sovereignty", "成本与主权可控"),
     };
     let purpose = Line::raw(format!("‹ {purpose} ›"));
-    out.push(labelled(lang.pick("Purpose", "目的"), selected == Some(GoalRow::Purpose), purpose));
-    text_row(&mut out, GoalRow::Target, lang.pick("Behaviour", "目标行为"), &g.target_behaviour, target_rows);
-    text_row(&mut out, GoalRow::Format, lang.pick("Output format", "输出格式"), &g.output_format, 1);
+    out.push(labelled(
+        lang.pick("Purpose", "目的"),
+        selected == Some(GoalRow::Purpose),
+        purpose,
+    ));
+    text_row(
+        &mut out,
+        GoalRow::Target,
+        lang.pick("Behaviour", "目标行为"),
+        &g.target_behaviour,
+        target_rows,
+    );
+    text_row(
+        &mut out,
+        GoalRow::Format,
+        lang.pick("Output format", "输出格式"),
+        &g.output_format,
+        1,
+    );
     let m = &g.pass_marks;
     let mut marks = Vec::new();
     for (row, name, value) in [
         (GoalRow::Exam, lang.pick("exam", "考试"), m.exam),
-        (GoalRow::Interview, lang.pick("interview", "面试"), m.interview),
+        (
+            GoalRow::Interview,
+            lang.pick("interview", "面试"),
+            m.interview,
+        ),
         (GoalRow::Guard, lang.pick("guard", "常识"), m.guard),
     ] {
-        let style = if selected == Some(row) { theme::SELECTED } else { theme::TEXT };
+        let style = if selected == Some(row) {
+            theme::SELECTED
+        } else {
+            theme::TEXT
+        };
         marks.push(Span::styled(format!("{name} {:.0}%", value * 100.0), style));
         marks.push(Span::raw("  "));
     }
-    let on_marks = matches!(selected, Some(GoalRow::Exam | GoalRow::Interview | GoalRow::Guard));
-    out.push(labelled(lang.pick("Pass marks", "及格线"), on_marks, Line::from(marks)));
+    let on_marks = matches!(
+        selected,
+        Some(GoalRow::Exam | GoalRow::Interview | GoalRow::Guard)
+    );
+    out.push(labelled(
+        lang.pick("Pass marks", "及格线"),
+        on_marks,
+        Line::from(marks),
+    ));
     out
 }
 
 /// `label` padded to the label column, then `value`.
 fn labelled(label: &str, selected: bool, value: Line<'static>) -> Line<'static> {
-    let style = if selected { theme::SELECTED } else { theme::DIM };
+    let style = if selected {
+        theme::SELECTED
+    } else {
+        theme::DIM
+    };
     let mut spans = vec![Span::styled(pad(label, LABEL - 1), style), Span::raw(" ")];
     spans.extend(value.spans);
     Line::from(spans)
 }
 
-fn lint_lines(findings: &[crate::experiment::LintFinding], lang: Language, area: Rect) -> Vec<Line<'static>> {
+fn lint_lines(
+    findings: &[crate::experiment::LintFinding],
+    lang: Language,
+    area: Rect,
+) -> Vec<Line<'static>> {
     let title = lang.pick("Lint", "目标检查");
     let mut out = vec![Line::styled(title.to_string(), theme::TITLE)];
     if findings.is_empty() {
-        let ok = lang.pick("✓ Clear purpose, a measurable pass mark and an output format.", "✓ 目的明确，有可衡量的标准和输出格式。");
+        let ok = lang.pick(
+            "✓ Clear purpose, a measurable pass mark and an output format.",
+            "✓ 目的明确，有可衡量的标准和输出格式。",
+        );
         out.extend(wrapped(ok, area.width, theme::mood(Mood::Good), 2));
     }
     let room = (area.height as usize).saturating_sub(1);
@@ -129,10 +194,17 @@ fn lint_lines(findings: &[crate::experiment::LintFinding], lang: Language, area:
             Severity::Error => ("✗ ", Mood::Bad),
             Severity::Warning => ("! ", Mood::Warn),
         };
-        let text = format!("{mark}{}", lang.pick(&finding.message_en, &finding.message_zh));
+        let text = format!(
+            "{mark}{}",
+            lang.pick(&finding.message_en, &finding.message_zh)
+        );
         // Every finding gets at least one line; the last one may take what is left.
         let left = room.saturating_sub(out.len() - 1);
-        let share = if i + 1 == findings.len() { left } else { (left / (findings.len() - i)).max(1) };
+        let share = if i + 1 == findings.len() {
+            left
+        } else {
+            (left / (findings.len() - i)).max(1)
+        };
         out.extend(wrapped(&text, area.width, theme::mood(mood), share.max(1)));
     }
     out
@@ -142,14 +214,26 @@ fn helper_lines(app: &App, area: Rect, focused: bool) -> Vec<Line<'static>> {
     let lang = app.lang();
     let selected = focused.then(|| app.goal.row());
     let mut out = vec![Line::styled(
-        lang.pick("Which card? (y/n)", "选哪张牌？（y/n）").to_string(),
+        lang.pick("Which card? (y/n)", "选哪张牌？（y/n）")
+            .to_string(),
         theme::TITLE,
     )];
     for (i, q) in QUESTIONS.iter().enumerate() {
         let yes = answer_of(&app.goal.answers, i);
-        let mark = if yes { lang.pick("[yes]", "[是]") } else { lang.pick("[no] ", "[否]") };
-        let style = if selected == Some(GoalRow::Question(i)) { theme::SELECTED } else { theme::TEXT };
-        let text = truncate(lang.pick(q.en, q.zh), (area.width as usize).saturating_sub(7));
+        let mark = if yes {
+            lang.pick("[yes]", "[是]")
+        } else {
+            lang.pick("[no] ", "[否]")
+        };
+        let style = if selected == Some(GoalRow::Question(i)) {
+            theme::SELECTED
+        } else {
+            theme::TEXT
+        };
+        let text = truncate(
+            lang.pick(q.en, q.zh),
+            (area.width as usize).saturating_sub(7),
+        );
         out.push(Line::from(vec![
             Span::styled(format!("{mark} "), theme::KEY),
             Span::styled(text, style),

@@ -5,11 +5,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
+use crate::experiment::Language;
 use crate::tui::action::Pane;
 use crate::tui::app::{App, Phase};
 use crate::tui::text::{pad, truncate, width};
 use crate::tui::theme;
-use crate::experiment::Language;
 
 /// Draws the info bar into `top` and the tabs into `tabs`.
 pub fn render(f: &mut Frame, top: Rect, tabs: Rect, app: &App) {
@@ -20,15 +20,22 @@ pub fn render(f: &mut Frame, top: Rect, tabs: Rect, app: &App) {
         .as_ref()
         .map_or(app.preset.current.model.as_str(), |l| l.model.as_str());
     let model = model.rsplit('/').next().unwrap_or(model);
-    let device = app
-        .run
-        .loaded
-        .as_ref()
-        .map_or_else(|| app.preset.current.device.to_string(), |l| l.device.clone());
-    let left = format!(" tunedeck │ {} │ {model} · {device} │ {} ", app.name, run_state(app));
+    let device = app.run.loaded.as_ref().map_or_else(
+        || app.preset.current.device.to_string(),
+        |l| l.device.clone(),
+    );
+    let left = format!(
+        " tunedeck │ {} │ {model} · {device} │ {} ",
+        app.name,
+        run_state(app)
+    );
     // The date goes first when space runs out: the plan pane shows it too.
     let date = format!(" {} ", app.today);
-    let right = if width(&left) + width(&date) <= top.width as usize { date } else { String::new() };
+    let right = if width(&left) + width(&date) <= top.width as usize {
+        date
+    } else {
+        String::new()
+    };
     let room = (top.width as usize).saturating_sub(width(&right));
     let bar = Line::from(vec![
         Span::styled(pad(&left, room), theme::HEADER_NAME),
@@ -52,7 +59,11 @@ pub fn render(f: &mut Frame, top: Rect, tabs: Rect, app: &App) {
         Language::Zh => "L English",
     };
     let used: usize = spans.iter().map(|s| width(&s.content)).sum();
-    let hint = format!("Tab/1-5 {}  ? {}  {other} ", lang.pick("panes", "切换"), lang.pick("help", "帮助"));
+    let hint = format!(
+        "Tab/1-5 {}  ? {}  {other} ",
+        lang.pick("panes", "切换"),
+        lang.pick("help", "帮助")
+    );
     let room = (tabs.width as usize).saturating_sub(used);
     let hint = truncate(&hint, room);
     spans.push(Span::raw(" ".repeat(room.saturating_sub(width(&hint)))));

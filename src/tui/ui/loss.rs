@@ -64,15 +64,26 @@ fn figures(r: &RunState, lang: Language, w: u16) -> Vec<Line<'static>> {
             (_, Some(e), _) => wrapped(e, w, theme::mood(Mood::Bad), 3),
             (Some(m), _, _) => wrapped(m, w, theme::DIM, 2),
             (None, None, Phase::Starting) => vec![Line::styled(
-                lang.pick("Loading the model and data on the worker…", "后台正在加载模型和数据…").to_string(),
+                lang.pick(
+                    "Loading the model and data on the worker…",
+                    "后台正在加载模型和数据…",
+                )
+                .to_string(),
                 theme::DIM,
             )],
             _ => Vec::new(),
         };
     };
     let eta = r.eta_s().map_or_else(|| "?".into(), duration);
-    let last = r.history.last_smoothed().map_or_else(|| "?".into(), |x| format!("{x:.3}"));
-    let val = r.history.val().last().map_or_else(|| "–".into(), |v| format!("{:.3}", v.1));
+    let last = r
+        .history
+        .last_smoothed()
+        .map_or_else(|| "?".into(), |x| format!("{x:.3}"));
+    let val = r
+        .history
+        .val()
+        .last()
+        .map_or_else(|| "–".into(), |v| format!("{:.3}", v.1));
     let text = match lang {
         Language::En => format!(
             "step {}/{} · epoch {:.2} · loss {:.3} (smoothed {last}) · val {val} · lr {} · {:.0} tok/s · ETA {eta} · elapsed {}",
@@ -92,8 +103,16 @@ fn figures(r: &RunState, lang: Language, w: u16) -> Vec<Line<'static>> {
         });
     }
     if let Some(summary) = &r.summary {
-        let how = if summary.stopped { lang.pick("stopped", "已停止") } else { lang.pick("finished", "已完成") };
-        notes.push(format!("{how} · {} {}", lang.pick("adapter in", "适配器位于"), r.name));
+        let how = if summary.stopped {
+            lang.pick("stopped", "已停止")
+        } else {
+            lang.pick("finished", "已完成")
+        };
+        notes.push(format!(
+            "{how} · {} {}",
+            lang.pick("adapter in", "适配器位于"),
+            r.name
+        ));
     }
     if !notes.is_empty() {
         out.push(Line::styled(notes.join(" · "), theme::DIM));
@@ -150,45 +169,80 @@ fn sparkline(f: &mut Frame, area: Rect, r: &RunState) {
         .rev()
         .map(|x| (1.0 + 99.0 * (x - lo) / (hi - lo).max(1e-9)) as u64)
         .collect();
-    f.render_widget(Sparkline::default().data(&data).style(theme::LOSS_SMOOTH), area);
+    f.render_widget(
+        Sparkline::default().data(&data).style(theme::LOSS_SMOOTH),
+        area,
+    );
 }
 
 fn draw_chart(f: &mut Frame, area: Rect, r: &RunState, lang: Language) {
     let finite = |pts: &[(f64, f64)]| -> Vec<(f64, f64)> {
         pts.iter().copied().filter(|p| p.1.is_finite()).collect()
     };
-    let (raw, smooth, val) = (finite(r.history.train()), finite(r.history.smoothed()), finite(r.history.val()));
+    let (raw, smooth, val) = (
+        finite(r.history.train()),
+        finite(r.history.smoothed()),
+        finite(r.history.val()),
+    );
     let total = r.last.as_ref().map_or(0, |s| s.total_steps) as f64;
     let x_max = raw.iter().map(|p| p.0).fold(total, f64::max).max(1.0);
     let (lo, hi) = bounds(raw.iter().chain(&val).map(|p| p.1));
     let pad = ((hi - lo) * 0.05).max(1e-3);
     let (lo, hi) = ((lo - pad).max(0.0), hi + pad);
     let series = [
-        (lang.pick("raw", "原始"), &raw, theme::LOSS_RAW, GraphType::Line),
-        (lang.pick("smoothed", "平滑"), &smooth, theme::LOSS_SMOOTH, GraphType::Line),
-        (lang.pick("val", "验证"), &val, theme::LOSS_VAL, GraphType::Scatter),
+        (
+            lang.pick("raw", "原始"),
+            &raw,
+            theme::LOSS_RAW,
+            GraphType::Line,
+        ),
+        (
+            lang.pick("smoothed", "平滑"),
+            &smooth,
+            theme::LOSS_SMOOTH,
+            GraphType::Line,
+        ),
+        (
+            lang.pick("val", "验证"),
+            &val,
+            theme::LOSS_VAL,
+            GraphType::Scatter,
+        ),
     ];
     let datasets: Vec<Dataset> = series
         .into_iter()
         .filter(|(_, pts, _, _)| !pts.is_empty())
-        .map(|(name, pts, style, kind): (&str, &Vec<(f64, f64)>, Style, GraphType)| {
-            // Validation points are few: dots at the evaluated steps, over the lines.
-            let marker = if kind == GraphType::Scatter { Marker::Dot } else { Marker::Braille };
-            Dataset::default()
-                .name(name.to_string())
-                .marker(marker)
-                .graph_type(kind)
-                .style(style)
-                .data(pts)
-        })
+        .map(
+            |(name, pts, style, kind): (&str, &Vec<(f64, f64)>, Style, GraphType)| {
+                // Validation points are few: dots at the evaluated steps, over the lines.
+                let marker = if kind == GraphType::Scatter {
+                    Marker::Dot
+                } else {
+                    Marker::Braille
+                };
+                Dataset::default()
+                    .name(name.to_string())
+                    .marker(marker)
+                    .graph_type(kind)
+                    .style(style)
+                    .data(pts)
+            },
+        )
         .collect();
     let labels = |a: f64, b: f64, fmt: &dyn Fn(f64) -> String| -> Vec<Span<'static>> {
-        vec![Span::raw(fmt(a)), Span::raw(fmt((a + b) / 2.0)), Span::raw(fmt(b))]
+        vec![
+            Span::raw(fmt(a)),
+            Span::raw(fmt((a + b) / 2.0)),
+            Span::raw(fmt(b)),
+        ]
     };
     let chart = Chart::new(datasets)
         .x_axis(
             Axis::default()
-                .title(Span::styled(lang.pick("step", "步").to_string(), theme::DIM))
+                .title(Span::styled(
+                    lang.pick("step", "步").to_string(),
+                    theme::DIM,
+                ))
                 .bounds([0.0, x_max])
                 .labels(labels(0.0, x_max, &|x| format!("{x:.0}")))
                 .style(theme::DIM),
@@ -208,7 +262,9 @@ fn draw_chart(f: &mut Frame, area: Rect, r: &RunState, lang: Language) {
 fn bounds(xs: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = xs
         .filter(|x| x.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(x), hi.max(x)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+            (lo.min(x), hi.max(x))
+        });
     if lo.is_finite() {
         (lo, hi)
     } else {

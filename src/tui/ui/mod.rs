@@ -47,7 +47,8 @@ pub fn render(f: &mut Frame, app: &App) {
     header::render(f, top, tabs, app);
     if area.width >= WIDE {
         let [main, side] =
-            Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(body);
+            Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
+                .areas(body);
         draw_pane(f, main, app, app.focus, true);
         let others = [Pane::Loss, Pane::Plan, Pane::Goal]
             .into_iter()
@@ -80,7 +81,14 @@ fn draw_pane(f: &mut Frame, area: Rect, app: &App, pane: Pane, focused: bool) {
 }
 
 /// Draws a pane's frame titled "N Name · extra" and returns the inside.
-fn pane_block(f: &mut Frame, area: Rect, pane: Pane, lang: Language, focused: bool, extra: &str) -> Rect {
+fn pane_block(
+    f: &mut Frame,
+    area: Rect,
+    pane: Pane,
+    lang: Language,
+    focused: bool,
+    extra: &str,
+) -> Rect {
     let mut title = format!(" {} {} ", pane.index() + 1, pane.title(lang));
     if !extra.is_empty() {
         title = format!("{title}· {extra} ");
@@ -126,7 +134,12 @@ fn scroll_start(selected: usize, height: usize) -> usize {
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
-    Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
 }
 
 fn too_small(f: &mut Frame, area: Rect, lang: Language) {
@@ -141,9 +154,19 @@ fn too_small(f: &mut Frame, area: Rect, lang: Language) {
             area.width, area.height
         ),
     };
-    let lines = wrapped(&text, area.width.max(1), theme::mood(super::loss::Mood::Warn), area.height as usize);
+    let lines = wrapped(
+        &text,
+        area.width.max(1),
+        theme::mood(super::loss::Mood::Warn),
+        area.height as usize,
+    );
     let height = (lines.len() as u16).min(area.height);
-    let at = Rect::new(area.x, area.y + (area.height - height) / 2, area.width, height);
+    let at = Rect::new(
+        area.x,
+        area.y + (area.height - height) / 2,
+        area.width,
+        height,
+    );
     f.render_widget(Paragraph::new(lines).centered(), at);
 }
 

@@ -56,7 +56,11 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, focused: bool) {
         let date = dates.map_or_else(|| "         ".into(), |d| day(d[i], lang));
         let title = lang.pick(item.title_en, item.title_zh);
         let room = w.saturating_sub(15 + 9);
-        let title_style = if i == app.plan.selected && focused { theme::SELECTED } else { style };
+        let title_style = if i == app.plan.selected && focused {
+            theme::SELECTED
+        } else {
+            style
+        };
         out.push(Line::from(vec![
             Span::styled(format!(" {date} "), theme::DIM),
             Span::styled(format!("{mark} "), style),

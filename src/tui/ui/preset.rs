@@ -30,7 +30,9 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, focused: bool) {
     let [list, side] =
         Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(inner);
     draw_lines(f, list, field_lines(app, list, focused));
-    let block = Block::default().borders(Borders::LEFT).border_style(theme::BORDER);
+    let block = Block::default()
+        .borders(Borders::LEFT)
+        .border_style(theme::BORDER);
     let text_area = block.inner(side);
     f.render_widget(block, side);
     draw_lines(f, text_area, side_lines(app, text_area));
@@ -50,7 +52,11 @@ fn field_lines(app: &App, area: Rect, focused: bool) -> Vec<Line<'static>> {
             let value = p.current.get(key).unwrap_or_default();
             let differs = p.differs_from_starter(key);
             let mark = if differs { "•" } else { " " };
-            let key_style = if i == p.selected && focused { theme::SELECTED } else { theme::TEXT };
+            let key_style = if i == p.selected && focused {
+                theme::SELECTED
+            } else {
+                theme::TEXT
+            };
             let value_style = if differs { theme::DIFFERS } else { theme::TEXT };
             Line::from(vec![
                 Span::styled(mark.to_string(), theme::DIFFERS),
@@ -91,24 +97,45 @@ fn side_lines(app: &App, area: Rect) -> Vec<Line<'static>> {
         .map(|s| count(s.params))
         .unwrap_or_else(|| "?".into());
     let rows = [
-        (lang.pick("train records", "训练记录"), d.train_sequences.to_string()),
-        (lang.pick("steps/epoch", "每轮步数"), d.steps_per_epoch.to_string()),
-        (lang.pick("total steps", "总步数"), d.total_steps.to_string()),
-        (lang.pick("batch × accum", "有效批大小"), d.effective_batch.to_string()),
-        (lang.pick("warm-up steps", "预热步数"), d.warmup_steps.to_string()),
+        (
+            lang.pick("train records", "训练记录"),
+            d.train_sequences.to_string(),
+        ),
+        (
+            lang.pick("steps/epoch", "每轮步数"),
+            d.steps_per_epoch.to_string(),
+        ),
+        (
+            lang.pick("total steps", "总步数"),
+            d.total_steps.to_string(),
+        ),
+        (
+            lang.pick("batch × accum", "有效批大小"),
+            d.effective_batch.to_string(),
+        ),
+        (
+            lang.pick("warm-up steps", "预热步数"),
+            d.warmup_steps.to_string(),
+        ),
         (
             lang.pick("trainable", "可训练参数"),
-            d.trainable.map_or_else(|| "?".into(), |t| format!("{} / {model}", count(t))),
+            d.trainable
+                .map_or_else(|| "?".into(), |t| format!("{} / {model}", count(t))),
         ),
         (
             lang.pick("memory", "内存估计"),
-            d.memory.map_or_else(|| "?".into(), |m| format!("≤ {} ({})", bytes(m), p.current.device)),
+            d.memory.map_or_else(
+                || "?".into(),
+                |m| format!("≤ {} ({})", bytes(m), p.current.device),
+            ),
         ),
         (
             lang.pick("time", "预计用时"),
             match (d.eta_s, d.tokens_per_s) {
                 (Some(eta), Some(tps)) => format!("≈ {} @ {tps:.0} tok/s", duration(eta)),
-                _ => lang.pick("run once to measure", "训练一次后可估算").to_string(),
+                _ => lang
+                    .pick("run once to measure", "训练一次后可估算")
+                    .to_string(),
             },
         ),
     ];
@@ -127,7 +154,12 @@ fn side_lines(app: &App, area: Rect) -> Vec<Line<'static>> {
             if left == 0 {
                 break;
             }
-            out.extend(wrapped(&format!("! {warning}"), w, theme::mood(Mood::Warn), left.min(3)));
+            out.extend(wrapped(
+                &format!("! {warning}"),
+                w,
+                theme::mood(Mood::Warn),
+                left.min(3),
+            ));
         }
     }
     out

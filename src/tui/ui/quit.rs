@@ -36,7 +36,10 @@ pub fn render(f: &mut Frame, screen: Rect, app: &App) {
     };
     let mut lines = wrapped(&text, inner.width, theme::TEXT, 2);
     lines.push(Line::raw(""));
-    for b in keymap::help(KeyContext::QuitDialog).into_iter().filter(|b| b.hint) {
+    for b in keymap::help(KeyContext::QuitDialog)
+        .into_iter()
+        .filter(|b| b.hint)
+    {
         lines.push(Line::from(vec![
             Span::styled(pad(&keymap::label(b.keys), 7), theme::KEY),
             Span::raw(lang.pick(b.help.0, b.help.1).to_string()),

@@ -18,11 +18,21 @@ pub fn render(f: &mut Frame, area: Rect, app: &App) {
     let lang = app.lang();
     let w = area.width as usize;
     let line = match (&app.input, &app.notice) {
-        (Input::Prompt { kind, editor, error }, _) => {
+        (
+            Input::Prompt {
+                kind,
+                editor,
+                error,
+            },
+            _,
+        ) => {
             let label = format!("{} ", prompt_label(*kind, lang));
             let after = match error {
                 Some(e) => format!("  {e}"),
-                None => format!("  {}", lang.pick("Enter apply · Esc cancel", "Enter 确定 · Esc 取消")),
+                None => format!(
+                    "  {}",
+                    lang.pick("Enter apply · Esc cancel", "Enter 确定 · Esc 取消")
+                ),
             };
             let room = w.saturating_sub(width(&label)).max(8);
             let field = room.min(30.max(width(editor.text()) + 1));
@@ -31,8 +41,15 @@ pub fn render(f: &mut Frame, area: Rect, app: &App) {
                 spans.extend(typed.spans);
             }
             let used: usize = spans.iter().map(|s| width(&s.content)).sum();
-            let style = if error.is_some() { theme::mood(Mood::Bad) } else { theme::DIM };
-            spans.push(Span::styled(truncate(&after, w.saturating_sub(used)), style));
+            let style = if error.is_some() {
+                theme::mood(Mood::Bad)
+            } else {
+                theme::DIM
+            };
+            spans.push(Span::styled(
+                truncate(&after, w.saturating_sub(used)),
+                style,
+            ));
             Line::from(spans)
         }
         (_, Some(notice)) => Line::styled(truncate(&notice.text, w), theme::mood(notice.mood)),
@@ -44,7 +61,9 @@ pub fn render(f: &mut Frame, area: Rect, app: &App) {
 fn prompt_label(kind: PromptKind, lang: Language) -> String {
     match kind {
         PromptKind::PresetValue(key) => format!("{key} ="),
-        PromptKind::SaveAs => lang.pick("Save preset as presets/", "参数另存为 presets/").to_string(),
+        PromptKind::SaveAs => lang
+            .pick("Save preset as presets/", "参数另存为 presets/")
+            .to_string(),
         PromptKind::PassMark(_) => lang.pick("Pass mark %", "及格线 %").to_string(),
         PromptKind::Search => "/".to_string(),
     }
