@@ -111,7 +111,7 @@ impl App {
             goal: GoalState::default(),
             data,
             preset,
-            run: RunState::new(dir),
+            run: RunState::last_on_disk(dir),
             plan: PlanView::default(),
             facts: ExperimentFacts::default(),
             notice: None,

@@ -117,6 +117,60 @@ impl RunState {
         )
     }
 
+    /// The newest run under `<dir>/runs/` as its `trainer_log.jsonl` recorded it, so the loss
+    /// pane shows the last curve when the cockpit is reopened. No run: a fresh state.
+    pub fn last_on_disk(dir: &Path) -> RunState {
+        let mut state = RunState::new(dir);
+        let newest = std::fs::read_dir(&state.runs_dir).ok().and_then(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| {
+                    let n = e
+                        .file_name()
+                        .to_str()?
+                        .strip_prefix("run-")?
+                        .parse::<RunId>()
+                        .ok()?;
+                    Some((n, e.path()))
+                })
+                .max_by_key(|(n, _)| *n)
+        });
+        let Some((n, path)) = newest else {
+            return state;
+        };
+        let Ok(log) = std::fs::read_to_string(path.join("trainer_log.jsonl")) else {
+            return state;
+        };
+        for line in log.lines() {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            let step = v["current_steps"].as_u64().unwrap_or(0);
+            if let Some(loss) = v["loss"].as_f64() {
+                state.history.push_train(step, loss);
+                state.last = Some(StepStats {
+                    step,
+                    total_steps: v["total_steps"].as_u64().unwrap_or(step),
+                    epoch: v["epoch"].as_f64().unwrap_or(0.0),
+                    loss,
+                    lr: v["lr"].as_f64().unwrap_or(0.0),
+                    grad_norm: 0.0,
+                    tokens_per_s: v["throughput"].as_f64().unwrap_or(0.0),
+                    total_tokens: v["total_tokens"].as_u64().unwrap_or(0),
+                    elapsed_s: v["elapsed_time"].as_f64().unwrap_or(0.0),
+                });
+            }
+            if let Some(eval_loss) = v["eval_loss"].as_f64() {
+                state.history.push_val(step, eval_loss);
+            }
+        }
+        state.name = format!("run-{n}");
+        if path.join("adapter/adapter_model.safetensors").is_file() {
+            state.phase = Phase::Finished;
+        }
+        state
+    }
+
     /// The next free `run-N` number under `runs/`.
     fn next_id(&self) -> RunId {
         let used = std::fs::read_dir(&self.runs_dir)
@@ -231,6 +285,8 @@ impl App {
                 r.loaded = Some(info);
                 r.phase = Phase::Running;
                 r.status = None;
+                // "Starting run-N…" has done its job.
+                self.notice = None;
             }
             WorkerEvent::Status { message, .. } => r.status = Some(message),
             WorkerEvent::Step { stats, .. } => {

@@ -74,7 +74,12 @@ fn figures(r: &RunState, lang: Language, w: u16) -> Vec<Line<'static>> {
             _ => Vec::new(),
         };
     };
-    let eta = r.eta_s().map_or_else(|| "?".into(), duration);
+    let eta = match r.phase {
+        Phase::Running | Phase::Paused | Phase::Starting => {
+            r.eta_s().map_or_else(|| "?".into(), duration)
+        }
+        _ => "–".into(),
+    };
     let last = r
         .history
         .last_smoothed()

@@ -1,0 +1,368 @@
+//! App-flow tests of editing: goal, dataset, preset, plan and language changes made
+//! through the cockpit's actions, checking what it shows and what it saves to disk.
+
+#[path = "tui_support/mod.rs"]
+mod support;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use support::*;
+use tunedeck::experiment::{Card, Experiment, ItemStatus, Language, Step, PLAN};
+use tunedeck::preset::Preset;
+use tunedeck::tui::app::{GoalRow, Input, Overlay, GOAL_ROWS};
+use tunedeck::tui::{Action, Pane};
+
+fn status(app: &tunedeck::tui::App, step: Step) -> ItemStatus {
+    let i = PLAN.iter().position(|p| p.step == step).unwrap();
+    app.exp.plan.statuses(&app.facts, app.today)[i]
+}
+
+fn on_disk(dir: &std::path::Path) -> Experiment {
+    Experiment::load(dir).unwrap()
+}
+
+#[test]
+fn preset_stepping_is_saved_as_overrides_and_updates_derived_figures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = demo_experiment(tmp.path());
+    let mut app = open(&dir);
+    app.update(Action::Focus(Pane::Preset));
+    let select = |app: &mut tunedeck::tui::App, key: &str| {
+        app.update(Action::Top);
+        let i = Preset::KEYS.iter().position(|k| *k == key).unwrap();
+        for _ in 0..i {
+            app.update(Action::Down);
+        }
+        assert_eq!(app.preset.key(), key);
+    };
+    select(&mut app, "learning_rate");
+    app.update(Action::Increase);
+    assert_eq!(app.preset.current.learning_rate, 6e-4);
+    let saved = on_disk(&dir);
+    assert_eq!(
+        saved
+            .preset
+            .overrides
+            .get("learning_rate")
+            .and_then(|v| v.as_float()),
+        Some(6e-4)
+    );
+    assert!(app
+        .preset
+        .warnings(Language::En, "smollm2-cpu")
+        .iter()
+        .any(|w| w.contains("outside the usual")));
+
+    select(&mut app, "num_train_epochs");
+    let before = app.derived().total_steps;
+    app.update(Action::Decrease);
+    assert_eq!(app.derived().total_steps * 3, before * 2, "3 epochs → 2");
+
+    select(&mut app, "lora_rank");
+    let trainable = app.derived().trainable.unwrap();
+    app.update(Action::Increase);
+    assert_eq!(app.preset.current.lora_rank, 32);
+    assert_eq!(app.derived().trainable.unwrap(), 2 * trainable);
+    assert_eq!(
+        app.preset.changed_keys(),
+        ["lora_rank", "learning_rate", "num_train_epochs"]
+    );
+    assert!(app.preset.warnings(Language::En, "smollm2-cpu")[0].starts_with("3 settings changed"));
+
+    // Reset drops the override; typing sets an exact value; a bad value is refused.
+    app.update(Action::Reset);
+    assert_eq!(app.preset.current.lora_rank, 16);
+    assert!(!on_disk(&dir).preset.overrides.contains_key("lora_rank"));
+    app.update(Action::Edit);
+    assert!(matches!(app.input, Input::Prompt { .. }));
+    for _ in 0..4 {
+        app.update(Action::Backspace);
+    }
+    for c in "-8".chars() {
+        app.update(Action::Insert(c));
+    }
+    app.update(Action::Submit);
+    assert!(
+        matches!(&app.input, Input::Prompt { error: Some(_), .. }),
+        "{:?}",
+        app.input
+    );
+    app.update(Action::Cancel);
+    app.update(Action::Edit);
+    app.update(Action::Backspace);
+    app.update(Action::Backspace);
+    for c in "64".chars() {
+        app.update(Action::Insert(c));
+    }
+    app.update(Action::Submit);
+    assert_eq!(app.input, Input::None);
+    assert_eq!(
+        on_disk(&dir)
+            .preset
+            .overrides
+            .get("lora_rank")
+            .and_then(|v| v.as_integer()),
+        Some(64)
+    );
+    assert_eq!(on_disk(&dir).resolve_preset(&dir).unwrap().0.lora_rank, 64);
+}
+
+#[test]
+fn preset_save_as_makes_a_file_the_experiment_uses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = demo_experiment(tmp.path());
+    let mut app = open(&dir);
+    press(
+        &mut app,
+        &[
+            Action::Focus(Pane::Preset),
+            Action::Increase,
+            Action::SaveAs,
+        ],
+    );
+    for c in "my run".chars() {
+        app.update(Action::Insert(c));
+    }
+    app.update(Action::Submit);
+    assert!(
+        matches!(&app.input, Input::Prompt { error: Some(_), .. }),
+        "spaces are refused"
+    );
+    app.update(Action::Cancel);
+    app.update(Action::SaveAs);
+    for c in "my-run".chars() {
+        app.update(Action::Insert(c));
+    }
+    app.update(Action::Submit);
+    assert_eq!(app.input, Input::None);
+    let saved = on_disk(&dir);
+    assert_eq!(saved.preset.name, "my-run");
+    assert!(saved.preset.overrides.is_empty());
+    let (p, from) = saved.resolve_preset(&dir).unwrap();
+    assert!(from.ends_with("presets/my-run.toml"), "{from}");
+    assert_eq!(p, app.preset.current);
+}
+
+#[test]
+fn goal_edits_lint_live_and_are_saved() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = demo_experiment(tmp.path());
+    let mut app = open(&dir);
+    assert_eq!(status(&app, Step::Goal), ItemStatus::DoneAuto);
+    app.update(Action::Edit);
+    let old = app.exp.goal.statement.clone();
+    for _ in 0..old.chars().count() {
+        app.update(Action::Backspace);
+    }
+    for c in "更聪明的模型".chars() {
+        app.update(Action::Insert(c));
+    }
+    // Lint and the plan follow every keystroke, before the edit is finished.
+    assert_eq!(app.exp.goal.statement, "更聪明的模型");
+    assert_eq!(status(&app, Step::Goal), ItemStatus::Overdue);
+    let screen = text(&render(&app, 80, 24));
+    assert!(
+        screen.contains("✗ The goal statement is too short"),
+        "{screen}"
+    );
+    // A tick writes the typing to disk even before Esc.
+    assert!(app.tick(date(TODAY)));
+    assert_eq!(on_disk(&dir).goal.statement, "更聪明的模型");
+    app.update(Action::Newline);
+    app.update(Action::Insert('x'));
+    app.update(Action::Done);
+    assert_eq!(app.input, Input::None);
+    assert_eq!(on_disk(&dir).goal.statement, "更聪明的模型\nx");
+
+    // The output format is one line: Enter finishes it.
+    let format_row = GOAL_ROWS
+        .iter()
+        .position(|r| *r == GoalRow::Format)
+        .unwrap();
+    for _ in 0..format_row {
+        app.update(Action::Down);
+    }
+    press(
+        &mut app,
+        &[Action::Edit, Action::Insert('!'), Action::Newline],
+    );
+    assert_eq!(app.input, Input::None);
+    assert!(on_disk(&dir).goal.output_format.ends_with("$!"));
+
+    // Pass marks step by 5% or take a typed percentage.
+    press(&mut app, &[Action::Down, Action::Increase]);
+    assert_eq!(on_disk(&dir).goal.pass_marks.exam, 0.85);
+    press(
+        &mut app,
+        &[
+            Action::Edit,
+            Action::Backspace,
+            Action::Backspace,
+            Action::Insert('7'),
+            Action::Insert('0'),
+            Action::Submit,
+        ],
+    );
+    assert_eq!(on_disk(&dir).goal.pass_marks.exam, 0.7);
+
+    // Purpose cycles and is saved.
+    press(&mut app, &[Action::Top, Action::Down, Action::Increase]);
+    assert_eq!(
+        on_disk(&dir)
+            .goal
+            .purpose
+            .map(|p| format!("{p:?}"))
+            .as_deref(),
+        Some("CostSovereignty")
+    );
+}
+
+#[test]
+fn the_decision_helper_recommends_a_card() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = open(&demo_experiment(tmp.path()));
+    app.update(Action::AnswerYes);
+    assert!(app.notice.is_some(), "y on a field row explains itself");
+    let q0 = GOAL_ROWS
+        .iter()
+        .position(|r| *r == GoalRow::Question(0))
+        .unwrap();
+    for _ in 0..q0 {
+        app.update(Action::Down);
+    }
+    press(
+        &mut app,
+        &[Action::AnswerYes, Action::Down, Action::AnswerYes],
+    );
+    assert_eq!(
+        tunedeck::experiment::recommend(&app.goal.answers).card,
+        Card::LoraRag
+    );
+    let screen = text(&render(&app, 80, 24));
+    assert!(screen.contains("→ LoRA + RAG:"), "{screen}");
+    press(&mut app, &[Action::Up, Action::Toggle]);
+    assert_eq!(
+        tunedeck::experiment::recommend(&app.goal.answers).card,
+        Card::Lora
+    );
+}
+
+#[test]
+fn dataset_search_split_and_sealed_test() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = demo_experiment(tmp.path());
+    let mut app = open(&dir);
+    assert_eq!(app.data.rows.len(), 123);
+    app.update(Action::Focus(Pane::Dataset));
+    app.update(Action::Search);
+    for c in "sql injection".chars() {
+        app.update(Action::Insert(c));
+    }
+    let matches = app.data.matches.clone();
+    assert!(matches.len() >= 2, "{matches:?}");
+    assert_eq!(app.data.selected, matches[0]);
+    app.update(Action::Submit);
+    press(&mut app, &[Action::NextMatch]);
+    assert_eq!(app.data.selected, matches[1]);
+    press(&mut app, &[Action::PrevMatch, Action::PrevMatch]);
+    assert_eq!(app.data.selected, *matches.last().unwrap(), "wraps around");
+    press(&mut app, &[Action::Search, Action::Cancel]);
+    assert!(app.data.query.is_empty() && app.data.matches.is_empty());
+
+    app.update(Action::Split);
+    let m = app.data.split.clone().expect("split");
+    assert_eq!(m.counts.train + m.counts.val + m.counts.test, 123);
+    assert!(dir.join("data/test.jsonl").is_file() && dir.join("data/split.toml").is_file());
+    app.update(Action::Split);
+    assert!(app
+        .notice
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("nothing changed"));
+
+    // The pane names the test part's count and hash; its records are hidden from the list,
+    // the detail view and the search, now and after reopening.
+    let test = std::fs::read_to_string(dir.join("data/test.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(test.lines().next().unwrap()).unwrap();
+    let secret = first["output"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .nth(2)
+        .unwrap()
+        .to_string();
+    for app in [&mut app, &mut open(&dir)] {
+        app.update(Action::Focus(Pane::Dataset));
+        assert_eq!(
+            app.data.rows.iter().filter(|r| r.sealed).count(),
+            m.counts.test
+        );
+        let sealed = app.data.rows.iter().position(|r| r.sealed).unwrap();
+        app.data.selected = sealed;
+        let screen = text(&render(app, 160, 48));
+        assert!(
+            screen.contains(&format!(
+                "test {} sealed, sha256 {}",
+                m.counts.test,
+                &m.sha256.test[..12]
+            )),
+            "{screen}"
+        );
+        assert!(
+            screen.contains("(sealed test record)") && screen.contains("stays unseen"),
+            "{screen}"
+        );
+        assert!(!screen.contains(&secret[..30]), "{screen}");
+        app.update(Action::Search);
+        for c in secret.chars().take(30) {
+            app.update(Action::Insert(c));
+        }
+        assert!(app.data.matches.is_empty(), "search finds a sealed record");
+        app.update(Action::Cancel);
+    }
+}
+
+#[test]
+fn language_and_manual_ticks_are_saved() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = demo_experiment(tmp.path());
+    let mut app = open(&dir);
+    app.on_key(KeyEvent::new(KeyCode::Char('L'), KeyModifiers::SHIFT));
+    assert_eq!(on_disk(&dir).language, Language::Zh);
+    assert!(text(&render(&app, 80, 24)).contains("目标声明"));
+
+    app.update(Action::Focus(Pane::Plan));
+    app.update(Action::Toggle);
+    assert!(app.notice.is_some(), "the goal is ticked automatically");
+    let i = PLAN
+        .iter()
+        .position(|p| p.step == Step::ThreePartTest)
+        .unwrap();
+    for _ in 0..i {
+        app.update(Action::Down);
+    }
+    app.update(Action::Toggle);
+    assert!(on_disk(&dir).plan.ticks.contains(&Step::ThreePartTest));
+    assert_eq!(status(&app, Step::ThreePartTest), ItemStatus::DoneManual);
+    app.update(Action::Toggle);
+    assert!(on_disk(&dir).plan.ticks.is_empty());
+}
+
+#[test]
+fn help_and_focus_follow_the_keymap() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = open(&demo_experiment(tmp.path()));
+    let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+    app.on_key(key('3'));
+    assert_eq!(app.focus, Pane::Preset);
+    app.on_key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
+    assert_eq!(app.focus, Pane::Loss);
+    app.on_key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT));
+    assert_eq!(app.focus, Pane::Preset);
+    app.on_key(key('?'));
+    assert_eq!(app.overlay, Overlay::Help);
+    app.on_key(key('s'));
+    assert_eq!(app.overlay, Overlay::Help, "help swallows other keys");
+    app.on_key(key('?'));
+    assert_eq!(app.overlay, Overlay::None);
+}

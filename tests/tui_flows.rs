@@ -1,0 +1,220 @@
+//! App-flow tests of runs: scripted worker events replayed into the cockpit's state,
+//! checking the loss pane, the plan, the commands sent to the worker and the quit dialog.
+//! Editing flows are in `tui_editing.rs`.
+
+#[path = "tui_support/mod.rs"]
+mod support;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use support::*;
+use tunedeck::experiment::{ItemStatus, Step, PLAN};
+use tunedeck::tui::app::{Overlay, Phase};
+use tunedeck::tui::loss::Health;
+use tunedeck::tui::{Action, Pane};
+use tunedeck::worker::{WorkerCommand, WorkerEvent};
+
+fn status(app: &tunedeck::tui::App, step: Step) -> ItemStatus {
+    let i = PLAN.iter().position(|p| p.step == step).unwrap();
+    app.exp.plan.statuses(&app.facts, app.today)[i]
+}
+
+#[test]
+fn a_run_updates_the_loss_pane_and_ticks_the_plan() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = open(&demo_experiment(tmp.path()));
+    assert_eq!(status(&app, Step::FirstRun), ItemStatus::Upcoming);
+    let id = split_and_start(&mut app);
+    assert_eq!(id, 1);
+    assert_eq!(app.run.phase, Phase::Starting);
+    assert_eq!(status(&app, Step::Split), ItemStatus::DoneAuto);
+
+    assert!(app.on_worker(loaded(id)));
+    assert_eq!(app.run.phase, Phase::Running);
+    feed_steps(&mut app, id, 1..=30);
+    let last = app.run.last.as_ref().unwrap();
+    assert_eq!((last.step, last.total_steps), (30, TOTAL_STEPS));
+    assert_eq!(app.run.history.train().len(), 30);
+    assert_eq!(app.run.history.health(), Health::SmoothDescent);
+    assert!(app.run.eta_s().unwrap() > 0.0);
+    assert_eq!(status(&app, Step::FirstRun), ItemStatus::DoneAuto);
+    assert_eq!(status(&app, Step::WatchLoss), ItemStatus::Upcoming);
+
+    assert!(app.on_worker(WorkerEvent::Eval {
+        run_id: id,
+        step: 30,
+        eval_loss: 0.9
+    }));
+    assert_eq!(app.run.history.val(), [(30.0, 0.9)]);
+    let path = "runs/run-1/checkpoints/step-30".into();
+    assert!(app.on_worker(WorkerEvent::Checkpoint {
+        run_id: id,
+        step: 30,
+        path
+    }));
+    assert_eq!(app.run.checkpoint, Some(30));
+    assert!(app.notice.as_ref().unwrap().text.contains("step 30"));
+
+    assert!(app.on_worker(finished(id, false)));
+    assert_eq!(app.run.phase, Phase::Finished);
+    assert_eq!(status(&app, Step::WatchLoss), ItemStatus::DoneAuto);
+    let screen = text(&render(&app, 80, 24));
+    assert!(screen.contains("step 30/75"), "{screen}");
+    assert!(screen.contains("✓ finished 30/75"), "{screen}");
+}
+
+fn feed_steps(app: &mut tunedeck::tui::App, id: u64, steps: std::ops::RangeInclusive<u64>) {
+    for s in steps {
+        assert!(app.on_worker(step(id, s, loss_at(s))));
+    }
+}
+
+#[test]
+fn stale_run_ids_are_dropped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = open(&demo_experiment(tmp.path()));
+    assert!(!app.on_worker(step(1, 1, 2.0)), "no run yet");
+    let id = split_and_start(&mut app);
+    feed_steps(&mut app, id, 1..=3);
+    app.on_worker(finished(id, true));
+    assert_eq!(app.run.phase, Phase::Finished);
+
+    // A second run: events of the first one still in the queue must not touch it.
+    app.update(Action::StartRun);
+    let second = match app.take_commands().as_slice() {
+        [WorkerCommand::Start { run_id, .. }] => *run_id,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(second, id + 1);
+    assert!(!app.on_worker(step(id, 4, 9.0)));
+    assert!(!app.on_worker(WorkerEvent::Failed {
+        run_id: id,
+        error: "old".into()
+    }));
+    assert!(app.run.history.train().is_empty());
+    assert_eq!(app.run.phase, Phase::Starting);
+    assert!(app.on_worker(step(second, 1, 2.0)));
+    assert_eq!(app.run.phase, Phase::Running);
+}
+
+#[test]
+fn run_keys_send_commands_only_when_they_apply() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = open(&demo_experiment(tmp.path()));
+    press(&mut app, &[Action::Focus(Pane::Loss), Action::StartRun]);
+    assert!(app.take_commands().is_empty(), "no split yet");
+    assert!(app
+        .notice
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("Split the records first"));
+    press(&mut app, &[Action::PauseResume, Action::StopRun]);
+    assert!(app.take_commands().is_empty());
+
+    let id = split_and_start(&mut app);
+    app.on_worker(loaded(id));
+    press(&mut app, &[Action::PauseResume]);
+    app.on_worker(WorkerEvent::Paused { run_id: id });
+    assert_eq!(app.run.phase, Phase::Paused);
+    press(&mut app, &[Action::PauseResume, Action::SaveNow]);
+    app.on_worker(WorkerEvent::Resumed { run_id: id });
+    press(&mut app, &[Action::StartRun, Action::StopRun]);
+    let sent: Vec<String> = app
+        .take_commands()
+        .iter()
+        .map(|c| format!("{c:?}"))
+        .collect();
+    assert_eq!(sent, ["Pause", "Resume", "SaveNow", "Stop"]);
+    assert_eq!(app.run.phase, Phase::Stopping);
+}
+
+#[test]
+fn quitting_asks_while_a_run_is_active() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = open(&demo_experiment(tmp.path()));
+    let id = split_and_start(&mut app);
+    app.on_worker(loaded(id));
+
+    app.on_key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE));
+    assert_eq!(app.overlay, Overlay::Quit);
+    assert!(!app.should_quit);
+    app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    assert_eq!(app.overlay, Overlay::None);
+
+    // Keep waiting: the cockpit closes when the run ends.
+    press(&mut app, &[Action::Quit, Action::KeepWaiting]);
+    assert!(app.quit_when_done && !app.should_quit);
+    app.on_worker(step(id, 1, 2.0));
+    assert!(!app.should_quit);
+    app.on_worker(finished(id, false));
+    assert!(app.should_quit);
+
+    // Stop and save: the worker is told to stop.
+    let mut app = open(&tmp.path().join("demo"));
+    let id = split_and_start(&mut app);
+    app.on_worker(loaded(id));
+    press(&mut app, &[Action::Quit, Action::StopAndQuit]);
+    assert!(app.should_quit);
+    assert!(matches!(
+        app.take_commands().as_slice(),
+        [WorkerCommand::Stop]
+    ));
+
+    // Without a run, q quits at once; Ctrl-C always does.
+    let mut app = open(&tmp.path().join("demo"));
+    app.update(Action::Quit);
+    assert!(app.should_quit);
+    let mut app = open(&tmp.path().join("demo"));
+    app.update(Action::Edit);
+    app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert!(app.should_quit);
+}
+
+#[test]
+fn a_gone_worker_fails_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = open(&demo_experiment(tmp.path()));
+    split_and_start(&mut app);
+    app.worker_gone();
+    assert_eq!(app.run.phase, Phase::Failed);
+    assert!(!app.run.is_active());
+}
+
+#[test]
+fn reopening_shows_the_last_runs_curve_and_numbers_runs_after_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = demo_experiment(tmp.path());
+    let run = dir.join("runs/run-3");
+    std::fs::create_dir_all(run.join("adapter")).unwrap();
+    std::fs::write(run.join("adapter/adapter_model.safetensors"), "").unwrap();
+    let log: String = (0..=20)
+        .map(|s| {
+            let eval = if s % 10 == 0 { format!(",\"eval_loss\":{}", 1.0 + 1.0 / (1.0 + s as f64)) } else { String::new() };
+            let loss = if s > 0 { format!(",\"loss\":{}", loss_at(s)) } else { String::new() };
+            format!("{{\"current_steps\":{s},\"total_steps\":20,\"lr\":0.0001,\"epoch\":0.5,\"elapsed_time\":{s}.0,\"throughput\":640.0,\"total_tokens\":{}{loss}{eval}}}\n", s * 640)
+        })
+        .collect();
+    std::fs::write(run.join("trainer_log.jsonl"), log).unwrap();
+
+    let mut app = open(&dir);
+    assert_eq!(app.run.name, "run-3");
+    assert_eq!(app.run.phase, Phase::Finished);
+    assert_eq!(app.run.history.train().len(), 20);
+    assert_eq!(app.run.history.val().len(), 3);
+    assert_eq!(
+        app.derived().tokens_per_s,
+        Some(640.0),
+        "the preset pane's ETA uses it"
+    );
+    assert_eq!(status(&app, Step::WatchLoss), ItemStatus::DoneAuto);
+    app.update(Action::Focus(Pane::Loss));
+    let screen = text(&render(&app, 80, 24));
+    assert!(
+        screen.contains("step 20/20") && screen.contains("ETA –"),
+        "{screen}"
+    );
+
+    let id = split_and_start(&mut app);
+    assert_eq!(id, 4);
+    assert!(app.run.history.train().is_empty());
+}

@@ -1,0 +1,140 @@
+//! Whole-screen snapshots of the cockpit at 80×24 and 160×48, one per focused pane, plus
+//! the overlays, Chinese text, a fresh experiment and the "too small" message. Screens are
+//! deterministic: the date is injected and the run is scripted.
+//! `UPDATE_SNAPSHOTS=1 cargo test --test tui_snapshots` rewrites tests/snapshots/ after an
+//! intended change.
+
+#[path = "tui_support/mod.rs"]
+mod support;
+
+use support::*;
+use tunedeck::tui::{theme, Action, App, Pane};
+
+/// A demo experiment, split, with 40 steps of a 75-step run.
+fn populated(dir: &std::path::Path) -> App {
+    let mut app = open(&demo_experiment(dir));
+    let id = split_and_start(&mut app);
+    feed(&mut app, id, 40);
+    app.notice = None;
+    app
+}
+
+fn name(pane: Pane) -> &'static str {
+    match pane {
+        Pane::Goal => "goal",
+        Pane::Dataset => "dataset",
+        Pane::Preset => "preset",
+        Pane::Loss => "loss",
+        Pane::Plan => "plan",
+    }
+}
+
+fn focus(app: &mut App, pane: Pane) {
+    app.update(Action::Focus(pane));
+    app.notice = None;
+}
+
+#[test]
+fn every_pane_at_both_sizes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = populated(tmp.path());
+    for pane in Pane::ALL {
+        focus(&mut app, pane);
+        for (w, h) in [(80, 24), (160, 48)] {
+            let screen = text(&render(&app, w, h));
+            assert_snapshot(&format!("{}_{w}x{h}", name(pane)), &screen);
+        }
+    }
+}
+
+#[test]
+fn every_pane_in_chinese() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = populated(tmp.path());
+    app.update(Action::ToggleLanguage);
+    for pane in Pane::ALL {
+        focus(&mut app, pane);
+        let screen = text(&render(&app, 80, 24));
+        assert_snapshot(&format!("zh_{}_80x24", name(pane)), &screen);
+    }
+}
+
+#[test]
+fn a_fresh_experiment_before_any_split_or_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = open(&demo_experiment(tmp.path()));
+    for pane in [Pane::Dataset, Pane::Loss, Pane::Plan] {
+        focus(&mut app, pane);
+        assert_snapshot(
+            &format!("fresh_{}_80x24", name(pane)),
+            &text(&render(&app, 80, 24)),
+        );
+    }
+}
+
+#[test]
+fn overlays_and_prompts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = populated(tmp.path());
+    focus(&mut app, Pane::Preset);
+    app.update(Action::ToggleHelp);
+    assert_snapshot("help_80x24", &text(&render(&app, 80, 24)));
+    assert_snapshot("help_160x48", &text(&render(&app, 160, 48)));
+    app.update(Action::ToggleHelp);
+
+    app.update(Action::Edit);
+    assert_snapshot("prompt_80x24", &text(&render(&app, 80, 24)));
+    app.update(Action::Cancel);
+
+    focus(&mut app, Pane::Goal);
+    app.update(Action::Edit);
+    app.update(Action::Insert('!'));
+    assert_snapshot("editing_80x24", &text(&render(&app, 80, 24)));
+    app.update(Action::Done);
+
+    app.update(Action::Quit);
+    assert_snapshot("quit_80x24", &text(&render(&app, 80, 24)));
+}
+
+#[test]
+fn too_small_says_so_in_both_languages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = open(&demo_experiment(tmp.path()));
+    let small = text(&render(&app, 79, 24));
+    assert!(
+        small.contains("Terminal too small: 79×24, need 80×24"),
+        "{small}"
+    );
+    assert!(!text(&render(&app, 80, 23)).contains("Goal"));
+    app.update(Action::ToggleLanguage);
+    assert_snapshot("too_small_60x12", &text(&render(&app, 60, 12)));
+}
+
+#[test]
+fn styles_mark_what_matters() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = populated(tmp.path());
+    focus(&mut app, Pane::Preset);
+    let buf = render(&app, 80, 24);
+    // 3e-4 differs from the starter's 5e-5; finetuning_type = lora does not.
+    let (x, y) = find(&buf, "3e-4")[0];
+    assert_eq!(buf[(x, y)].style().fg, theme::DIFFERS.fg);
+    let (_, row) = find(&buf, "finetuning_type")[0];
+    let (x, y) = *find(&buf, "lora").iter().find(|p| p.1 == row).unwrap();
+    assert_ne!(buf[(x, y)].style().fg, theme::DIFFERS.fg);
+    // The selected field is reversed while the pane has the focus.
+    let (x, y) = find(&buf, "model")[0];
+    assert!(buf[(x, y)]
+        .modifier
+        .contains(ratatui::style::Modifier::REVERSED));
+
+    // On Wednesday of week 2 "watch the loss" is today's item; later ones are plain.
+    focus(&mut app, Pane::Plan);
+    app.today = date("2025-04-02");
+    let buf = render(&app, 80, 24);
+    let (x, y) = find(&buf, "Watch the loss")[0];
+    assert_eq!(buf[(x, y)].style().fg, theme::TODAY.fg);
+    let (x, y) = find(&buf, "Run the three-part")[0];
+    assert_ne!(buf[(x, y)].style().fg, theme::TODAY.fg);
+    assert!(text(&buf).contains("▶ Watch the loss"));
+}

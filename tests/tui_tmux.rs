@@ -1,0 +1,286 @@
+//! End-to-end tests in a real terminal: the built binary runs in a detached tmux session,
+//! driven with `send-keys` and read with `capture-pane`. Skipped (with a note) where tmux
+//! is not installed.
+//!
+//! Each test uses its own tmux server socket, so it never touches the user's sessions.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use tunedeck::experiment::Experiment;
+
+/// A shell in a detached 100×30 tmux session on a private server.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// Starts the session, or `None` (after printing why) when tmux is missing.
+    fn start(name: &str) -> Option<Tmux> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            eprintln!("note: tmux is not installed; skipping the end-to-end test {name}");
+            return None;
+        }
+        let t = Tmux {
+            socket: format!("tunedeck-test-{}-{name}", std::process::id()),
+        };
+        // A plain shell with a fixed prompt, so "the shell is back" is easy to see.
+        let out = t.tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            "t",
+            "-x",
+            "100",
+            "-y",
+            "30",
+            "env",
+            "-i",
+            "PATH=/usr/bin:/bin",
+            "TERM=xterm-256color",
+            "PS1=READY$ ",
+            "bash",
+            "--norc",
+            "--noprofile",
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux new-session: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t.wait_for("the shell prompt", |s| s.contains("READY$"));
+        Some(t)
+    }
+
+    fn tmux(&self, args: &[&str]) -> Output {
+        // -u: UTF-8 whatever the locale, so Chinese text round-trips.
+        Command::new("tmux")
+            .args(["-u", "-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    }
+
+    /// Types keys (tmux key names such as `Enter`, `Tab`, `C-c`, or literal text).
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            let out = self.tmux(&["send-keys", "-t", "t", k]);
+            assert!(out.status.success(), "send-keys {k}");
+            // Let the cockpit handle each key before the next, as a person would type.
+            std::thread::sleep(Duration::from_millis(60));
+        }
+    }
+
+    /// Types `text` literally.
+    fn type_text(&self, text: &str) {
+        self.tmux(&["send-keys", "-t", "t", "-l", text]);
+    }
+
+    /// Types a shell command and presses Enter.
+    fn run(&self, command: &str) {
+        self.tmux(&["send-keys", "-t", "t", "-l", command]);
+        self.tmux(&["send-keys", "-t", "t", "Enter"]);
+    }
+
+    /// The visible screen.
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
+    }
+
+    /// Waits up to 20 s for `ok(screen)`; panics with the screen otherwise.
+    fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        self.wait_long(what, 20, ok)
+    }
+
+    /// Waits up to `seconds` for `ok(screen)`; panics with the screen otherwise.
+    fn wait_long(&self, what: &str, seconds: u64, ok: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if ok(&screen) {
+                return screen;
+            }
+            if start.elapsed() > Duration::from_secs(seconds) {
+                panic!("timed out waiting for {what}; the screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Asserts the shell is back and its terminal is in cooked mode with echo on.
+    fn assert_shell_usable(&self) {
+        self.run("stty -a | grep -ow -e -icanon -e icanon -e -echo -e echo | paste -sd, -");
+        let flags = |s: &str| {
+            s.lines()
+                .map(str::trim)
+                .find(|l| l.trim_start_matches('-').starts_with("icanon,"))
+                .map(str::to_string)
+        };
+        let screen = self.wait_for("stty's answer", |s| flags(s).is_some());
+        assert_eq!(
+            flags(&screen).as_deref(),
+            Some("icanon,echo"),
+            "terminal left in raw mode:\n{screen}"
+        );
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_tunedeck")
+}
+
+/// `tunedeck init DIR --demo` in a fresh temporary folder.
+fn fresh_demo(tmp: &Path) -> PathBuf {
+    let dir = tmp.join("demo");
+    let out = Command::new(bin())
+        .args(["init", "--demo"])
+        .arg(&dir)
+        .env("TUNEDECK_HOME", env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "init: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
+}
+
+/// Opens the cockpit on `dir` inside the session and waits for its first frame.
+fn open(t: &Tmux, dir: &Path) {
+    t.run(&format!(
+        "TUNEDECK_HOME={} {} open {}",
+        env!("CARGO_MANIFEST_DIR"),
+        bin(),
+        dir.display()
+    ));
+    t.wait_for("the cockpit", |s| {
+        s.contains("1 Goal") && s.contains("Statement")
+    });
+}
+
+#[test]
+fn navigate_edit_a_preset_and_quit_with_the_terminal_restored() {
+    let Some(t) = Tmux::start("navigate") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fresh_demo(tmp.path());
+    open(&t, &dir);
+
+    t.keys(&["Tab"]);
+    t.wait_for("the dataset pane", |s| s.contains("123 records"));
+    t.keys(&["5"]);
+    t.wait_for("the plan pane", |s| {
+        s.contains("Week 1") && s.contains("Week 2")
+    });
+    t.keys(&["3", "?"]);
+    t.wait_for("help", |s| {
+        s.contains("Keys · Preset pane") && s.contains("save as a new preset")
+    });
+    t.keys(&["Escape"]);
+    t.wait_for("help to close", |s| !s.contains("Keys · Preset pane"));
+
+    // learning_rate is the ninth field; → doubles it.
+    t.keys(&["j", "j", "j", "j", "j", "j", "j", "j", "l"]);
+    t.wait_for("the new learning rate", |s| s.contains("6e-4"));
+    let exp = Experiment::load(&dir).unwrap();
+    let lr = exp
+        .preset
+        .overrides
+        .get("learning_rate")
+        .and_then(|v| v.as_float());
+    assert_eq!(
+        lr,
+        Some(6e-4),
+        "experiment.toml: {:?}",
+        exp.preset.overrides
+    );
+
+    t.keys(&["q"]);
+    t.wait_for("the shell", |s| s.trim_end().ends_with("READY$"));
+    t.assert_shell_usable();
+}
+
+#[test]
+fn ctrl_c_in_an_editor_restores_the_terminal() {
+    let Some(t) = Tmux::start("ctrlc") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fresh_demo(tmp.path());
+    open(&t, &dir);
+    t.keys(&["Enter"]);
+    t.type_text("中文!");
+    t.wait_for("typed text", |s| s.contains("中文!"));
+    t.keys(&["C-c"]);
+    t.wait_for("the shell", |s| s.trim_end().ends_with("READY$"));
+    t.assert_shell_usable();
+    // What was typed before Ctrl-C is on disk.
+    let exp = Experiment::load(&dir).unwrap();
+    assert!(
+        exp.goal.statement.ends_with("中文!"),
+        "{}",
+        exp.goal.statement
+    );
+}
+
+#[test]
+fn a_short_real_run_updates_the_loss_pane_and_ticks_the_plan() {
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/smollm2-135m-instruct");
+    assert!(
+        model.join("model.safetensors").exists(),
+        "{} is missing: run `just setup` first",
+        model.display()
+    );
+    let Some(t) = Tmux::start("run") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fresh_demo(tmp.path());
+    open(&t, &dir);
+
+    t.keys(&["2", "s"]);
+    t.wait_for("the split", |s| s.contains("sealed, sha256"));
+    // max_steps is the fourteenth preset field: type 40 so the run is short but cannot
+    // finish before it is stopped.
+    t.keys(&["3"]);
+    t.keys(&["j"; 13]);
+    t.keys(&["Enter", "BSpace"]);
+    t.type_text("40");
+    t.keys(&["Enter"]);
+    t.wait_for("max_steps = 40", |s| {
+        s.contains("max_steps") && s.contains("total steps   40")
+    });
+    let exp = Experiment::load(&dir).unwrap();
+    assert_eq!(
+        exp.preset
+            .overrides
+            .get("max_steps")
+            .and_then(|v| v.as_integer()),
+        Some(40)
+    );
+
+    t.keys(&["4", "s"]);
+    t.wait_long("two training steps", 180, |s| {
+        s.contains("step 2/40") || s.contains("step 3/40")
+    });
+    t.keys(&["5"]);
+    t.wait_for("the plan tick", |s| {
+        s.lines()
+            .any(|l| l.contains("Start the first run") && l.contains("auto"))
+    });
+    t.keys(&["4", "x"]);
+    t.wait_long("the stopped run", 120, |s| s.contains("■ stopped"));
+    assert!(dir
+        .join("runs/run-1/adapter/adapter_model.safetensors")
+        .is_file());
+    t.keys(&["q"]);
+    t.wait_for("the shell", |s| s.trim_end().ends_with("READY$"));
+    t.assert_shell_usable();
+}
