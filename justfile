@@ -4,7 +4,7 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 # Set up, build in release mode and open the cockpit on the bundled demo.
 run *ARGS: (setup "release")
     cargo build --release --quiet
-    ./target/release/tunedeck chat --model models/smollm2-135m-instruct {{ARGS}}
+    ./target/release/tunedeck {{ARGS}}
 
 # Install libtorch and the demo model when missing (idempotent).
 setup PROFILE="debug":

@@ -26,7 +26,14 @@ impl AdamW {
                 (n, p, m, v, d)
             })
             .collect();
-        Self { params, step: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay }
+        Self {
+            params,
+            step: 0,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay,
+        }
     }
 
     pub fn zero_grad(&mut self) {
@@ -45,7 +52,11 @@ impl AdamW {
         for (_, p, ..) in &self.params {
             let g = p.grad();
             if g.defined() {
-                sq += g.to_kind(Kind::Float).square().sum(Kind::Float).double_value(&[]);
+                sq += g
+                    .to_kind(Kind::Float)
+                    .square()
+                    .sum(Kind::Float)
+                    .double_value(&[]);
             }
         }
         let norm = sq.sqrt();
@@ -76,8 +87,12 @@ impl AdamW {
             if *decay && self.weight_decay > 0.0 {
                 let _ = p.g_mul_scalar_(1.0 - lr * self.weight_decay);
             }
-            let _ = m.g_mul_scalar_(self.beta1).g_add_(&(&g * (1.0 - self.beta1)));
-            let _ = v.g_mul_scalar_(self.beta2).g_add_(&(g.square() * (1.0 - self.beta2)));
+            let _ = m
+                .g_mul_scalar_(self.beta1)
+                .g_add_(&(&g * (1.0 - self.beta1)));
+            let _ = v
+                .g_mul_scalar_(self.beta2)
+                .g_add_(&(g.square() * (1.0 - self.beta2)));
             let denom = v.sqrt() / bc2.sqrt() + self.eps;
             let update = (&*m / denom) * (lr / bc1);
             let _ = p.g_sub_(&update.to_kind(p.kind()));
@@ -92,21 +107,32 @@ impl AdamW {
             named.push((format!("{n}.exp_avg_sq"), v.shallow_clone()));
         }
         named.push(("__step__".into(), Tensor::from_slice(&[self.step as i64])));
-        Tensor::write_safetensors(&named, path).map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))
+        Tensor::write_safetensors(&named, path)
+            .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))
     }
 
     pub fn load(&mut self, path: &Path) -> Result<()> {
-        let read = Tensor::read_safetensors(path).map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?;
+        let read = Tensor::read_safetensors(path)
+            .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?;
         let mut map: std::collections::HashMap<String, Tensor> = read.into_iter().collect();
-        let step = map.remove("__step__").with_context(|| format!("{}: no __step__", path.display()))?;
+        let step = map
+            .remove("__step__")
+            .with_context(|| format!("{}: no __step__", path.display()))?;
         self.step = step.int64_value(&[0]) as u64;
         tch::no_grad(|| -> Result<()> {
             for (n, _, m, v, _) in &mut self.params {
                 for (suffix, dst) in [("exp_avg", &mut *m), ("exp_avg_sq", &mut *v)] {
                     let key = format!("{n}.{suffix}");
-                    let src = map.remove(&key).with_context(|| format!("{}: {key} is missing", path.display()))?;
+                    let src = map
+                        .remove(&key)
+                        .with_context(|| format!("{}: {key} is missing", path.display()))?;
                     if src.size() != dst.size() {
-                        bail!("{}: {key} has shape {:?}, expected {:?}", path.display(), src.size(), dst.size());
+                        bail!(
+                            "{}: {key} has shape {:?}, expected {:?}",
+                            path.display(),
+                            src.size(),
+                            dst.size()
+                        );
                     }
                     dst.copy_(&src);
                 }

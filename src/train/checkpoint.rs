@@ -22,7 +22,9 @@ pub struct TrainerState {
 }
 
 pub fn dir_for(run_dir: &Path, step: u64) -> PathBuf {
-    run_dir.join("checkpoints").join(format!("checkpoint-{step}"))
+    run_dir
+        .join("checkpoints")
+        .join(format!("checkpoint-{step}"))
 }
 
 /// Checkpoints of a run, oldest first (complete ones only: trainer_state.json is written last).
@@ -34,7 +36,10 @@ pub fn list(run_dir: &Path) -> Vec<(u64, PathBuf)> {
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().to_string();
             let step = name.strip_prefix("checkpoint-")?.parse().ok()?;
-            e.path().join("trainer_state.json").exists().then(|| (step, e.path()))
+            e.path()
+                .join("trainer_state.json")
+                .exists()
+                .then(|| (step, e.path()))
         })
         .collect();
     found.sort();
@@ -47,15 +52,22 @@ pub fn latest(run_dir: &Path) -> Option<(u64, PathBuf)> {
 
 /// Write a checkpoint with `write_weights(tmp_dir)` for the weights and optimizer, then the
 /// state; rename into place and prune old checkpoints.
-pub fn save(run_dir: &Path, state: &TrainerState, write_weights: &mut dyn FnMut(&Path) -> Result<()>) -> Result<PathBuf> {
+pub fn save(
+    run_dir: &Path,
+    state: &TrainerState,
+    write_weights: &mut dyn FnMut(&Path) -> Result<()>,
+) -> Result<PathBuf> {
     let dst = dir_for(run_dir, state.global_step);
-    let tmp = run_dir.join("checkpoints").join(format!(".tmp-checkpoint-{}", state.global_step));
+    let tmp = run_dir
+        .join("checkpoints")
+        .join(format!(".tmp-checkpoint-{}", state.global_step));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
     write_weights(&tmp)?;
     crate::atomic::write_json(&tmp.join("trainer_state.json"), state)?;
     let _ = std::fs::remove_dir_all(&dst);
-    std::fs::rename(&tmp, &dst).with_context(|| format!("{}: cannot move checkpoint into place", dst.display()))?;
+    std::fs::rename(&tmp, &dst)
+        .with_context(|| format!("{}: cannot move checkpoint into place", dst.display()))?;
     let all = list(run_dir);
     for (_, old) in all.iter().take(all.len().saturating_sub(KEEP)) {
         let _ = std::fs::remove_dir_all(old);
@@ -65,6 +77,7 @@ pub fn save(run_dir: &Path, state: &TrainerState, write_weights: &mut dyn FnMut(
 
 pub fn load_state(dir: &Path) -> Result<TrainerState> {
     let path = dir.join("trainer_state.json");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{}: not a trainer state", path.display()))
 }

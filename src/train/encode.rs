@@ -43,8 +43,15 @@ fn keep_lengths(source: usize, target: usize, cutoff: usize) -> (usize, usize) {
 }
 
 /// Encode one record.
-pub fn encode(tok: &TextTokenizer, ex: &Example, cutoff: usize, train_on_prompt: bool) -> Result<Sequence> {
-    let prompt = tok.template.prompt(ex.system.as_deref(), &ex.history, &ex.prompt());
+pub fn encode(
+    tok: &TextTokenizer,
+    ex: &Example,
+    cutoff: usize,
+    train_on_prompt: bool,
+) -> Result<Sequence> {
+    let prompt = tok
+        .template
+        .prompt(ex.system.as_deref(), &ex.history, &ex.prompt());
     let response = format!("{}{}", ex.output, tok.template.turn_end());
     let p = tok.encode(&prompt)?;
     let r = tok.encode(&response)?;
@@ -53,7 +60,9 @@ pub fn encode(tok: &TextTokenizer, ex: &Example, cutoff: usize, train_on_prompt:
     let labels = if train_on_prompt {
         ids.clone()
     } else {
-        std::iter::repeat_n(IGNORE, np).chain(r[..nr].iter().map(|&t| t as i64)).collect()
+        std::iter::repeat_n(IGNORE, np)
+            .chain(r[..nr].iter().map(|&t| t as i64))
+            .collect()
     };
     Ok(Sequence { ids, labels })
 }
@@ -63,10 +72,19 @@ pub fn encode(tok: &TextTokenizer, ex: &Example, cutoff: usize, train_on_prompt:
 /// packing without neat_packing.
 pub fn pack(seqs: &[Sequence], cutoff: usize) -> Vec<Sequence> {
     let mut rows: Vec<Sequence> = Vec::new();
-    let mut cur = Sequence { ids: Vec::new(), labels: Vec::new() };
+    let mut cur = Sequence {
+        ids: Vec::new(),
+        labels: Vec::new(),
+    };
     for s in seqs {
         if !cur.ids.is_empty() && cur.ids.len() + s.ids.len() > cutoff {
-            rows.push(std::mem::replace(&mut cur, Sequence { ids: Vec::new(), labels: Vec::new() }));
+            rows.push(std::mem::replace(
+                &mut cur,
+                Sequence {
+                    ids: Vec::new(),
+                    labels: Vec::new(),
+                },
+            ));
         }
         cur.ids.extend(&s.ids);
         cur.labels.extend(&s.labels);
@@ -122,7 +140,10 @@ mod tests {
 
     #[test]
     fn packing_never_splits_a_sequence() {
-        let s = |n: usize| Sequence { ids: vec![1; n], labels: vec![2; n] };
+        let s = |n: usize| Sequence {
+            ids: vec![1; n],
+            labels: vec![2; n],
+        };
         let rows = pack(&[s(3), s(4), s(2), s(6)], 8);
         let lens: Vec<usize> = rows.iter().map(|r| r.ids.len()).collect();
         assert_eq!(lens, vec![7, 2, 6]);
@@ -130,11 +151,20 @@ mod tests {
 
     #[test]
     fn collate_pads_right_with_ignored_labels() {
-        let a = Sequence { ids: vec![5, 6, 7], labels: vec![IGNORE, 6, 7] };
-        let b = Sequence { ids: vec![8], labels: vec![8] };
+        let a = Sequence {
+            ids: vec![5, 6, 7],
+            labels: vec![IGNORE, 6, 7],
+        };
+        let b = Sequence {
+            ids: vec![8],
+            labels: vec![8],
+        };
         let batch = collate(&[&a, &b], 0);
         assert_eq!(batch.ids.size(), [2, 3]);
-        assert_eq!(Vec::<i64>::try_from(batch.labels.view([-1])).unwrap(), [IGNORE, 6, 7, 8, IGNORE, IGNORE]);
+        assert_eq!(
+            Vec::<i64>::try_from(batch.labels.view([-1])).unwrap(),
+            [IGNORE, 6, 7, 8, IGNORE, IGNORE]
+        );
         assert_eq!((batch.tokens, batch.label_tokens), (4, 2));
     }
 }

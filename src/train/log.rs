@@ -34,17 +34,31 @@ impl TrainerLog {
             text.push('\n');
         }
         crate::atomic::write(&path, text.as_bytes())?;
-        let file = OpenOptions::new().append(true).open(&path).with_context(|| format!("{}: cannot open", path.display()))?;
+        let file = OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("{}: cannot open", path.display()))?;
         Ok(Self { path, file })
     }
 
     pub fn write(&mut self, entry: &Value) -> Result<()> {
-        writeln!(self.file, "{entry}").with_context(|| format!("{}: cannot write", self.path.display()))
+        writeln!(self.file, "{entry}")
+            .with_context(|| format!("{}: cannot write", self.path.display()))
     }
 }
 
 #[allow(clippy::too_many_arguments)]
-pub fn entry(step: u64, total: u64, loss: Option<f64>, eval_loss: Option<f64>, lr: f64, epoch: f64, elapsed: f64, throughput: f64, tokens: u64) -> Value {
+pub fn entry(
+    step: u64,
+    total: u64,
+    loss: Option<f64>,
+    eval_loss: Option<f64>,
+    lr: f64,
+    epoch: f64,
+    elapsed: f64,
+    throughput: f64,
+    tokens: u64,
+) -> Value {
     let mut v = json!({
         "current_steps": step, "total_steps": total, "lr": lr, "epoch": (epoch * 100.0).round() / 100.0,
         "percentage": (step as f64 / total.max(1) as f64 * 10000.0).round() / 100.0,

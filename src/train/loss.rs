@@ -19,7 +19,10 @@ pub fn loss_sum(model: &Decoder, batch: &Batch, train: bool) -> (Tensor, usize) 
         return (Tensor::zeros([], (Kind::Float, device)), 0);
     }
     let keep = keep.to_device(device);
-    let states = hidden.narrow(1, 0, t - 1).reshape([b * (t - 1), h]).index_select(0, &keep); // (N, H)
+    let states = hidden
+        .narrow(1, 0, t - 1)
+        .reshape([b * (t - 1), h])
+        .index_select(0, &keep); // (N, H)
     let logits = model.logits(&states).to_kind(Kind::Float); // (N, V)
     let targets = targets.to_device(device).index_select(0, &keep);
     let loss = logits.cross_entropy_loss::<Tensor>(&targets, None, Reduction::Sum, IGNORE, 0.0);

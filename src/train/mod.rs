@@ -40,7 +40,7 @@ pub trait Hooks {
 
 /// The trainable weights: a LoRA adapter, or the whole model.
 enum Trainable {
-    Lora(Adapter),
+    Lora(Box<Adapter>),
     Full,
 }
 
@@ -53,31 +53,49 @@ fn kind_for(preset: &Preset, dev: tch::Device) -> Kind {
     }
 }
 
-fn encode_all(model: &Model, data: &crate::data::Dataset, preset: &Preset) -> Result<Vec<Sequence>> {
+fn encode_all(
+    model: &Model,
+    data: &crate::data::Dataset,
+    preset: &Preset,
+) -> Result<Vec<Sequence>> {
     let cutoff = preset.cutoff_len as usize;
     let seqs = data
         .records
         .iter()
         .map(|r| encode::encode(&model.tokenizer, &r.example, cutoff, preset.train_on_prompt))
         .collect::<Result<Vec<_>>>()?;
-    Ok(if preset.packing { encode::pack(&seqs, cutoff) } else { seqs })
+    Ok(if preset.packing {
+        encode::pack(&seqs, cutoff)
+    } else {
+        seqs
+    })
 }
 
 fn batches_of(seqs: &[Sequence], size: usize, pad: i64) -> Vec<Batch> {
-    seqs.chunks(size.max(1)).map(|c| collate(&c.iter().collect::<Vec<_>>(), pad)).collect()
+    seqs.chunks(size.max(1))
+        .map(|c| collate(&c.iter().collect::<Vec<_>>(), pad))
+        .collect()
 }
 
 /// Train as `spec` says, reporting through `hooks`.
 pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSummary> {
     let preset = &spec.preset;
-    preset.validate().map_err(|errs| anyhow::anyhow!("invalid preset: {}", errs.join("; ")))?;
+    preset
+        .validate()
+        .map_err(|errs| anyhow::anyhow!("invalid preset: {}", errs.join("; ")))?;
     let out = &spec.out_dir;
     std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
-    let resume_from = if spec.resume { checkpoint::latest(out) } else { None };
+    let resume_from = if spec.resume {
+        checkpoint::latest(out)
+    } else {
+        None
+    };
     if !spec.resume && !checkpoint::list(out).is_empty() {
         bail!("{} already has checkpoints: pass --resume to continue that run, or choose another --out", out.display());
     }
-    let status = |hooks: &mut dyn Hooks, message: String| hooks.event(WorkerEvent::Status { run_id, message });
+    let status = |hooks: &mut dyn Hooks, message: String| {
+        hooks.event(WorkerEvent::Status { run_id, message })
+    };
 
     let split = SplitDir::open(&spec.data_dir)?;
     let train_data = split.train()?;
@@ -89,14 +107,25 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
     let dev = device::pick(preset.device.name())?;
     let kind = kind_for(preset, dev);
     let model_dir = crate::paths::resolve_model(&preset.model, &spec.base_dir);
-    status(hooks, format!("loading {} on {}", model_dir.display(), device::describe(dev)));
+    status(
+        hooks,
+        format!(
+            "loading {} on {}",
+            model_dir.display(),
+            device::describe(dev)
+        ),
+    );
     let full = preset.finetuning_type == FinetuningType::Full;
     let mut model = Model::load_with(&model_dir, dev, kind, preset.template.name(), full)?;
     tch::manual_seed(preset.seed as i64);
     let trainable = if full {
         Trainable::Full
     } else {
-        let targets: Vec<String> = preset.target_modules().iter().map(|s| s.to_string()).collect();
+        let targets: Vec<String> = preset
+            .target_modules()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let cfg = AdapterConfig::new(
             preset.lora_rank as usize,
             f64::from(preset.lora_alpha),
@@ -106,12 +135,15 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
             &preset.model,
         );
         match &spec.init_adapter {
-            Some(dir) => Trainable::Lora(lora::attach_saved(&mut model, dir)?),
-            None => Trainable::Lora(lora::attach_new(&mut model, cfg)?),
+            Some(dir) => Trainable::Lora(Box::new(lora::attach_saved(&mut model, dir)?)),
+            None => Trainable::Lora(Box::new(lora::attach_new(&mut model, cfg)?)),
         }
     };
     if preset.gradient_checkpointing {
-        status(hooks, "gradient_checkpointing is not implemented yet: training without it".into());
+        status(
+            hooks,
+            "gradient_checkpointing is not implemented yet: training without it".into(),
+        );
     }
 
     status(hooks, "tokenizing".into());
@@ -123,7 +155,12 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
     let total = plan.total_steps();
 
     let mut params: Vec<(String, Tensor, bool)> = match &trainable {
-        Trainable::Lora(a) => a.vs.variables().into_iter().map(|(n, t)| (n, t, true)).collect(),
+        Trainable::Lora(a) => {
+            a.vs.variables()
+                .into_iter()
+                .map(|(n, t)| (n, t, true))
+                .collect()
+        }
         Trainable::Full => model
             .vs
             .variables()
@@ -136,7 +173,12 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
     };
     params.sort_by(|a, b| a.0.cmp(&b.0));
     let trainable_params: i64 = params.iter().map(|(_, t, _)| t.numel() as i64).sum();
-    let total_params: i64 = model.vs.variables().values().map(|t| t.numel() as i64).sum::<i64>()
+    let total_params: i64 = model
+        .vs
+        .variables()
+        .values()
+        .map(|t| t.numel() as i64)
+        .sum::<i64>()
         + if full { 0 } else { trainable_params };
     let mut opt = AdamW::new(params, preset.weight_decay);
 
@@ -158,7 +200,10 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
         // Dropout continues from a seed tied to the step, so a resumed run is reproducible.
         tch::manual_seed(preset.seed as i64 + *step as i64);
     } else if spec.resume {
-        status(hooks, format!("no checkpoint in {}: starting from step 0", out.display()));
+        status(
+            hooks,
+            format!("no checkpoint in {}: starting from step 0", out.display()),
+        );
     }
     let mut log = log::TrainerLog::open(out, state.global_step)?;
     hooks.event(WorkerEvent::Loaded {
@@ -180,7 +225,11 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
             save_weights(&trainable, &model, tmp)?;
             opt.save(&tmp.join("optimizer.safetensors"))
         })?;
-        hooks.event(WorkerEvent::Checkpoint { run_id, step: state.global_step, path: dir });
+        hooks.event(WorkerEvent::Checkpoint {
+            run_id,
+            step: state.global_step,
+            path: dir,
+        });
         Ok(())
     };
 
@@ -190,7 +239,11 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
         state.initial_eval_loss = Some(l);
         state.last_eval_loss = Some(l);
         log.write(&log::entry(0, total, None, Some(l), 0.0, 0.0, 0.0, 0.0, 0))?;
-        hooks.event(WorkerEvent::Eval { run_id, step: 0, eval_loss: l });
+        hooks.event(WorkerEvent::Eval {
+            run_id,
+            step: 0,
+            eval_loss: l,
+        });
     }
 
     let started = Instant::now();
@@ -210,7 +263,10 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
         let step = state.global_step;
         let t0 = Instant::now();
         let micro = plan.step_batches(step, &train_seqs);
-        let label_tokens: usize = micro.iter().map(|b| b.iter().map(|s| s.label_tokens()).sum::<usize>()).sum();
+        let label_tokens: usize = micro
+            .iter()
+            .map(|b| b.iter().map(|s| s.label_tokens()).sum::<usize>())
+            .sum();
         let mut tokens = 0usize;
         let mut loss_total = 0.0;
         opt.zero_grad();
@@ -245,7 +301,9 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
         if recent.len() > 5 {
             recent.pop_front();
         }
-        let (tok, secs) = recent.iter().fold((0usize, 0.0), |(a, b), (t, s)| (a + t, b + s));
+        let (tok, secs) = recent
+            .iter()
+            .fold((0usize, 0.0), |(a, b), (t, s)| (a + t, b + s));
         let throughput = tok as f64 / secs.max(1e-9);
         last_loss = Some(loss_total);
         let stats = StepStats {
@@ -263,17 +321,33 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
         let s = state.global_step;
         let at_end = s == total;
         let mut eval_loss = None;
-        if !val_batches.is_empty() && ((preset.eval_steps > 0 && s % u64::from(preset.eval_steps) == 0) || at_end) {
+        if !val_batches.is_empty()
+            && ((preset.eval_steps > 0 && s.is_multiple_of(u64::from(preset.eval_steps))) || at_end)
+        {
             let l = loss::mean_loss(&model.decoder, &val_batches);
             state.last_eval_loss = Some(l);
             eval_loss = Some(l);
-            hooks.event(WorkerEvent::Eval { run_id, step: s, eval_loss: l });
+            hooks.event(WorkerEvent::Eval {
+                run_id,
+                step: s,
+                eval_loss: l,
+            });
         }
-        let log_now = preset.logging_steps > 0 && s % u64::from(preset.logging_steps) == 0;
+        let log_now = preset.logging_steps > 0 && s.is_multiple_of(u64::from(preset.logging_steps));
         if log_now || at_end || eval_loss.is_some() {
-            log.write(&log::entry(s, total, Some(loss_total), eval_loss, lr, state.epoch, state.elapsed_s, throughput, state.total_tokens))?;
+            log.write(&log::entry(
+                s,
+                total,
+                Some(loss_total),
+                eval_loss,
+                lr,
+                state.epoch,
+                state.elapsed_s,
+                throughput,
+                state.total_tokens,
+            ))?;
         }
-        if (preset.save_steps > 0 && s % u64::from(preset.save_steps) == 0) || at_end {
+        if (preset.save_steps > 0 && s.is_multiple_of(u64::from(preset.save_steps))) || at_end {
             save(&state, hooks, &opt)?;
         }
         if !listening {
@@ -295,7 +369,10 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
         adapter_dir,
         stopped,
     };
-    hooks.event(WorkerEvent::Finished { run_id, summary: summary.clone() });
+    hooks.event(WorkerEvent::Finished {
+        run_id,
+        summary: summary.clone(),
+    });
     Ok(summary)
 }
 
@@ -314,11 +391,14 @@ fn load_weights(t: &Trainable, model: &Model, dir: &Path) -> Result<()> {
         Trainable::Lora(a) => (&a.vs, dir.join("adapter_model.safetensors")),
         Trainable::Full => (&model.vs, dir.join("model.safetensors")),
     };
-    let read = Tensor::read_safetensors(&file).map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", file.display()))?;
+    let read = Tensor::read_safetensors(&file)
+        .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", file.display()))?;
     let mut vars = vs.variables();
     tch::no_grad(|| -> Result<()> {
         for (name, src) in read {
-            let dst = vars.get_mut(&name).with_context(|| format!("{}: unexpected tensor {name}", file.display()))?;
+            let dst = vars
+                .get_mut(&name)
+                .with_context(|| format!("{}: unexpected tensor {name}", file.display()))?;
             dst.copy_(&src.to_kind(dst.kind()));
         }
         Ok(())
@@ -331,10 +411,16 @@ fn save_final(t: &Trainable, model: &Model, dir: &Path) -> Result<()> {
         Trainable::Lora(a) => a.save(dir),
         Trainable::Full => {
             std::fs::create_dir_all(dir)?;
-            for f in ["config.json", "tokenizer.json", "tokenizer_config.json", "generation_config.json"] {
+            for f in [
+                "config.json",
+                "tokenizer.json",
+                "tokenizer_config.json",
+                "generation_config.json",
+            ] {
                 let src = model.dir.join(f);
                 if src.exists() {
-                    std::fs::copy(&src, dir.join(f)).with_context(|| format!("{}: cannot copy", src.display()))?;
+                    std::fs::copy(&src, dir.join(f))
+                        .with_context(|| format!("{}: cannot copy", src.display()))?;
                 }
             }
             save_weights(t, model, dir)

@@ -21,7 +21,14 @@ impl Plan {
         let accum = (preset.gradient_accumulation_steps as usize).max(1);
         let batches = n.div_ceil(batch) as u64;
         let per_epoch = (batches / accum as u64).max(1);
-        Self { n, batch, accum, per_epoch, total: preset.total_steps(n), seed: preset.seed }
+        Self {
+            n,
+            batch,
+            accum,
+            per_epoch,
+            total: preset.total_steps(n),
+            seed: preset.seed,
+        }
     }
 
     pub fn total_steps(&self) -> u64 {
@@ -50,7 +57,11 @@ impl Plan {
         let batches: Vec<&[usize]> = order.chunks(self.batch).collect();
         // The last step of an epoch also takes the batches that do not fill a whole group.
         let start = within * self.accum;
-        let end = if within as u64 + 1 == self.per_epoch { batches.len() } else { start + self.accum };
+        let end = if within as u64 + 1 == self.per_epoch {
+            batches.len()
+        } else {
+            start + self.accum
+        };
         batches[start.min(batches.len())..end.min(batches.len())]
             .iter()
             .map(|b| b.iter().map(|&i| &seqs[i]).collect())
