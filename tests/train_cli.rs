@@ -33,8 +33,18 @@ fn preset(dir: &Path, overrides: &str) -> PathBuf {
 
 fn split(dir: &Path) -> PathBuf {
     let out = dir.join("data");
-    let run = tunedeck(&["data", "split", path_str(&fixtures().join("data/good.jsonl")), "--out", path_str(&out)]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let run = tunedeck(&[
+        "data",
+        "split",
+        path_str(&fixtures().join("data/good.jsonl")),
+        "--out",
+        path_str(&out),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     out
 }
 
@@ -49,20 +59,56 @@ fn log(run: &Path) -> Vec<Value> {
 #[test]
 fn trains_logs_checkpoints_and_writes_a_peft_adapter() {
     let tmp = tempfile::tempdir().unwrap();
-    let (p, data, run) = (preset(tmp.path(), "max_steps = 20\n"), split(tmp.path()), tmp.path().join("run"));
-    let out = tunedeck(&["train", "--preset", path_str(&p), "--data", path_str(&data), "--out", path_str(&run)]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (p, data, run) = (
+        preset(tmp.path(), "max_steps = 20\n"),
+        split(tmp.path()),
+        tmp.path().join("run"),
+    );
+    let out = tunedeck(&[
+        "train",
+        "--preset",
+        path_str(&p),
+        "--data",
+        path_str(&data),
+        "--out",
+        path_str(&run),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let entries = log(&run);
     let last = entries.last().unwrap();
-    for key in ["current_steps", "total_steps", "loss", "lr", "epoch", "elapsed_time", "throughput", "total_tokens"] {
-        assert!(last.get(key).is_some(), "trainer_log.jsonl lacks {key}: {last}");
+    for key in [
+        "current_steps",
+        "total_steps",
+        "loss",
+        "lr",
+        "epoch",
+        "elapsed_time",
+        "throughput",
+        "total_tokens",
+    ] {
+        assert!(
+            last.get(key).is_some(),
+            "trainer_log.jsonl lacks {key}: {last}"
+        );
     }
     assert_eq!(last["current_steps"], 20);
-    let evals: Vec<f64> = entries.iter().filter_map(|e| e["eval_loss"].as_f64()).collect();
+    let evals: Vec<f64> = entries
+        .iter()
+        .filter_map(|e| e["eval_loss"].as_f64())
+        .collect();
     assert!(evals.len() >= 4, "{evals:?}");
-    assert!(evals.last().unwrap() < &evals[0], "validation loss should fall: {evals:?}");
+    assert!(
+        evals.last().unwrap() < &evals[0],
+        "validation loss should fall: {evals:?}"
+    );
     assert!(run.join("adapter/adapter_model.safetensors").exists());
-    assert!(run.join("checkpoints/checkpoint-20/optimizer.safetensors").exists());
+    assert!(run
+        .join("checkpoints/checkpoint-20/optimizer.safetensors")
+        .exists());
     // Older checkpoints are pruned to the last two.
     assert!(!run.join("checkpoints/checkpoint-5").exists());
 }
@@ -70,38 +116,84 @@ fn trains_logs_checkpoints_and_writes_a_peft_adapter() {
 #[test]
 fn a_killed_run_resumes_to_the_same_final_step() {
     let tmp = tempfile::tempdir().unwrap();
-    let (p, data, run) = (preset(tmp.path(), "max_steps = 400\nsave_steps = 2\neval_steps = 0\n"), split(tmp.path()), tmp.path().join("run"));
+    let (p, data, run) = (
+        preset(
+            tmp.path(),
+            "max_steps = 400\nsave_steps = 2\neval_steps = 0\n",
+        ),
+        split(tmp.path()),
+        tmp.path().join("run"),
+    );
     let mut child = Command::new(env!("CARGO_BIN_EXE_tunedeck"))
-        .args(["train", "--preset", path_str(&p), "--data", path_str(&data), "--out", path_str(&run)])
+        .args([
+            "train",
+            "--preset",
+            path_str(&p),
+            "--data",
+            path_str(&data),
+            "--out",
+            path_str(&run),
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let start = Instant::now();
     while !run.join("checkpoints/checkpoint-4").exists() {
-        assert!(start.elapsed() < Duration::from_secs(120), "no checkpoint appeared");
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no checkpoint appeared"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     child.kill().unwrap(); // SIGKILL: no chance to clean up
     child.wait().unwrap();
     let killed_at = log(&run).last().unwrap()["current_steps"].as_u64().unwrap();
-    assert!(killed_at < 400, "the run finished before it could be killed");
-    let out = tunedeck(&["train", "--preset", path_str(&p), "--data", path_str(&data), "--out", path_str(&run), "--resume"]);
+    assert!(
+        killed_at < 400,
+        "the run finished before it could be killed"
+    );
+    let out = tunedeck(&[
+        "train",
+        "--preset",
+        path_str(&p),
+        "--data",
+        path_str(&data),
+        "--out",
+        path_str(&run),
+        "--resume",
+    ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("resuming from"), "{stderr}");
     let entries = log(&run);
     assert_eq!(entries.last().unwrap()["current_steps"], 400);
     // The log reads as one run: steps strictly increase.
-    let steps: Vec<u64> = entries.iter().filter(|e| e.get("loss").is_some()).map(|e| e["current_steps"].as_u64().unwrap()).collect();
+    let steps: Vec<u64> = entries
+        .iter()
+        .filter(|e| e.get("loss").is_some())
+        .map(|e| e["current_steps"].as_u64().unwrap())
+        .collect();
     assert!(steps.windows(2).all(|w| w[0] < w[1]), "{steps:?}");
 }
 
 #[test]
 fn a_second_run_into_the_same_directory_needs_resume() {
     let tmp = tempfile::tempdir().unwrap();
-    let (p, data, run) = (preset(tmp.path(), "max_steps = 2\n"), split(tmp.path()), tmp.path().join("run"));
-    let args = ["train", "--preset", path_str(&p), "--data", path_str(&data), "--out", path_str(&run)];
+    let (p, data, run) = (
+        preset(tmp.path(), "max_steps = 2\n"),
+        split(tmp.path()),
+        tmp.path().join("run"),
+    );
+    let args = [
+        "train",
+        "--preset",
+        path_str(&p),
+        "--data",
+        path_str(&data),
+        "--out",
+        path_str(&run),
+    ];
     assert!(tunedeck(&args).status.success());
     expect_error(&args, &["already has checkpoints", "--resume"]);
 }
@@ -112,28 +204,105 @@ fn bad_presets_and_split_dirs_are_clear_errors() {
     let data = split(tmp.path());
     let run = tmp.path().join("run");
     let unknown = preset(tmp.path(), "learnin_rate = 0.1\n");
-    expect_error(&["train", "--preset", path_str(&unknown), "--data", path_str(&data), "--out", path_str(&run)], &["learnin_rate", "tiny.toml"]);
+    expect_error(
+        &[
+            "train",
+            "--preset",
+            path_str(&unknown),
+            "--data",
+            path_str(&data),
+            "--out",
+            path_str(&run),
+        ],
+        &["learnin_rate", "tiny.toml"],
+    );
     let impossible = preset(tmp.path(), "lora_dropout = 1.5");
-    expect_error(&["train", "--preset", path_str(&impossible), "--data", path_str(&data), "--out", path_str(&run)], &["lora_dropout"]);
+    expect_error(
+        &[
+            "train",
+            "--preset",
+            path_str(&impossible),
+            "--data",
+            path_str(&data),
+            "--out",
+            path_str(&run),
+        ],
+        &["lora_dropout"],
+    );
     let good = preset(tmp.path(), "max_steps = 1\n");
     expect_error(
-        &["train", "--preset", path_str(&good), "--data", path_str(&data), "--out", path_str(&run), "--set", "lora_rank=0"],
+        &[
+            "train",
+            "--preset",
+            path_str(&good),
+            "--data",
+            path_str(&data),
+            "--out",
+            path_str(&run),
+            "--set",
+            "lora_rank=0",
+        ],
         &["lora_rank"],
     );
     let empty = tmp.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
-    expect_error(&["train", "--preset", path_str(&good), "--data", path_str(&empty), "--out", path_str(&run)], &["train.jsonl"]);
-    expect_error(&["train", "--preset", path_str(&good), "--data", path_str(&data), "--out", path_str(&run), "--set", "nope"], &["KEY=VALUE"]);
+    expect_error(
+        &[
+            "train",
+            "--preset",
+            path_str(&good),
+            "--data",
+            path_str(&empty),
+            "--out",
+            path_str(&run),
+        ],
+        &["train.jsonl"],
+    );
+    expect_error(
+        &[
+            "train",
+            "--preset",
+            path_str(&good),
+            "--data",
+            path_str(&data),
+            "--out",
+            path_str(&run),
+            "--set",
+            "nope",
+        ],
+        &["KEY=VALUE"],
+    );
 }
 
 #[test]
 fn adapter_report_shows_the_update_per_projection() {
     let out = tunedeck(&[
-        "adapter", "report", "--model", path_str(&fixtures().join("tiny-llama")), "--adapter",
+        "adapter",
+        "report",
+        "--model",
+        path_str(&fixtures().join("tiny-llama")),
+        "--adapter",
         path_str(&fixtures().join("peft-tiny-llama")),
     ]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("model.layers.1.mlp.down_proj"), "{text}");
     assert!(text.contains("14 projections"), "{text}");
+}
+
+#[test]
+fn full_fine_tuning_writes_a_loadable_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = preset(tmp.path(), "finetuning_type = \"full\"\nmax_steps = 6\nlearning_rate = 0.001\neval_steps = 3");
+    let (data, run) = (split(tmp.path()), tmp.path().join("run"));
+    let out = tunedeck(&["train", "--preset", path_str(&p), "--data", path_str(&data), "--out", path_str(&run)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let evals: Vec<f64> = log(&run).iter().filter_map(|e| e["eval_loss"].as_f64()).collect();
+    assert!(evals.last().unwrap() < &evals[0], "validation loss should fall: {evals:?}");
+    let scored = tunedeck(&["model", "logprobs", "--model", path_str(&run.join("model")), "--text", "Hello there"]);
+    assert!(scored.status.success(), "{}", String::from_utf8_lossy(&scored.stderr));
 }

@@ -31,15 +31,28 @@ pub enum AdapterCommand {
 
 pub fn run(cmd: AdapterCommand) -> Result<()> {
     match cmd {
-        AdapterCommand::Merge { model, adapter, out } => {
+        AdapterCommand::Merge {
+            model,
+            adapter,
+            out,
+        } => {
             let mut m = Model::load(&model, tch::Device::Cpu, "auto", false)?;
             lora::attach_saved(&mut m, &adapter)?;
             lora::merge_into(&mut m);
-            lora::save_model(&m, &out)?;
-            println!("merged {} into {} -> {}", adapter.display(), model.display(), out.display());
+            m.save(&out)?;
+            println!(
+                "merged {} into {} -> {}",
+                adapter.display(),
+                model.display(),
+                out.display()
+            );
             Ok(())
         }
-        AdapterCommand::Report { model, adapter, json } => {
+        AdapterCommand::Report {
+            model,
+            adapter,
+            json,
+        } => {
             let mut m = Model::load(&model, tch::Device::Cpu, "auto", false)?;
             let a = lora::attach_saved(&mut m, &adapter)?;
             let rows = lora::delta_norms(&mut m);
@@ -47,9 +60,17 @@ pub fn run(cmd: AdapterCommand) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
                 return Ok(());
             }
-            println!("{:<40} {:>12} {:>12}", "projection", "|B·A·scale|", "relative");
+            println!(
+                "{:<40} {:>12} {:>12}",
+                "projection", "|B·A·scale|", "relative"
+            );
             for r in &rows {
-                println!("{:<40} {:>12.4e} {:>11.4}%", r.module, r.delta, 100.0 * r.relative);
+                println!(
+                    "{:<40} {:>12.4e} {:>11.4}%",
+                    r.module,
+                    r.delta,
+                    100.0 * r.relative
+                );
             }
             let mean = rows.iter().map(|r| r.relative).sum::<f64>() / rows.len().max(1) as f64;
             println!(

@@ -1,9 +1,7 @@
 //! Merging an adapter into its base model, and the per-layer report of what it changes.
 
 use crate::model::Model;
-use anyhow::{bail, Context, Result};
-use std::path::Path;
-use tch::{Kind, Tensor};
+use tch::Kind;
 
 /// Fold every LoRA branch into its weight (`W += B·A·scale`) and drop the branches.
 pub fn merge_into(model: &mut Model) {
@@ -15,26 +13,6 @@ pub fn merge_into(model: &mut Model) {
             }
         }
     });
-}
-
-/// Write the model's weights and its config/tokenizer files as a Hugging Face directory.
-pub fn save_model(model: &Model, out: &Path) -> Result<()> {
-    if out.join("config.json").exists() && out.canonicalize().ok() == model.dir.canonicalize().ok() {
-        bail!("{}: refusing to overwrite the base model; choose another --out", out.display());
-    }
-    std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
-    let mut named: Vec<(String, Tensor)> = model.vs.variables().into_iter().collect();
-    named.sort_by(|a, b| a.0.cmp(&b.0));
-    let tmp = out.join(".model.safetensors.tmp");
-    Tensor::write_safetensors(&named, &tmp).map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, out.join("model.safetensors")).with_context(|| format!("{}: cannot move into place", out.display()))?;
-    for f in ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json"] {
-        let src = model.dir.join(f);
-        if src.exists() {
-            std::fs::copy(&src, out.join(f)).with_context(|| format!("{}: cannot copy", src.display()))?;
-        }
-    }
-    Ok(())
 }
 
 /// One row of the adapter report.
@@ -58,7 +36,11 @@ pub fn delta_norms(model: &mut Model) -> Vec<DeltaNorm> {
             let d = l.lora_delta()?.to_kind(Kind::Float);
             let delta = d.norm().double_value(&[]);
             let w = l.weight.to_kind(Kind::Float).norm().double_value(&[]);
-            Some(DeltaNorm { module: name, delta, relative: delta / w.max(1e-12) })
+            Some(DeltaNorm {
+                module: name,
+                delta,
+                relative: delta / w.max(1e-12),
+            })
         })
         .collect()
 }

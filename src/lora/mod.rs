@@ -10,7 +10,7 @@ mod config;
 mod merge;
 
 pub use config::AdapterConfig;
-pub use merge::{delta_norms, merge_into, save_model, DeltaNorm};
+pub use merge::{delta_norms, merge_into, DeltaNorm};
 
 use crate::model::linear::LoraBranch;
 use crate::model::Model;

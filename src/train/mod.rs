@@ -409,21 +409,6 @@ fn load_weights(t: &Trainable, model: &Model, dir: &Path) -> Result<()> {
 fn save_final(t: &Trainable, model: &Model, dir: &Path) -> Result<()> {
     match t {
         Trainable::Lora(a) => a.save(dir),
-        Trainable::Full => {
-            std::fs::create_dir_all(dir)?;
-            for f in [
-                "config.json",
-                "tokenizer.json",
-                "tokenizer_config.json",
-                "generation_config.json",
-            ] {
-                let src = model.dir.join(f);
-                if src.exists() {
-                    std::fs::copy(&src, dir.join(f))
-                        .with_context(|| format!("{}: cannot copy", src.display()))?;
-                }
-            }
-            save_weights(t, model, dir)
-        }
+        Trainable::Full => model.save(dir),
     }
 }
