@@ -36,3 +36,15 @@ bench-train: (setup "release")
     bash scripts/venv.sh
     cargo build --release --quiet
     .venv/bin/python bench/train.py
+
+# Evaluation throughput (answers per minute) against transformers, side by side.
+bench-eval: (setup "release")
+    bash scripts/venv.sh
+    cargo build --release --quiet
+    .venv/bin/python bench/eval.py
+
+# Cockpit speed: full-frame render time at 160x48, and key-to-redraw latency while training.
+bench-ui: (setup "release")
+    cargo build --release --quiet --examples
+    cargo run --release --quiet --example bench_render
+    python3 bench/latency.py

@@ -46,6 +46,7 @@ max_steps = {STEPS}
 per_device_train_batch_size = {BATCH}
 gradient_accumulation_steps = 1
 cutoff_len = {CUTOFF}
+group_by_length = true
 max_grad_norm = 1.0
 weight_decay = 0.0
 logging_steps = 1
@@ -57,8 +58,8 @@ seed = {SEED}
 """
 
 
-def splitmix_order(n, seed, epoch):
-    """tunedeck's per-epoch shuffle (src/train/schedule.rs)."""
+def splitmix_order(n, seed, epoch, lengths):
+    """tunedeck's per-epoch shuffle with group_by_length (src/train/schedule.rs)."""
     mask = (1 << 64) - 1
     state = (seed * 1_000_003 + epoch) & mask
 
@@ -74,7 +75,11 @@ def splitmix_order(n, seed, epoch):
     for i in range(n - 1, 0, -1):
         j = nxt() % (i + 1)
         idx[i], idx[j] = idx[j], idx[i]
-    return idx
+    window = BATCH * 8
+    out = []
+    for w in range(0, n, window):
+        out += sorted(idx[w:w + window], key=lambda i: -lengths[i])
+    return out
 
 
 def peer(split_dir, init_adapter):
@@ -103,7 +108,7 @@ def peer(split_dir, init_adapter):
     losses, tokens = [], 0
     start = time.perf_counter()
     for step in range(STEPS):
-        order = splitmix_order(len(seqs), SEED, step // per_epoch)
+        order = splitmix_order(len(seqs), SEED, step // per_epoch, [len(s[0]) for s in seqs])
         w = step % per_epoch
         batch = [seqs[i] for i in order[w * BATCH:(w + 1) * BATCH]]
         t = max(len(s[0]) for s in batch)

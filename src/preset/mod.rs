@@ -79,6 +79,9 @@ pub struct Preset {
     pub dtype: Dtype,
     /// Concatenate short records into full-length sequences.
     pub packing: bool,
+    /// Batch sequences of similar length together (within windows of 8 batches of the
+    /// shuffled order), so less compute goes to padding.
+    pub group_by_length: bool,
     /// Recompute activations in the backward pass to save memory.
     pub gradient_checkpointing: bool,
     /// Also compute the loss on prompt tokens, not only on the response.
@@ -230,13 +233,14 @@ impl Default for Preset {
             packing: false,
             gradient_checkpointing: true,
             train_on_prompt: false,
+            group_by_length: false,
         }
     }
 }
 
 impl Preset {
     /// Every key, in file order (the cockpit lists them in this order).
-    pub const KEYS: [&'static str; 28] = [
+    pub const KEYS: [&'static str; 29] = [
         "model",
         "template",
         "finetuning_type",
@@ -263,6 +267,7 @@ impl Preset {
         "device",
         "dtype",
         "packing",
+        "group_by_length",
         "gradient_checkpointing",
         "train_on_prompt",
     ];

@@ -151,7 +151,7 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
     let val_seqs = encode_all(&model, &val_data, preset)?;
     let pad = i64::from(model.tokenizer.pad_id);
     let val_batches = batches_of(&val_seqs, preset.per_device_train_batch_size as usize, pad);
-    let plan = schedule::Plan::new(train_seqs.len(), preset);
+    let plan = schedule::Plan::new(&train_seqs, preset);
     let total = plan.total_steps();
 
     let mut params: Vec<(String, Tensor, bool)> = match &trainable {

@@ -1,6 +1,9 @@
 //! Which sequences each optimizer step sees: every epoch reshuffles with `seed + epoch`, cuts
 //! batches, and groups `gradient_accumulation_steps` of them per step. The order is a pure
 //! function of (seed, step), so a resumed run sees the same data it would have seen.
+//! With `group_by_length`, each window of 8 batches of the shuffled order is sorted by length
+//! (longest first) before it is cut, as transformers' LengthGroupedSampler does with its
+//! megabatches: far less padding, and batch order stays random across windows.
 
 use super::encode::Sequence;
 use crate::model::generate::Rng;
@@ -13,22 +16,22 @@ pub struct Plan {
     per_epoch: u64,
     total: u64,
     seed: u64,
+    /// Sequence lengths, when batches are grouped by length.
+    lengths: Option<Vec<usize>>,
 }
 
+/// Batches per length-sorted window.
+const WINDOW_BATCHES: usize = 8;
+
 impl Plan {
-    pub fn new(n: usize, preset: &Preset) -> Self {
+    pub fn new(seqs: &[Sequence], preset: &Preset) -> Self {
+        let n = seqs.len();
         let batch = (preset.per_device_train_batch_size as usize).max(1);
         let accum = (preset.gradient_accumulation_steps as usize).max(1);
         let batches = n.div_ceil(batch) as u64;
         let per_epoch = (batches / accum as u64).max(1);
-        Self {
-            n,
-            batch,
-            accum,
-            per_epoch,
-            total: preset.total_steps(n),
-            seed: preset.seed,
-        }
+        let lengths = preset.group_by_length.then(|| seqs.iter().map(|s| s.ids.len()).collect());
+        Self { n, batch, accum, per_epoch, total: preset.total_steps(n), seed: preset.seed, lengths }
     }
 
     pub fn total_steps(&self) -> u64 {
@@ -45,6 +48,11 @@ impl Plan {
         for i in (1..idx.len()).rev() {
             let j = (rng.next_u64() % (i as u64 + 1)) as usize;
             idx.swap(i, j);
+        }
+        if let Some(len) = &self.lengths {
+            for window in idx.chunks_mut(self.batch * WINDOW_BATCHES) {
+                window.sort_by_key(|&i| std::cmp::Reverse(len[i]));
+            }
         }
         idx
     }
