@@ -19,7 +19,12 @@ fn tiny_llama() -> Model {
 fn worst_logprob_diff(model: &Model, cases: &Value) -> f64 {
     let mut worst = 0.0f64;
     for case in cases.as_array().unwrap() {
-        let ids: Vec<u32> = case["ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
+        let ids: Vec<u32> = case["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u32)
+            .collect();
         let got = generate::token_logprobs(&model.decoder, &ids);
         for (g, w) in got.iter().zip(case["logprobs"].as_array().unwrap()).skip(1) {
             worst = worst.max((g.unwrap() as f64 - w.as_f64().unwrap()).abs());
@@ -42,7 +47,9 @@ fn peft_adapter_loads_in_tunedeck_with_peft_logprobs() {
 #[test]
 fn tunedeck_adapter_loads_in_peft_with_the_same_logprobs() {
     let dir = fixtures().join("tunedeck-adapter");
-    let cfg: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("adapter_config.json")).unwrap()).unwrap();
+    let cfg: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("adapter_config.json")).unwrap())
+            .unwrap();
     assert_eq!(cfg["peft_type"], "LORA");
     assert_eq!(cfg["task_type"], "CAUSAL_LM");
     let mut m = tiny_llama();
@@ -55,17 +62,30 @@ fn tunedeck_adapter_loads_in_peft_with_the_same_logprobs() {
 fn merged_weights_give_the_logits_of_base_plus_adapter() {
     let out = tempfile::tempdir().unwrap();
     let run = tunedeck(&[
-        "adapter", "merge", "--model", path_str(&fixtures().join("tiny-llama")), "--adapter",
-        path_str(&fixtures().join("peft-tiny-llama")), "--out", path_str(out.path()),
+        "adapter",
+        "merge",
+        "--model",
+        path_str(&fixtures().join("tiny-llama")),
+        "--adapter",
+        path_str(&fixtures().join("peft-tiny-llama")),
+        "--out",
+        path_str(out.path()),
     ]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let merged = Model::load(out.path(), Device::Cpu, "auto", false).unwrap();
     let worst = worst_logprob_diff(&merged, &reference()["peft-tiny-llama"]);
     assert!(worst < 1e-4, "worst log-prob difference {worst}");
 }
 
 fn read_grads(path: &Path) -> HashMap<String, Tensor> {
-    Tensor::read_safetensors(path).unwrap().into_iter().collect()
+    Tensor::read_safetensors(path)
+        .unwrap()
+        .into_iter()
+        .collect()
 }
 
 #[test]
@@ -73,19 +93,37 @@ fn one_training_step_matches_peft() {
     let text = std::fs::read_to_string(fixtures().join("peft-step/batch.json")).unwrap();
     let batch: Value = serde_json::from_str(&text).unwrap();
     let rows = |k: &str| -> Vec<Vec<i64>> {
-        batch[k].as_array().unwrap().iter().map(|r| r.as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect()).collect()
+        batch[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_i64().unwrap())
+                    .collect()
+            })
+            .collect()
     };
-    let seqs: Vec<Sequence> =
-        rows("input_ids").into_iter().zip(rows("labels")).map(|(ids, labels)| Sequence { ids, labels }).collect();
+    let seqs: Vec<Sequence> = rows("input_ids")
+        .into_iter()
+        .zip(rows("labels"))
+        .map(|(ids, labels)| Sequence { ids, labels })
+        .collect();
     let mut m = tiny_llama();
-    let adapter = tunedeck::lora::attach_saved(&mut m, &fixtures().join("peft-tiny-llama")).unwrap();
+    let adapter =
+        tunedeck::lora::attach_saved(&mut m, &fixtures().join("peft-tiny-llama")).unwrap();
     let b = tunedeck::train::encode::collate(&seqs.iter().collect::<Vec<_>>(), 2);
     let (sum, n) = loss::loss_sum(&m.decoder, &b, true);
     let mean = sum / n as f64;
     mean.backward();
     let want_loss = batch["loss"].as_f64().unwrap();
     let got_loss = mean.double_value(&[]);
-    assert!(((got_loss - want_loss) / want_loss).abs() < 1e-4, "loss {got_loss} vs PEFT {want_loss}");
+    assert!(
+        ((got_loss - want_loss) / want_loss).abs() < 1e-4,
+        "loss {got_loss} vs PEFT {want_loss}"
+    );
     let want = read_grads(&fixtures().join("peft-step/grads.safetensors"));
     let vars = adapter.vs.variables();
     assert_eq!(vars.len(), want.len());

@@ -10,7 +10,16 @@ fn import(file: &Path, mentions: &[&str]) {
     let out = tempfile::tempdir().unwrap();
     let mut all = vec![path_str(file)];
     all.extend(mentions);
-    expect_error(&["model", "import-gguf", path_str(file), "--out", path_str(out.path())], &all);
+    expect_error(
+        &[
+            "model",
+            "import-gguf",
+            path_str(file),
+            "--out",
+            path_str(out.path()),
+        ],
+        &all,
+    );
 }
 
 /// A copy of the tiny GGUF with `edit` applied to its bytes.
@@ -34,48 +43,97 @@ fn truncated_gguf() {
 #[test]
 fn wrong_magic() {
     let tmp = tempfile::tempdir().unwrap();
-    let f = edited(tmp.path(), "magic.gguf", |b| b[..4].copy_from_slice(b"GGML"));
+    let f = edited(tmp.path(), "magic.gguf", |b| {
+        b[..4].copy_from_slice(b"GGML")
+    });
     import(&f, &["not a GGUF file"]);
 }
 
 #[test]
 fn unsupported_tensor_type() {
-    import(&fixtures().join("gguf/bad/unsupported-type.gguf"), &["Q2_K", "unsupported tensor type"]);
+    import(
+        &fixtures().join("gguf/bad/unsupported-type.gguf"),
+        &["Q2_K", "unsupported tensor type"],
+    );
 }
 
 #[test]
 fn unsupported_architecture() {
-    import(&fixtures().join("gguf/bad/unsupported-arch.gguf"), &["mamba", "not supported"]);
+    import(
+        &fixtures().join("gguf/bad/unsupported-arch.gguf"),
+        &["mamba", "not supported"],
+    );
 }
 
 #[test]
 fn gguf_tokenizer_that_does_not_match_the_vocabulary() {
-    import(&fixtures().join("gguf/bad/vocab-mismatch.gguf"), &["tokenizer does not match the vocabulary", "6 tokens"]);
+    import(
+        &fixtures().join("gguf/bad/vocab-mismatch.gguf"),
+        &["tokenizer does not match the vocabulary", "6 tokens"],
+    );
 }
 
 #[test]
 fn model_directory_without_config() {
     let tmp = tempfile::tempdir().unwrap();
-    for f in ["model.safetensors", "tokenizer.json", "tokenizer_config.json"] {
+    for f in [
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+    ] {
         std::fs::copy(fixtures().join("tiny-llama").join(f), tmp.path().join(f)).unwrap();
     }
-    expect_error(&["model", "logprobs", "--model", path_str(tmp.path()), "--text", "hi"], &["config.json"]);
-    expect_error(&["chat", "--model", path_str(tmp.path()), "--prompt", "hi"], &["config.json"]);
+    expect_error(
+        &[
+            "model",
+            "logprobs",
+            "--model",
+            path_str(tmp.path()),
+            "--text",
+            "hi",
+        ],
+        &["config.json"],
+    );
+    expect_error(
+        &["chat", "--model", path_str(tmp.path()), "--prompt", "hi"],
+        &["config.json"],
+    );
 }
 
 #[test]
 fn hf_tokenizer_that_does_not_match_the_model() {
     let tmp = tempfile::tempdir().unwrap();
-    for f in ["model.safetensors", "tokenizer.json", "tokenizer_config.json"] {
+    for f in [
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+    ] {
         std::fs::copy(fixtures().join("tiny-llama").join(f), tmp.path().join(f)).unwrap();
     }
     let cfg = std::fs::read_to_string(fixtures().join("tiny-llama/config.json")).unwrap();
-    std::fs::write(tmp.path().join("config.json"), cfg.replace("\"vocab_size\": 420", "\"vocab_size\": 300")).unwrap();
-    expect_error(&["model", "logprobs", "--model", path_str(tmp.path()), "--text", "hi"], &["tokenizer.json", "does not match"]);
+    std::fs::write(
+        tmp.path().join("config.json"),
+        cfg.replace("\"vocab_size\": 420", "\"vocab_size\": 300"),
+    )
+    .unwrap();
+    expect_error(
+        &[
+            "model",
+            "logprobs",
+            "--model",
+            path_str(tmp.path()),
+            "--text",
+            "hi",
+        ],
+        &["tokenizer.json", "does not match"],
+    );
 }
 
 #[test]
 fn missing_files_are_named() {
     import(Path::new("/nonexistent/model.gguf"), &["cannot open"]);
-    expect_error(&["model", "tokenize", "--model", "/nonexistent", "hi"], &["tokenizer.json"]);
+    expect_error(
+        &["model", "tokenize", "--model", "/nonexistent", "hi"],
+        &["tokenizer.json"],
+    );
 }

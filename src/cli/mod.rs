@@ -14,7 +14,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "tunedeck", version, about = "A terminal cockpit for LoRA fine-tuning of LLMs")]
+#[command(
+    name = "tunedeck",
+    version,
+    about = "A terminal cockpit for LoRA fine-tuning of LLMs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -58,7 +62,10 @@ pub(crate) fn say(bar: &indicatif::ProgressBar, line: String) {
 /// Parse arguments, run, and turn any error into one `error: ...` line and a non-zero exit.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command.unwrap_or(Command::Open(open::OpenArgs::default())) {
+    let result = match cli
+        .command
+        .unwrap_or(Command::Open(open::OpenArgs::default()))
+    {
         Command::Open(args) => open::run(args),
         Command::Init(args) => init::run(args),
         Command::Data(cmd) => data::run(cmd),

@@ -38,14 +38,26 @@ pub fn run(args: TrainArgs) -> Result<()> {
         let Some((k, v)) = kv.split_once('=') else {
             bail!("--set {kv}: expected KEY=VALUE, e.g. --set learning_rate=1e-4");
         };
-        preset.set(k.trim(), v.trim()).with_context(|| format!("--set {kv}"))?;
+        preset
+            .set(k.trim(), v.trim())
+            .with_context(|| format!("--set {kv}"))?;
     }
     let preset = preset.checked(&origin)?;
-    let spec = RunSpec { preset, base_dir: cwd, data_dir: args.data, out_dir: args.out.clone(), resume: args.resume, init_adapter: args.init_adapter };
+    let spec = RunSpec {
+        preset,
+        base_dir: cwd,
+        data_dir: args.data,
+        out_dir: args.out.clone(),
+        resume: args.resume,
+        init_adapter: args.init_adapter,
+    };
 
     let (tx, rx) = channel();
     let handle = worker::spawn(Box::new(move |e| tx.send(e).is_ok()));
-    handle.send(WorkerCommand::Start { run_id: 1, spec: Box::new(spec) });
+    handle.send(WorkerCommand::Start {
+        run_id: 1,
+        spec: Box::new(spec),
+    });
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("{spinner} step {pos}/{len} [{bar:30}] {msg} ETA {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -79,17 +91,28 @@ pub fn run(args: TrainArgs) -> Result<()> {
                     stats.loss, stats.lr, stats.tokens_per_s
                 ));
             }
-            WorkerEvent::Eval { step, eval_loss, .. } => {
+            WorkerEvent::Eval {
+                step, eval_loss, ..
+            } => {
                 eval = format!(" eval {eval_loss:.4}");
-                say(&bar, format!("  step {step}: validation loss {eval_loss:.4}"));
+                say(
+                    &bar,
+                    format!("  step {step}: validation loss {eval_loss:.4}"),
+                );
             }
-            WorkerEvent::Checkpoint { path, .. } => say(&bar, format!("  saved {}", path.display())),
+            WorkerEvent::Checkpoint { path, .. } => {
+                say(&bar, format!("  saved {}", path.display()))
+            }
             WorkerEvent::Finished { summary, .. } => {
                 bar.finish_and_clear();
                 let fmt = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.4}"));
                 println!(
                     "{} after {} steps in {:.0} s: train loss {}, validation loss {} -> {}",
-                    if summary.stopped { "stopped" } else { "finished" },
+                    if summary.stopped {
+                        "stopped"
+                    } else {
+                        "finished"
+                    },
                     summary.steps,
                     summary.elapsed_s,
                     fmt(summary.final_loss),

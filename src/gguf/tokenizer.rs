@@ -70,7 +70,11 @@ pub fn build(g: &GgufFile) -> Result<TokenizerFiles> {
         .unwrap_or("default");
     let tokens = strings(g, "tokenizer.ggml.tokens")?;
     // A vocabulary of single bytes needs no merges; some writers then omit the key.
-    let merges = if g.get("tokenizer.ggml.merges").is_some() { strings(g, "tokenizer.ggml.merges")? } else { Vec::new() };
+    let merges = if g.get("tokenizer.ggml.merges").is_some() {
+        strings(g, "tokenizer.ggml.merges")?
+    } else {
+        Vec::new()
+    };
     let types: Vec<u64> = match g.get("tokenizer.ggml.token_type").and_then(Value::as_array) {
         Some(a) => a.iter().map(|v| v.as_u64().unwrap_or(1)).collect(),
         None => vec![1; tokens.len()],

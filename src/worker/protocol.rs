@@ -26,7 +26,10 @@ pub struct RunSpec {
 
 #[derive(Debug, Clone)]
 pub enum WorkerCommand {
-    Start { run_id: RunId, spec: Box<RunSpec> },
+    Start {
+        run_id: RunId,
+        spec: Box<RunSpec>,
+    },
     Pause,
     Resume,
     /// Stop after the current step and save a checkpoint.
@@ -80,16 +83,43 @@ pub struct RunSummary {
 #[derive(Debug, Clone, PartialEq)]
 pub enum WorkerEvent {
     /// Model and data are loaded; training is about to start.
-    Loaded { run_id: RunId, info: LoadedInfo },
+    Loaded {
+        run_id: RunId,
+        info: LoadedInfo,
+    },
     /// A progress message while loading (for a status line).
-    Status { run_id: RunId, message: String },
-    Step { run_id: RunId, stats: StepStats },
-    Eval { run_id: RunId, step: u64, eval_loss: f64 },
-    Checkpoint { run_id: RunId, step: u64, path: PathBuf },
-    Paused { run_id: RunId },
-    Resumed { run_id: RunId },
-    Finished { run_id: RunId, summary: RunSummary },
-    Failed { run_id: RunId, error: String },
+    Status {
+        run_id: RunId,
+        message: String,
+    },
+    Step {
+        run_id: RunId,
+        stats: StepStats,
+    },
+    Eval {
+        run_id: RunId,
+        step: u64,
+        eval_loss: f64,
+    },
+    Checkpoint {
+        run_id: RunId,
+        step: u64,
+        path: PathBuf,
+    },
+    Paused {
+        run_id: RunId,
+    },
+    Resumed {
+        run_id: RunId,
+    },
+    Finished {
+        run_id: RunId,
+        summary: RunSummary,
+    },
+    Failed {
+        run_id: RunId,
+        error: String,
+    },
 }
 
 impl WorkerEvent {

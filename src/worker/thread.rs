@@ -36,7 +36,10 @@ pub fn spawn(sink: Sink) -> WorkerHandle {
         .name("tunedeck-worker".into())
         .spawn(move || worker_loop(rx, sink))
         .expect("the OS can start a thread");
-    WorkerHandle { tx, join: Some(join) }
+    WorkerHandle {
+        tx,
+        join: Some(join),
+    }
 }
 
 struct RunHooks<'a> {
@@ -58,16 +61,23 @@ impl RunHooks<'_> {
             WorkerCommand::SaveNow => Some(Signal::SaveNow),
             WorkerCommand::Pause if !*paused => {
                 *paused = true;
-                (self.sink)(WorkerEvent::Paused { run_id: self.run_id });
+                (self.sink)(WorkerEvent::Paused {
+                    run_id: self.run_id,
+                });
                 None
             }
             WorkerCommand::Resume if *paused => {
                 *paused = false;
-                (self.sink)(WorkerEvent::Resumed { run_id: self.run_id });
+                (self.sink)(WorkerEvent::Resumed {
+                    run_id: self.run_id,
+                });
                 None
             }
             WorkerCommand::Start { run_id, .. } => {
-                (self.sink)(WorkerEvent::Failed { run_id, error: "a run is already active".into() });
+                (self.sink)(WorkerEvent::Failed {
+                    run_id,
+                    error: "a run is already active".into(),
+                });
                 None
             }
             _ => None,
@@ -107,9 +117,17 @@ fn worker_loop(rx: Receiver<WorkerCommand>, sink: Sink) {
     while let Ok(cmd) = rx.recv() {
         match cmd {
             WorkerCommand::Start { run_id, spec } => {
-                let mut hooks = RunHooks { run_id, rx: &rx, sink: &sink, shutdown: false };
+                let mut hooks = RunHooks {
+                    run_id,
+                    rx: &rx,
+                    sink: &sink,
+                    shutdown: false,
+                };
                 if let Err(e) = train::run(run_id, &spec, &mut hooks) {
-                    sink(WorkerEvent::Failed { run_id, error: format!("{e:#}") });
+                    sink(WorkerEvent::Failed {
+                        run_id,
+                        error: format!("{e:#}"),
+                    });
                 }
                 if hooks.shutdown {
                     return;
