@@ -1,9 +1,16 @@
 //! tunedeck — a terminal cockpit for LoRA fine-tuning of LLMs.
 //!
 //! Layers, each knowing only the ones below it:
-//! - experiment (pure): [`data`], [`preset`], [`experiment`]
-//! - engine: [`gguf`], [`model`] (tch, tokenizers)
-//! - front ends: [`cli`]
+//! - experiment (pure: serde, no tch, no terminal): [`data`] (load, check, split),
+//!   [`preset`] (hyperparameters), [`experiment`] (goal, lint, decision helper, plan)
+//! - engine (tch, tokenizers): [`gguf`] (import), [`model`] (decoder, tokenizer, templates,
+//!   generation), [`lora`] (PEFT adapters, merge), [`train`] (the trainer), [`eval`] (the
+//!   three-part blind test and the report)
+//! - worker: [`worker`] (protocol enums and the background thread)
+//! - front ends: [`tui`] (the cockpit), [`cli`] (subcommands)
+//!
+//! Shared plumbing: [`atomic`] (temp file + rename), [`safetensors_out`] (streaming writer),
+//! [`paths`] (where bundled assets live).
 
 pub mod cli;
 pub mod data;
