@@ -146,7 +146,7 @@ mod tests {
         };
         let rows = pack(&[s(3), s(4), s(2), s(6)], 8);
         let lens: Vec<usize> = rows.iter().map(|r| r.ids.len()).collect();
-        assert_eq!(lens, vec![7, 2, 6]);
+        assert_eq!(lens, vec![7, 8]);
     }
 
     #[test]
