@@ -36,7 +36,7 @@ fn preset_stepping_is_saved_as_overrides_and_updates_derived_figures() {
     };
     select(&mut app, "learning_rate");
     app.update(Action::Increase);
-    assert_eq!(app.preset.current.learning_rate, 6e-4);
+    assert_eq!(app.preset.current.learning_rate, 2e-3);
     let saved = on_disk(&dir);
     assert_eq!(
         saved
@@ -44,7 +44,7 @@ fn preset_stepping_is_saved_as_overrides_and_updates_derived_figures() {
             .overrides
             .get("learning_rate")
             .and_then(|v| v.as_float()),
-        Some(6e-4)
+        Some(2e-3)
     );
     assert!(app
         .preset

@@ -116,8 +116,8 @@ fn styles_mark_what_matters() {
     let mut app = populated(tmp.path());
     focus(&mut app, Pane::Preset);
     let buf = render(&app, 80, 24);
-    // 3e-4 differs from the starter's 5e-5; finetuning_type = lora does not.
-    let (x, y) = find(&buf, "3e-4")[0];
+    // 0.001 differs from the starter's 5e-5; finetuning_type = lora does not.
+    let (x, y) = find(&buf, "0.001")[0];
     assert_eq!(buf[(x, y)].style().fg, theme::DIFFERS.fg);
     let (_, row) = find(&buf, "finetuning_type")[0];
     let (x, y) = *find(&buf, "lora").iter().find(|p| p.1 == row).unwrap();

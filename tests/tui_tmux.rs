@@ -190,7 +190,7 @@ fn navigate_edit_a_preset_and_quit_with_the_terminal_restored() {
 
     // learning_rate is the ninth field; → doubles it.
     t.keys(&["j", "j", "j", "j", "j", "j", "j", "j", "l"]);
-    t.wait_for("the new learning rate", |s| s.contains("6e-4"));
+    t.wait_for("the new learning rate", |s| s.contains("0.002"));
     let exp = Experiment::load(&dir).unwrap();
     let lr = exp
         .preset
@@ -199,7 +199,7 @@ fn navigate_edit_a_preset_and_quit_with_the_terminal_restored() {
         .and_then(|v| v.as_float());
     assert_eq!(
         lr,
-        Some(6e-4),
+        Some(2e-3),
         "experiment.toml: {:?}",
         exp.preset.overrides
     );
