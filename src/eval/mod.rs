@@ -1,1 +1,32 @@
-//! Graduation: the three-part blind test (exam, interview, general-knowledge guard).
+//! Graduation: the three-part blind test (exam, interview, general-knowledge guard), its
+//! scores and verdict, blind A/B judging, and the retrospective report.
+//!
+//! - [`metrics`] (pure) — ROUGE-L, exact match, keywords, format, repetition, perplexity;
+//! - [`verdict`] (pure) — when an answer is right, when a part passes, graduation;
+//! - [`questions`] — the exam sample, the unsealed test split and the guard set;
+//! - [`runner`] (engine) — answers from the base model and the adapter, into [`EvalReport`];
+//! - [`results`] — the contents of `eval.json`;
+//! - [`blind`] (pure) — A/B judging state for the cockpit;
+//! - [`report`] and [`advice`] (pure), [`loss_log`], [`plot`] — `report.md`, its next step,
+//!   the run's loss history and `loss.png`;
+//! - [`locate`] — where an experiment's runs, adapters and guard set are.
+
+pub mod advice;
+pub mod blind;
+pub mod locate;
+pub mod loss_log;
+pub mod metrics;
+pub mod plot;
+pub mod questions;
+pub mod report;
+pub mod results;
+pub mod runner;
+pub mod verdict;
+
+mod font;
+#[cfg(test)]
+mod testing;
+
+pub use blind::{BlindSession, BlindView, Choice, Label, Tally, WinRates, Winner};
+pub use results::{EvalReport, Item, Part, PartResult, Side, SideSummary};
+pub use runner::{evaluate, Cancelled, EvalSpec, Progress, Tuned};

@@ -1,0 +1,153 @@
+//! Where an experiment keeps what evaluation and the report read: its runs, a run's adapter,
+//! the preset that trained it, and the guard set.
+
+use super::runner::{EvalSpec, Tuned};
+use crate::experiment::{data_dir, runs_dir, Experiment};
+use crate::preset::{Choice, Preset};
+use anyhow::{bail, Result};
+use std::path::{Path, PathBuf};
+
+/// The experiment's own guard set, when it has one, relative to the experiment folder.
+pub const OWN_GUARD: &str = "data/guard.jsonl";
+/// The bundled guard set, relative to the tunedeck home.
+pub const BUNDLED_GUARD: &str = "datasets/guard/general.jsonl";
+/// Exam questions drawn from the training records by default.
+pub const DEFAULT_EXAM_SIZE: usize = 20;
+/// Token limit per answer by default: room for a few sentences, and the demo's four lines.
+pub const DEFAULT_MAX_NEW_TOKENS: usize = 192;
+
+/// An experiment and one of its runs.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    /// The experiment folder.
+    pub dir: PathBuf,
+    /// Its `experiment.toml`.
+    pub experiment: Experiment,
+    /// The run's folder name under `runs/`.
+    pub run_id: String,
+    /// `runs/<run_id>`.
+    pub run_dir: PathBuf,
+    /// The preset that trained the run: `<run>/preset.toml` when the trainer left one, else
+    /// the experiment's preset as it is now.
+    pub preset: Preset,
+    /// Where the preset came from.
+    pub preset_origin: String,
+}
+
+/// The runs under `<dir>/runs`, most recently trained last (by the time of their
+/// `trainer_log.jsonl`, else of the folder; names break ties).
+pub fn runs(dir: &Path) -> Vec<(String, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(runs_dir(dir)) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(std::time::SystemTime, String, PathBuf)> = entries
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| {
+            let path = e.path();
+            let log = path.join("trainer_log.jsonl");
+            let when = std::fs::metadata(&log)
+                .or_else(|_| std::fs::metadata(&path))
+                .and_then(|m| m.modified())
+                .ok()?;
+            Some((when, e.file_name().to_string_lossy().into_owned(), path))
+        })
+        .collect();
+    found.sort();
+    found.into_iter().map(|(_, id, p)| (id, p)).collect()
+}
+
+impl RunContext {
+    /// Opens the experiment at `dir` and the run `run` (the latest when `None`).
+    pub fn open(dir: &Path, run: Option<&str>) -> Result<RunContext> {
+        let experiment = Experiment::load(dir)?;
+        let all = runs(dir);
+        let (run_id, run_dir) = match run {
+            Some(id) => match all.iter().find(|(name, _)| name == id) {
+                Some(found) => found.clone(),
+                None => bail!(
+                    "{}: no run named {id:?}{}",
+                    runs_dir(dir).display(),
+                    match all.is_empty() {
+                        true => String::new(),
+                        false => format!(
+                            " (runs: {})",
+                            all.iter()
+                                .map(|(n, _)| n.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    }
+                ),
+            },
+            None => match all.last() {
+                Some(found) => found.clone(),
+                None => bail!(
+                    "{}: no runs yet: train one first (the cockpit's Run pane, or `tunedeck train \
+                     --out {}/run-1 ...`)",
+                    runs_dir(dir).display(),
+                    runs_dir(dir).display()
+                ),
+            },
+        };
+        let saved = run_dir.join("preset.toml");
+        let (preset, preset_origin) = if saved.is_file() {
+            (Preset::load(&saved)?, saved.display().to_string())
+        } else {
+            experiment.resolve_preset(dir)?
+        };
+        Ok(RunContext {
+            dir: dir.to_path_buf(),
+            experiment,
+            run_id,
+            run_dir,
+            preset,
+            preset_origin,
+        })
+    }
+
+    /// What the run produced: `adapter/`, or `model/` after full fine-tuning. A run with
+    /// neither still names `adapter/`, so the check says what is missing.
+    pub fn tuned(&self) -> Tuned {
+        let model = self.run_dir.join("model");
+        if !self.run_dir.join("adapter").exists() && model.join("config.json").is_file() {
+            Tuned::Model(model)
+        } else {
+            Tuned::Adapter(self.run_dir.join("adapter"))
+        }
+    }
+
+    /// `runs/<id>/<name>`.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.run_dir.join(name)
+    }
+
+    /// The evaluation of this run with the default settings.
+    pub fn eval_spec(&self) -> EvalSpec {
+        EvalSpec {
+            model: crate::paths::resolve_model(&self.preset.model, &self.dir),
+            tuned: self.tuned(),
+            template: self.preset.template.name().to_string(),
+            data: data_dir(&self.dir),
+            guard: guard_for(&self.dir),
+            goal: self.experiment.goal.clone(),
+            run: Some(self.run_id.clone()),
+            exam_size: DEFAULT_EXAM_SIZE,
+            max_new_tokens: DEFAULT_MAX_NEW_TOKENS,
+            temperature: 0.0,
+            top_p: 1.0,
+            seed: self.preset.seed,
+            device: "auto".into(),
+        }
+    }
+}
+
+/// The experiment's own guard set when `<dir>/data/guard.jsonl` exists, else the bundled one.
+pub fn guard_for(dir: &Path) -> PathBuf {
+    let own = dir.join(OWN_GUARD);
+    if own.is_file() {
+        own
+    } else {
+        crate::paths::home().join(BUNDLED_GUARD)
+    }
+}

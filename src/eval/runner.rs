@@ -1,0 +1,439 @@
+//! Runs the three-part test: every question answered by the base model, then by the base
+//! model with the adapter plugged in, scored and judged into an [`EvalReport`].
+//!
+//! The model loads once. The adapter is plugged in straight away, so a broken adapter fails
+//! in seconds rather than after the base model's answers; its branches are then taken out for
+//! the base model's turn and put back for the adapter's.
+//!
+//! Generation is sequential with the KV-cache generator: the decoder has no padding mask,
+//! so batching prompts of different lengths would change the answers.
+
+use super::metrics::{perplexity, rouge_l, FormatCheck};
+use super::questions::{self, Question};
+use super::results::{
+    utc_now, Answer, EvalReport, Item, Part, Settings, Side, Timing, Unsealing, VERSION,
+};
+use super::verdict;
+use crate::data::SplitDir;
+use crate::experiment::Goal;
+use crate::model::generate::{generate, token_logprobs, GenerateOptions, StopReason};
+use crate::model::linear::LoraBranch;
+use crate::model::{device, Model};
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// What is evaluated against the base model.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Tuned {
+    /// A PEFT LoRA adapter directory.
+    Adapter(PathBuf),
+    /// A fully fine-tuned model directory (Hugging Face layout).
+    Model(PathBuf),
+}
+
+impl Tuned {
+    /// The directory.
+    pub fn dir(&self) -> &std::path::Path {
+        match self {
+            Tuned::Adapter(d) | Tuned::Model(d) => d,
+        }
+    }
+
+    /// A clear error when the weights are not there (e.g. a run that never finished).
+    pub fn check(&self) -> Result<()> {
+        let (file, what) = match self {
+            Tuned::Adapter(d) => (d.join("adapter_model.safetensors"), "adapter"),
+            Tuned::Model(d) => (d.join("config.json"), "fine-tuned model"),
+        };
+        if !file.is_file() {
+            bail!(
+                "{}: no {what} here (missing {}): train the run to the end, or point --adapter \
+                 at a checkpoint",
+                self.dir().display(),
+                file.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Everything an evaluation needs.
+#[derive(Debug, Clone)]
+pub struct EvalSpec {
+    /// Base model directory.
+    pub model: PathBuf,
+    /// The adapter or fine-tuned model.
+    pub tuned: Tuned,
+    /// Chat template: the one training used (a name, or `auto`).
+    pub template: String,
+    /// Split directory (`train.jsonl`, `val.jsonl`, sealed `test.jsonl`).
+    pub data: PathBuf,
+    /// Guard set file.
+    pub guard: PathBuf,
+    /// Pass marks and output format.
+    pub goal: Goal,
+    /// The run's id, for the record and the unsealing reason.
+    pub run: Option<String>,
+    /// Training records in the exam.
+    pub exam_size: usize,
+    /// Token limit per answer.
+    pub max_new_tokens: usize,
+    /// 0 = greedy.
+    pub temperature: f64,
+    /// Nucleus mass when sampling.
+    pub top_p: f64,
+    /// Seed of the exam sample and of sampling.
+    pub seed: u64,
+    /// `auto`, `cpu` or `cuda`.
+    pub device: String,
+}
+
+/// What the runner reports as it goes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Progress<'a> {
+    /// A model is loading (the base model, or a fully fine-tuned one).
+    Loading(&'a Path),
+    /// Every input checked and the models ready: the test split has been unsealed, with
+    /// this reason, in this log.
+    Unsealed {
+        /// The reason on record.
+        reason: &'a str,
+        /// The log file.
+        log: &'a Path,
+    },
+    /// One answer done; `done` of `total` answers over the whole evaluation.
+    Answered {
+        /// The part.
+        part: Part,
+        /// Who answered.
+        side: Side,
+        /// Answers done so far.
+        done: usize,
+        /// Answers in all.
+        total: usize,
+        /// The answer.
+        text: &'a str,
+    },
+}
+
+/// The error returned when the cancel flag was raised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cancelled;
+
+impl std::fmt::Display for Cancelled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("evaluation cancelled")
+    }
+}
+
+impl std::error::Error for Cancelled {}
+
+/// The questions, part by part.
+type Parts = Vec<(Part, Vec<Question>)>;
+
+/// One side's answers, part by part, in question order.
+type Answers = Vec<Vec<Answer>>;
+
+/// Runs the evaluation. `cancel` is checked between tokens; `progress` sees each step.
+pub fn evaluate(
+    spec: &EvalSpec,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<EvalReport> {
+    // Everything that can be checked without a model is checked first, and the test split
+    // is unsealed only once the model has loaded: a failed start leaves no unsealing on record.
+    spec.tuned.check()?;
+    let format = spec.goal.output_regex().map(FormatCheck::new).transpose()?;
+    let split = SplitDir::open(&spec.data)?;
+    let train = split.train()?;
+    if train.records.is_empty() {
+        bail!(
+            "{}: train.jsonl has no records: nothing to set the exam from",
+            spec.data.display()
+        );
+    }
+    if split.manifest().counts.test == 0 {
+        bail!(
+            "{}: the test split is empty, so there is no interview: split again with a ratio that \
+             keeps a test part (e.g. --ratio 8:1:1) and enough records for it",
+            spec.data.display()
+        );
+    }
+    let exam_idx = questions::sample(train.records.len(), spec.exam_size.max(1), spec.seed);
+    let exam = questions::from_dataset(&train, Some(&exam_idx))?;
+    let guard = questions::load_guard(&spec.guard)?;
+
+    progress(Progress::Loading(&spec.model));
+    let dev = device::pick(&spec.device)?;
+    let mut model = Model::load(&spec.model, dev, &spec.template, false)
+        .with_context(|| format!("loading model {}", spec.model.display()))?;
+    let card = match &spec.tuned {
+        Tuned::Adapter(dir) => {
+            crate::lora::attach_saved(&mut model, dir)?;
+            Card::Adapter(unplug(&mut model))
+        }
+        Tuned::Model(dir) => {
+            // Loaded only after the base model's answers; check what can be checked now.
+            crate::model::ModelConfig::load(dir)?;
+            Card::Model(dir)
+        }
+    };
+
+    let reason = match &spec.run {
+        Some(id) => format!("interview of run {id}"),
+        None => format!("interview of {}", spec.tuned.dir().display()),
+    };
+    let test = split.unseal_test(&reason)?;
+    let log = split.dir().join(crate::data::split_dir::UNSEALED_LOG);
+    progress(Progress::Unsealed {
+        reason: &reason,
+        log: &log,
+    });
+    let interview = questions::from_dataset(&test, None)?;
+    let parts: Parts = vec![
+        (Part::Exam, exam),
+        (Part::Interview, interview),
+        (Part::Guard, guard),
+    ];
+
+    let total = 2 * parts.iter().map(|(_, q)| q.len()).sum::<usize>();
+    let mut counter = Counter {
+        done: 0,
+        total,
+        tokens: 0,
+    };
+    let start = Instant::now();
+    let base = answer_all(
+        &model,
+        &parts,
+        Side::Base,
+        spec,
+        format.as_ref(),
+        cancel,
+        &mut counter,
+        progress,
+    )?;
+    match card {
+        Card::Adapter(branches) => plug(&mut model, branches),
+        Card::Model(dir) => {
+            progress(Progress::Loading(dir));
+            drop(model);
+            model = Model::load(dir, dev, &spec.template, false)
+                .with_context(|| format!("loading model {}", dir.display()))?;
+        }
+    }
+    let tuned = answer_all(
+        &model,
+        &parts,
+        Side::Adapter,
+        spec,
+        format.as_ref(),
+        cancel,
+        &mut counter,
+        progress,
+    )?;
+    let seconds = start.elapsed().as_secs_f64();
+
+    let results: Vec<_> = parts
+        .into_iter()
+        .zip(base.into_iter().zip(tuned))
+        .map(|((part, qs), (b, a))| {
+            let items = qs
+                .into_iter()
+                .zip(b.into_iter().zip(a))
+                .map(|(q, (base, adapter))| Item {
+                    agreement: rouge_l(&adapter.text, &base.text),
+                    source: q.source,
+                    prompt: q.prompt,
+                    reference: q.reference,
+                    must_include: q.keywords,
+                    base,
+                    adapter,
+                })
+                .collect();
+            let marks = &spec.goal.pass_marks;
+            let mark = match part {
+                Part::Exam => marks.exam,
+                Part::Interview => marks.interview,
+                Part::Guard => marks.guard,
+            };
+            verdict::judge(part, mark, items)
+        })
+        .collect();
+    Ok(EvalReport {
+        version: VERSION,
+        created: utc_now(),
+        run: spec.run.clone(),
+        model: spec.model.display().to_string(),
+        adapter: spec.tuned.dir().display().to_string(),
+        data: spec.data.display().to_string(),
+        guard: spec.guard.display().to_string(),
+        format: format.as_ref().map(|f| f.pattern().to_string()),
+        settings: Settings {
+            template: model.tokenizer.template.name().to_string(),
+            max_new_tokens: spec.max_new_tokens,
+            temperature: spec.temperature,
+            top_p: spec.top_p,
+            seed: spec.seed,
+            exam_size: exam_idx.len(),
+            device: device::describe(dev),
+        },
+        unsealed: Unsealing {
+            reason,
+            log: log.display().to_string(),
+            test_sha256: split.manifest().sha256.test.clone(),
+        },
+        graduated: verdict::graduated(&results),
+        parts: results,
+        timing: Timing {
+            seconds,
+            answers: total,
+            answers_per_minute: total as f64 * 60.0 / seconds.max(1e-9),
+            tokens_per_second: counter.tokens as f64 / seconds.max(1e-9),
+        },
+        blind: None,
+    })
+}
+
+/// What turns the base model into the tuned one after the base model's answers.
+enum Card<'a> {
+    /// The adapter's LoRA branches, one slot per projection in `linears_mut` order.
+    Adapter(Vec<Option<LoraBranch>>),
+    /// A fully fine-tuned model to load.
+    Model(&'a Path),
+}
+
+/// Takes every LoRA branch out of the model, leaving the base model.
+fn unplug(model: &mut Model) -> Vec<Option<LoraBranch>> {
+    model
+        .decoder
+        .linears_mut()
+        .into_iter()
+        .map(|(_, l)| l.lora.take())
+        .collect()
+}
+
+/// Puts back what [`unplug`] took out.
+fn plug(model: &mut Model, branches: Vec<Option<LoraBranch>>) {
+    for ((_, l), b) in model.decoder.linears_mut().into_iter().zip(branches) {
+        l.lora = b;
+    }
+}
+
+/// Answers counted across both sides, for progress and speed.
+struct Counter {
+    done: usize,
+    total: usize,
+    tokens: usize,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn answer_all(
+    model: &Model,
+    parts: &Parts,
+    side: Side,
+    spec: &EvalSpec,
+    format: Option<&FormatCheck>,
+    cancel: &AtomicBool,
+    counter: &mut Counter,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Answers> {
+    let tok = &model.tokenizer;
+    let mut out = Vec::new();
+    for (part, qs) in parts {
+        let mut answers = Vec::with_capacity(qs.len());
+        for (i, q) in qs.iter().enumerate() {
+            let prompt = tok
+                .template
+                .prompt(q.system.as_deref(), &q.history, &q.prompt);
+            let ids = tok.encode(&prompt)?;
+            let opts = GenerateOptions {
+                max_new_tokens: spec.max_new_tokens,
+                temperature: spec.temperature,
+                top_p: spec.top_p,
+                // One seed per question, so an answer does not depend on those before it.
+                seed: spec.seed.wrapping_add(i as u64),
+                stop_ids: tok.stop_ids.clone(),
+            };
+            let (new, stop) = generate(&model.decoder, &ids, &opts, &mut |_| {
+                !cancel.load(Ordering::Relaxed)
+            });
+            if stop == StopReason::Cancelled {
+                return Err(Cancelled.into());
+            }
+            let text = tok.decode(&new)?;
+            let ended = stop == StopReason::EndOfTurn;
+            let mut scores = verdict::score(*part, &text, ended, &q.reference, &q.keywords, format);
+            if *part == Part::Guard {
+                scores.perplexity = reference_perplexity(model, &ids, &q.reference)?;
+            }
+            counter.done += 1;
+            counter.tokens += new.len();
+            progress(Progress::Answered {
+                part: *part,
+                side,
+                done: counter.done,
+                total: counter.total,
+                text: &text,
+            });
+            answers.push(Answer {
+                text,
+                tokens: new.len(),
+                ended,
+                scores,
+            });
+        }
+        out.push(answers);
+    }
+    Ok(out)
+}
+
+/// Perplexity of the reference answer (with the turn end, which training also teaches)
+/// after the prompt `prompt_ids`.
+fn reference_perplexity(model: &Model, prompt_ids: &[u32], reference: &str) -> Result<Option<f64>> {
+    let tok = &model.tokenizer;
+    let answer = tok.encode(&format!("{reference}{}", tok.template.turn_end()))?;
+    let ids: Vec<u32> = prompt_ids.iter().chain(&answer).copied().collect();
+    if prompt_ids.is_empty() || answer.is_empty() {
+        return Ok(None);
+    }
+    let lps: Vec<f32> = token_logprobs(&model.decoder, &ids)
+        .into_iter()
+        .skip(prompt_ids.len())
+        .flatten()
+        .collect();
+    Ok(perplexity(&lps))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unplugging_gives_back_the_base_model_and_plugging_the_adapter() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let load =
+            || Model::load(&root.join("tiny-llama"), tch::Device::Cpu, "auto", false).unwrap();
+        let base = load();
+        let mut m = load();
+        crate::lora::attach_saved(&mut m, &root.join("peft-tiny-llama")).unwrap();
+        let ids = [1u32, 5, 9, 20, 33, 7];
+        let lp = |m: &Model| -> Vec<f32> {
+            token_logprobs(&m.decoder, &ids)
+                .into_iter()
+                .flatten()
+                .collect()
+        };
+        let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5);
+        let tuned = lp(&m);
+        assert!(!close(&tuned, &lp(&base)), "the adapter changes the model");
+        let branches = unplug(&mut m);
+        assert!(close(&lp(&m), &lp(&base)));
+        plug(&mut m, branches);
+        assert!(close(&lp(&m), &tuned));
+    }
+}

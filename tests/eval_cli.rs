@@ -1,0 +1,235 @@
+//! `tunedeck eval` end to end on the tiny test model, and its errors for bad input.
+
+mod common;
+
+use common::{expect_error, fixtures, path_str, tunedeck};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// A copy of a fixture split: unsealing writes `unsealed.log` into the split folder.
+fn split_copy(tmp: &Path, name: &str) -> PathBuf {
+    let to = tmp.join(name);
+    std::fs::create_dir_all(&to).unwrap();
+    for f in ["train.jsonl", "val.jsonl", "test.jsonl", "split.toml"] {
+        std::fs::copy(fixtures().join("eval").join(name).join(f), to.join(f)).unwrap();
+    }
+    to
+}
+
+fn eval_explicit(split: &Path, guard: &Path, out: &Path) -> std::process::Output {
+    let (model, adapter) = (
+        fixtures().join("tiny-llama"),
+        fixtures().join("peft-tiny-llama"),
+    );
+    tunedeck(&[
+        "eval",
+        "--model",
+        path_str(&model),
+        "--adapter",
+        path_str(&adapter),
+        "--data",
+        path_str(split),
+        "--guard",
+        path_str(guard),
+        "--max-new-tokens",
+        "8",
+        "--exam-size",
+        "3",
+        "--device",
+        "cpu",
+        "--out",
+        path_str(out),
+    ])
+}
+
+#[test]
+fn eval_answers_scores_and_records_every_part() {
+    let tmp = tempfile::tempdir().unwrap();
+    let split = split_copy(tmp.path(), "split");
+    let guard = fixtures().join("eval/guard.jsonl");
+    let out = tmp.path().join("eval.json");
+    let run = eval_explicit(&split, &guard, &out);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    for line in ["exam", "interview", "guard", "graduated: no", "results:"] {
+        assert!(stdout.contains(line), "{line:?} missing from {stdout}");
+    }
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let parts = report["parts"].as_array().unwrap();
+    let names: Vec<&str> = parts.iter().map(|p| p["part"].as_str().unwrap()).collect();
+    assert_eq!(names, ["exam", "interview", "guard"]);
+    let sizes: Vec<usize> = parts
+        .iter()
+        .map(|p| p["items"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(
+        sizes,
+        [3, 1, 3],
+        "3 sampled exam questions, the test split, the guard"
+    );
+    for p in parts {
+        assert!(p["rule"].as_str().unwrap().starts_with("passes when"));
+        for item in p["items"].as_array().unwrap() {
+            for side in ["base", "adapter"] {
+                assert!(item[side]["tokens"].as_u64().unwrap() <= 8);
+                assert!(item[side]["scores"]["score"].is_number());
+            }
+        }
+    }
+    // The guard scores keywords and the perplexity of its references on both sides.
+    let guard_item = &parts[2]["items"][0];
+    assert_eq!(guard_item["must_include"], serde_json::json!(["paris"]));
+    assert!(guard_item["base"]["scores"]["keywords"].is_number());
+    assert!(parts[2]["base"]["perplexity"].as_f64().unwrap() > 1.0);
+    assert_ne!(
+        parts[2]["base"]["perplexity"], parts[2]["adapter"]["perplexity"],
+        "the adapter changes the model"
+    );
+    // The test split was unsealed, once, and the record says so.
+    let log = std::fs::read_to_string(split.join("unsealed.log")).unwrap();
+    assert_eq!(log.lines().count(), 1);
+    assert!(log.contains("interview of"), "{log}");
+    assert!(report["unsealed"]["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("interview of"));
+    assert_eq!(report["settings"]["max_new_tokens"], 8);
+    assert_eq!(report["graduated"], false);
+
+    // Greedy decoding: a second evaluation gives the same answers.
+    let again = tmp.path().join("again.json");
+    assert!(eval_explicit(&split, &guard, &again).status.success());
+    let second: Value = serde_json::from_str(&std::fs::read_to_string(&again).unwrap()).unwrap();
+    let answers = |r: &Value| {
+        r["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|p| p["items"].as_array().unwrap().clone())
+            .map(|i| (i["base"]["text"].clone(), i["adapter"]["text"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(answers(&report), answers(&second));
+}
+
+#[test]
+fn an_empty_test_split_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let split = split_copy(tmp.path(), "split-no-test");
+    let guard = fixtures().join("eval/guard.jsonl");
+    let (model, adapter) = (
+        fixtures().join("tiny-llama"),
+        fixtures().join("peft-tiny-llama"),
+    );
+    expect_error(
+        &[
+            "eval",
+            "--model",
+            path_str(&model),
+            "--adapter",
+            path_str(&adapter),
+            "--data",
+            path_str(&split),
+            "--guard",
+            path_str(&guard),
+        ],
+        &["the test split is empty", "--ratio 8:1:1"],
+    );
+}
+
+#[test]
+fn guard_files_with_errors_are_clear_errors_and_unseal_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let split = split_copy(tmp.path(), "split");
+    let (model, adapter) = (
+        fixtures().join("tiny-llama"),
+        fixtures().join("peft-tiny-llama"),
+    );
+    let cases: [(&str, &[&str]); 3] = [
+        ("guard-broken.jsonl", &["guard set", "guard-broken.jsonl:2"]),
+        (
+            "guard-bad-keywords.jsonl",
+            &[
+                "guard-bad-keywords.jsonl:2",
+                "must_include must be a list of keywords",
+            ],
+        ),
+        ("no-such-guard.jsonl", &["guard set", "no-such-guard.jsonl"]),
+    ];
+    for (file, mentions) in cases {
+        let guard = fixtures().join("eval").join(file);
+        expect_error(
+            &[
+                "eval",
+                "--model",
+                path_str(&model),
+                "--adapter",
+                path_str(&adapter),
+                "--data",
+                path_str(&split),
+                "--guard",
+                path_str(&guard),
+            ],
+            mentions,
+        );
+    }
+    assert!(
+        !split.join("unsealed.log").exists(),
+        "a failed start must not unseal the test split"
+    );
+}
+
+#[test]
+fn eval_needs_an_experiment_or_explicit_paths() {
+    expect_error(&["eval"], &["name an experiment folder"]);
+    let tmp = tempfile::tempdir().unwrap();
+    expect_error(
+        &["eval", path_str(tmp.path())],
+        &["experiment.toml: no such file"],
+    );
+}
+
+#[test]
+fn a_broken_adapter_fails_before_any_answer_and_unseals_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let split = split_copy(tmp.path(), "split");
+    let adapter = tmp.path().join("adapter");
+    std::fs::create_dir_all(&adapter).unwrap();
+    std::fs::copy(
+        fixtures().join("peft-tiny-llama/adapter_config.json"),
+        adapter.join("adapter_config.json"),
+    )
+    .unwrap();
+    // A torch pickle (a zip) under the safetensors name, as an old trainer once wrote.
+    std::fs::write(
+        adapter.join("adapter_model.safetensors"),
+        b"PK\x03\x04 not safetensors",
+    )
+    .unwrap();
+    let model = fixtures().join("tiny-llama");
+    let guard = fixtures().join("eval/guard.jsonl");
+    let args = [
+        "eval",
+        "--model",
+        path_str(&model),
+        "--adapter",
+        path_str(&adapter),
+        "--data",
+        path_str(&split),
+        "--guard",
+        path_str(&guard),
+    ];
+    let stderr = expect_error(
+        &args,
+        &["adapter_model.safetensors", "cannot read safetensors"],
+    );
+    assert!(
+        !stderr.contains("answers"),
+        "no answer was generated: {stderr}"
+    );
+    assert!(!split.join("unsealed.log").exists());
+}
