@@ -297,12 +297,44 @@ fn adapter_report_shows_the_update_per_projection() {
 #[test]
 fn full_fine_tuning_writes_a_loadable_model() {
     let tmp = tempfile::tempdir().unwrap();
-    let p = preset(tmp.path(), "finetuning_type = \"full\"\nmax_steps = 6\nlearning_rate = 0.001\neval_steps = 3");
+    let p = preset(
+        tmp.path(),
+        "finetuning_type = \"full\"\nmax_steps = 6\nlearning_rate = 0.001\neval_steps = 3",
+    );
     let (data, run) = (split(tmp.path()), tmp.path().join("run"));
-    let out = tunedeck(&["train", "--preset", path_str(&p), "--data", path_str(&data), "--out", path_str(&run)]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let evals: Vec<f64> = log(&run).iter().filter_map(|e| e["eval_loss"].as_f64()).collect();
-    assert!(evals.last().unwrap() < &evals[0], "validation loss should fall: {evals:?}");
-    let scored = tunedeck(&["model", "logprobs", "--model", path_str(&run.join("model")), "--text", "Hello there"]);
-    assert!(scored.status.success(), "{}", String::from_utf8_lossy(&scored.stderr));
+    let out = tunedeck(&[
+        "train",
+        "--preset",
+        path_str(&p),
+        "--data",
+        path_str(&data),
+        "--out",
+        path_str(&run),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let evals: Vec<f64> = log(&run)
+        .iter()
+        .filter_map(|e| e["eval_loss"].as_f64())
+        .collect();
+    assert!(
+        evals.last().unwrap() < &evals[0],
+        "validation loss should fall: {evals:?}"
+    );
+    let scored = tunedeck(&[
+        "model",
+        "logprobs",
+        "--model",
+        path_str(&run.join("model")),
+        "--text",
+        "Hello there",
+    ]);
+    assert!(
+        scored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&scored.stderr)
+    );
 }

@@ -30,8 +30,18 @@ impl Plan {
         let accum = (preset.gradient_accumulation_steps as usize).max(1);
         let batches = n.div_ceil(batch) as u64;
         let per_epoch = (batches / accum as u64).max(1);
-        let lengths = preset.group_by_length.then(|| seqs.iter().map(|s| s.ids.len()).collect());
-        Self { n, batch, accum, per_epoch, total: preset.total_steps(n), seed: preset.seed, lengths }
+        let lengths = preset
+            .group_by_length
+            .then(|| seqs.iter().map(|s| s.ids.len()).collect());
+        Self {
+            n,
+            batch,
+            accum,
+            per_epoch,
+            total: preset.total_steps(n),
+            seed: preset.seed,
+            lengths,
+        }
     }
 
     pub fn total_steps(&self) -> u64 {
