@@ -224,6 +224,15 @@ pub fn summary(r: &EvalReport) -> Vec<String> {
             if p.passed { "pass" } else { "FAIL" }
         ));
     }
+    if r.parts
+        .iter()
+        .any(|p| p.base.runaway + p.adapter.runaway > 0)
+    {
+        lines.push(format!(
+            "runaway = looping, or still going at --max-new-tokens {}",
+            r.settings.max_new_tokens
+        ));
+    }
     if let Some(g) = r.part(Part::Guard) {
         if let (Some(b), Some(a)) = (g.base.perplexity, g.adapter.perplexity) {
             lines.push(format!(
