@@ -22,7 +22,7 @@ pub use check::{check, check_path, CheckReport, Issue, IssueKind, Severity};
 pub use load::{load, load_lenient, Dataset, Format, Layout, Loaded, Rejected};
 pub use record::{Example, Location, Message, Record, Role};
 pub use schema::SchemaKind;
-pub use similar::{normalise, NEAR_DUPLICATE};
+pub use similar::{is_cjk, normalise, NEAR_DUPLICATE};
 pub use split::{leakage, split, Leak, Ratio, Split};
 pub use split_dir::{describe_leaks, split_to_dir, SplitDir, SplitManifest, SplitOutcome};
 pub use tokens::{record_tokens, ApproxCounter, TokenCounter};

@@ -2,6 +2,7 @@
 //! keyword rubric, the goal's format regex, the repetition / runaway detector and perplexity.
 //! Pure functions of text (and of log-probabilities the engine computed).
 
+use crate::data::is_cjk;
 use crate::data::normalise;
 use anyhow::{anyhow, Result};
 use std::collections::HashSet;
@@ -13,14 +14,6 @@ pub const REPEAT_NGRAM: usize = 4;
 pub const REPEAT_RATIO: f64 = 0.3;
 /// Times one line may appear before the answer counts as looping.
 pub const REPEAT_LINES: usize = 3;
-
-/// Han, kana and Hangul, the scripts written without spaces. The same ranges as the data
-/// checker's private `data::similar::is_cjk`, which `data` does not export.
-fn is_cjk(c: char) -> bool {
-    matches!(c as u32,
-        0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF
-        | 0xF900..=0xFAFF | 0x20000..=0x2FA1F)
-}
 
 /// Whether `text` contains a CJK character, so ROUGE-L should count characters, not words.
 pub fn has_cjk(text: &str) -> bool {

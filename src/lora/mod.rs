@@ -20,15 +20,7 @@ use std::path::Path;
 use tch::{nn, Tensor};
 
 /// The seven projections LoRA can target.
-pub const TARGETS: [&str; 7] = [
-    "q_proj",
-    "k_proj",
-    "v_proj",
-    "o_proj",
-    "gate_proj",
-    "up_proj",
-    "down_proj",
-];
+pub use crate::preset::TARGET_MODULES as TARGETS;
 
 /// An adapter attached to a model: its config and the trainable A/B tensors.
 pub struct Adapter {
