@@ -111,6 +111,58 @@ fn trains_logs_checkpoints_and_writes_a_peft_adapter() {
         .exists());
     // Older checkpoints are pruned to the last two.
     assert!(!run.join("checkpoints/checkpoint-5").exists());
+    // The run folder keeps the preset it was trained with.
+    let kept = std::fs::read_to_string(run.join("preset.toml")).unwrap();
+    assert!(kept.contains("max_steps = 20"), "{kept}");
+}
+
+#[test]
+fn lora_trains_over_a_bfloat16_base() {
+    // The GPU path: base weights in bfloat16, the adapter (and its update) in float32 as in
+    // PEFT. Runs on the CPU here with the tiny model.
+    let tmp = tempfile::tempdir().unwrap();
+    let p = preset(
+        tmp.path(),
+        "dtype = \"bfloat16\"\nmax_steps = 10\neval_steps = 10",
+    );
+    let (data, run) = (split(tmp.path()), tmp.path().join("run"));
+    let out = tunedeck(&[
+        "train",
+        "--preset",
+        path_str(&p),
+        "--data",
+        path_str(&data),
+        "--out",
+        path_str(&run),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let evals: Vec<f64> = log(&run)
+        .iter()
+        .filter_map(|e| e["eval_loss"].as_f64())
+        .collect();
+    assert!(
+        evals.len() == 2 && evals[1] < evals[0],
+        "validation loss should fall: {evals:?}"
+    );
+    let scored = tunedeck(&[
+        "model",
+        "logprobs",
+        "--model",
+        path_str(&fixtures().join("tiny-llama")),
+        "--adapter",
+        path_str(&run.join("adapter")),
+        "--text",
+        "Hello there",
+    ]);
+    assert!(
+        scored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&scored.stderr)
+    );
 }
 
 #[test]

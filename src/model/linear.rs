@@ -35,9 +35,22 @@ impl Linear {
                 } else {
                     x.shallow_clone()
                 };
+                // As PEFT does, the branch computes in the adapter's own dtype (float32 above
+                // a bfloat16 base keeps small updates from rounding away) and the sum comes
+                // back in the base's dtype.
+                let x = if x.kind() == l.a.kind() {
+                    x
+                } else {
+                    x.to_kind(l.a.kind())
+                };
                 // The rank-r intermediate keeps the extra cost at 2·r·(in + out) per token.
-                let h = x.linear::<Tensor>(&l.a, None).linear::<Tensor>(&l.b, None);
-                y + h * l.scale
+                let h = x.linear::<Tensor>(&l.a, None).linear::<Tensor>(&l.b, None) * l.scale;
+                let kind = y.kind();
+                if h.kind() == kind {
+                    y + h
+                } else {
+                    y + h.to_kind(kind)
+                }
             }
         }
     }

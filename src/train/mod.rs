@@ -96,6 +96,7 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
     let status = |hooks: &mut dyn Hooks, message: String| {
         hooks.event(WorkerEvent::Status { run_id, message })
     };
+    record_preset(out, preset, spec.resume, &mut |m| status(hooks, m))?;
 
     let split = SplitDir::open(&spec.data_dir)?;
     let train_data = split.train()?;
@@ -374,6 +375,32 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
         summary: summary.clone(),
     });
     Ok(summary)
+}
+
+/// Keeps the preset a run was trained with in `out/preset.toml`, so a run folder says how it
+/// was made. A resumed run whose preset changed since gets a warning naming the keys.
+fn record_preset(
+    out: &Path,
+    preset: &Preset,
+    resume: bool,
+    warn: &mut dyn FnMut(String) -> bool,
+) -> Result<()> {
+    let path = out.join("preset.toml");
+    if resume && path.exists() {
+        let before = Preset::load(&path)?;
+        let changed: Vec<String> = before
+            .diff(preset)
+            .into_iter()
+            .map(|(k, a, b)| format!("{k} {a} → {b}"))
+            .collect();
+        if !changed.is_empty() {
+            warn(format!(
+                "resuming with a different preset than the run started with: {}",
+                changed.join(", ")
+            ));
+        }
+    }
+    preset.save(&path)
 }
 
 fn save_weights(t: &Trainable, model: &Model, dir: &Path) -> Result<()> {
