@@ -36,6 +36,13 @@ bench-train: (setup "release")
     bash scripts/venv.sh
     cargo build --release --quiet
     .venv/bin/python bench/train.py
+    BENCH_SHAPE=qwen2.5-0.5b BENCH_STEPS=4 BENCH_RUNS=1 .venv/bin/python bench/train.py
+
+# LoRA training on a GPU (Qwen2.5-7B shape, random weights, 2048 tokens), tunedeck against
+# transformers + PEFT: run on a machine with a CUDA GPU and torch/transformers/peft (PY=...).
+bench-gpu:
+    cargo build --release --quiet
+    bash bench/gpu.sh
 
 # Evaluation throughput (answers per minute) against transformers, side by side.
 bench-eval: (setup "release")

@@ -19,7 +19,11 @@ import sys
 import tempfile
 import time
 
-MODEL = "models/smollm2-135m-instruct"
+# BENCH_SHAPE=qwen2.5-0.5b trains a randomly initialised model of that shape instead (written
+# by `tunedeck model init-random`, with SmolLM2's tokenizer); the children inherit its path
+# through BENCH_MODEL_DIR.
+SHAPE = os.environ.get("BENCH_SHAPE", "smollm2-135m")
+MODEL = os.environ.get("BENCH_MODEL_DIR", "models/smollm2-135m-instruct")
 DATASET = "datasets/security-review/records.jsonl"
 STEPS = int(os.environ.get("BENCH_STEPS", 8))
 RUNS = int(os.environ.get("BENCH_RUNS", 3))
@@ -29,11 +33,15 @@ ALPHA = 32
 LR = 3e-4
 SEED = 42
 CUTOFF = 512
+# float32, or bfloat16: base weights in bfloat16 with float32 LoRA weights on both sides
+# (PEFT's default autocast_adapter_dtype), which CPUs with AMX run several times faster.
+DTYPE = os.environ.get("BENCH_DTYPE", "float32")
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 BIN = "target/release/tunedeck"
+MODEL_TOKENIZER = "models/smollm2-135m-instruct"
 
-PRESET = f"""
-model = "{os.path.abspath(MODEL)}"
+PRESET = """
+model = "{model}"
 template = "chatml"
 lora_rank = {RANK}
 lora_alpha = {ALPHA}
@@ -53,7 +61,7 @@ logging_steps = 1
 eval_steps = 0
 save_steps = 0
 device = "cpu"
-dtype = "float32"
+dtype = "{DTYPE}"
 seed = {SEED}
 """
 
@@ -90,7 +98,7 @@ def peer(split_dir, init_adapter):
     import peft
 
     tok = transformers.AutoTokenizer.from_pretrained(MODEL)
-    model = transformers.AutoModelForCausalLM.from_pretrained(MODEL, dtype=torch.float32)
+    model = transformers.AutoModelForCausalLM.from_pretrained(MODEL, dtype=getattr(torch, DTYPE))
     model = peft.PeftModel.from_pretrained(model, init_adapter, is_trainable=True)
     model.train()
     records = [json.loads(l) for l in open(os.path.join(split_dir, "train.jsonl"))]
@@ -145,7 +153,13 @@ def main():
     import transformers
     import peft
 
+    global MODEL
     with tempfile.TemporaryDirectory() as tmp:
+        if SHAPE != "smollm2-135m" and "BENCH_MODEL_DIR" not in os.environ:
+            MODEL = os.path.join(tmp, "model")
+            subprocess.run([BIN, "model", "init-random", "--shape", SHAPE, "--tokenizer", MODEL_TOKENIZER,
+                            "--out", MODEL, "--dtype", "float32"], check=True, capture_output=True)
+            os.environ["BENCH_MODEL_DIR"] = MODEL
         split = os.path.join(tmp, "data")
         subprocess.run([BIN, "data", "split", DATASET, "--out", split], check=True, capture_output=True)
         # One shared initial adapter, written by PEFT; B is made non-zero so A learns at once.
@@ -161,7 +175,9 @@ def main():
         pm.save_pretrained(init)
         del pm, base
         preset = os.path.join(tmp, "bench.toml")
-        open(preset, "w").write(PRESET)
+        open(preset, "w").write(PRESET.format(
+            model=os.path.abspath(MODEL), RANK=RANK, ALPHA=ALPHA, LR=LR, STEPS=STEPS, BATCH=BATCH,
+            CUTOFF=CUTOFF, DTYPE=DTYPE, SEED=SEED))
 
         ours, theirs = [], []
         for r in range(RUNS):
@@ -179,8 +195,9 @@ def main():
 
     med = lambda xs, k: statistics.median(x[k] for x in xs)
     a, b = med(ours, "tps"), med(theirs, "tps")
-    print(f"\nSmolLM2-135M-Instruct, LoRA r={RANK} on all 7 projections, batch {BATCH}, {STEPS} steps, "
-          f"float32, CPU, {torch.get_num_threads()} threads, {RUNS} alternated runs each")
+    name = "SmolLM2-135M-Instruct" if SHAPE == "smollm2-135m" else f"random {SHAPE} shape"
+    print(f"\n{name}, LoRA r={RANK} on all 7 projections, batch {BATCH}, {STEPS} steps, "
+          f"{DTYPE}, CPU, {torch.get_num_threads()} threads, {RUNS} alternated runs each")
     print(f"tunedeck           {a:7.1f} tokens/s  peak RSS {med(ours, 'rss'):6.0f} MiB")
     print(f"transformers+PEFT  {b:7.1f} tokens/s  peak RSS {med(theirs, 'rss'):6.0f} MiB")
     print(f"ratio tunedeck/peer: speed {a / b:.2f}x, memory {med(ours, 'rss') / med(theirs, 'rss'):.2f}x")

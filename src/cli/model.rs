@@ -19,6 +19,23 @@ pub enum ModelCommand {
         #[arg(long, value_enum, default_value = "float32")]
         dtype: OutDtype,
     },
+    /// Write a randomly initialised model of a known shape (for benchmarks), with the
+    /// tokenizer of a real model.
+    InitRandom {
+        /// qwen2.5-7b, qwen2.5-0.5b or tiny-qwen2.
+        #[arg(long)]
+        shape: String,
+        /// A model directory whose tokenizer (and special tokens) to use.
+        #[arg(long)]
+        tokenizer: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// float32 or bfloat16.
+        #[arg(long, default_value = "bfloat16")]
+        dtype: String,
+        #[arg(long, default_value_t = 0)]
+        seed: i64,
+    },
     /// Print the token ids of raw text (no special tokens added) as JSON.
     Tokenize {
         #[arg(long)]
@@ -39,6 +56,23 @@ pub enum ModelCommand {
 
 pub fn run(cmd: ModelCommand) -> Result<()> {
     match cmd {
+        ModelCommand::InitRandom {
+            shape,
+            tokenizer,
+            out,
+            dtype,
+            seed,
+        } => {
+            let shape = crate::model::random::shape(&shape)?;
+            let n = crate::model::random::write(&shape, &tokenizer, &out, &dtype, seed)?;
+            println!(
+                "wrote a random {} ({n} parameters, {:.2} B, {dtype}) to {}",
+                shape.name,
+                n as f64 / 1e9,
+                out.display()
+            );
+            Ok(())
+        }
         ModelCommand::ImportGguf { file, out, dtype } => {
             let bar = ProgressBar::new(0).with_style(
                 ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} tensors {wide_msg}")

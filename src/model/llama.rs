@@ -192,23 +192,49 @@ impl Mlp {
 impl Decoder {
     /// Hidden states after the final norm: ids (B, T) -> (B, T, H). With a cache, the ids are
     /// the positions after the cached ones and the cache is extended.
-    // `x = x + f(x)` on purpose: `+=` would add in place and corrupt the autograd graph,
-    // which saved `x` for the backward pass of the norm.
-    #[allow(clippy::assign_op_pattern)]
     pub fn hidden(&self, ids: &Tensor, mut cache: Option<&mut KvCache>, train: bool) -> Tensor {
-        let cfg = &self.config;
         let (_, t) = ids.size2().expect("ids are (B, T)");
         let start = cache.as_ref().map_or(0, |c| c.len());
-        let mut x = Tensor::embedding(&self.embed_tokens, ids, -1, false, false); // (B, T, H)
-        let rope = rope_tables(cfg, start, t, x.device(), x.kind());
-        for (i, layer) in self.layers.iter().enumerate() {
+        let mut x = self.embed(ids); // (B, T, H)
+        let rope = self.rope(start, t, x.device(), x.kind());
+        for i in 0..self.layers.len() {
             let slot = cache.as_deref_mut().map(|c| &mut c.layers[i]);
-            let h = rms_norm(&x, &layer.input_layernorm, cfg.rms_norm_eps);
-            x = x + layer.self_attn.forward(&h, cfg, &rope, slot, train);
-            let h = rms_norm(&x, &layer.post_attention_layernorm, cfg.rms_norm_eps);
-            x = x + layer.mlp.forward(&h, train);
+            x = self.layer(i, &x, &rope, slot, train);
         }
-        rms_norm(&x, &self.norm, cfg.rms_norm_eps)
+        self.final_norm(&x)
+    }
+
+    /// Token embeddings: ids (B, T) -> (B, T, H).
+    pub fn embed(&self, ids: &Tensor) -> Tensor {
+        Tensor::embedding(&self.embed_tokens, ids, -1, false, false)
+    }
+
+    /// RoPE cos/sin tables for positions `start..start + len`.
+    pub fn rope(&self, start: i64, len: i64, device: Device, kind: Kind) -> (Tensor, Tensor) {
+        rope_tables(&self.config, start, len, device, kind)
+    }
+
+    /// Decoder layer `i`: (B, T, H) -> (B, T, H), extending its cache slot if given. The
+    /// residual sums make new tensors: adding in place would corrupt the autograd graph,
+    /// which saved `x` for the backward pass of the norm.
+    pub fn layer(
+        &self,
+        i: usize,
+        x: &Tensor,
+        rope: &(Tensor, Tensor),
+        slot: Option<&mut Option<(Tensor, Tensor)>>,
+        train: bool,
+    ) -> Tensor {
+        let (cfg, layer) = (&self.config, &self.layers[i]);
+        let h = rms_norm(x, &layer.input_layernorm, cfg.rms_norm_eps);
+        let x = x + layer.self_attn.forward(&h, cfg, rope, slot, train);
+        let h = rms_norm(&x, &layer.post_attention_layernorm, cfg.rms_norm_eps);
+        &x + layer.mlp.forward(&h, train)
+    }
+
+    /// The final RMSNorm, before the LM head.
+    pub fn final_norm(&self, x: &Tensor) -> Tensor {
+        rms_norm(x, &self.norm, self.config.rms_norm_eps)
     }
 
     /// Project hidden states to vocabulary logits: (..., H) -> (..., V)

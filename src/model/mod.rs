@@ -7,6 +7,7 @@ pub mod generate;
 pub mod linear;
 pub mod llama;
 pub mod load;
+pub mod random;
 pub mod template;
 pub mod tokenizer;
 

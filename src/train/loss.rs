@@ -8,9 +8,14 @@ use tch::{Kind, Reduction, Tensor};
 /// Sum of token cross-entropies over the batch's labelled positions, and their count.
 /// Shifted as in transformers: position t predicts label t+1.
 pub fn loss_sum(model: &Decoder, batch: &Batch, train: bool) -> (Tensor, usize) {
-    let device = model.embed_tokens.device();
-    let ids = batch.ids.to_device(device);
+    let ids = batch.ids.to_device(model.embed_tokens.device());
     let hidden = model.hidden(&ids, None, train); // (B, T, H)
+    loss_at_labels(model, &hidden, batch)
+}
+
+/// The loss sum and label count from final hidden states (B, T, H) of `batch`.
+pub fn loss_at_labels(model: &Decoder, hidden: &Tensor, batch: &Batch) -> (Tensor, usize) {
+    let device = hidden.device();
     let (b, t, h) = hidden.size3().expect("hidden is (B, T, H)");
     let targets = batch.labels.narrow(1, 1, t - 1).reshape([-1]); // (B·(T-1))
     let keep = targets.ne(IGNORE).nonzero().squeeze_dim(1); // (N)

@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod encode;
 pub mod log;
 pub mod loss;
+mod recompute;
 mod schedule;
 
 use crate::data::SplitDir;
@@ -140,12 +141,6 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
             None => Trainable::Lora(Box::new(lora::attach_new(&mut model, cfg)?)),
         }
     };
-    if preset.gradient_checkpointing {
-        status(
-            hooks,
-            "gradient_checkpointing is not implemented yet: training without it".into(),
-        );
-    }
 
     status(hooks, "tokenizing".into());
     let train_seqs = encode_all(&model, &train_data, preset)?;
@@ -271,15 +266,24 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
         let mut tokens = 0usize;
         let mut loss_total = 0.0;
         opt.zero_grad();
-        for seqs in &micro {
+        for (m, seqs) in micro.iter().enumerate() {
             let batch = collate(seqs, pad);
             tokens += batch.tokens;
-            let (sum, _) = loss::loss_sum(&model.decoder, &batch, true);
             // Token-weighted mean over the whole accumulated step, as transformers does with
             // num_items_in_batch.
-            let scaled = sum / label_tokens.max(1) as f64;
-            scaled.backward();
-            loss_total += scaled.double_value(&[]);
+            let denominator = label_tokens.max(1) as f64;
+            if preset.gradient_checkpointing {
+                let seed = (preset.seed as i64)
+                    .wrapping_mul(1_000_003)
+                    .wrapping_add((step * 64 + m as u64) as i64);
+                let (value, _) = recompute::backward(&model.decoder, &batch, denominator, seed);
+                loss_total += value;
+            } else {
+                let (sum, _) = loss::loss_sum(&model.decoder, &batch, true);
+                let scaled = sum / denominator;
+                scaled.backward();
+                loss_total += scaled.double_value(&[]);
+            }
         }
         let grad_norm = opt.clip_grad_norm(preset.max_grad_norm);
         if !loss_total.is_finite() || !grad_norm.is_finite() {
