@@ -217,9 +217,10 @@ fn goal_edits_lint_live_and_are_saved() {
 }
 
 #[test]
-fn the_decision_helper_recommends_a_card() {
+fn the_decision_helper_recommends_a_card_and_keeps_the_answers() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut app = open(&demo_experiment(tmp.path()));
+    let dir = demo_experiment(tmp.path());
+    let mut app = open(&dir);
     app.update(Action::AnswerYes);
     assert!(app.notice.is_some(), "y on a field row explains itself");
     let q0 = GOAL_ROWS
@@ -234,16 +235,36 @@ fn the_decision_helper_recommends_a_card() {
         &[Action::AnswerYes, Action::Down, Action::AnswerYes],
     );
     assert_eq!(
-        tunedeck::experiment::recommend(&app.goal.answers).card,
+        tunedeck::experiment::recommend(&app.exp.goal.decision).card,
         Card::LoraRag
     );
     let screen = text(&render(&app, 80, 24));
     assert!(screen.contains("→ LoRA + RAG:"), "{screen}");
+
+    // Saved at once: a cockpit opened on the folder (after a crash, no quit) shows the same
+    // answers and recommendation.
+    assert_eq!(on_disk(&dir).goal.decision, app.exp.goal.decision);
+    let reopened = open(&dir);
+    let screen = text(&render(&reopened, 80, 24));
+    let answers: Vec<&str> = screen
+        .lines()
+        .filter_map(|l| l.trim_start_matches('│').split_whitespace().next())
+        .filter(|w| w.starts_with("[yes]") || w.starts_with("[no]"))
+        .collect();
+    assert_eq!(answers, ["[yes]", "[yes]", "[no]", "[no]"], "{screen}");
+    assert!(screen.contains("→ LoRA + RAG:"), "{screen}");
+
     press(&mut app, &[Action::Up, Action::Toggle]);
     assert_eq!(
-        tunedeck::experiment::recommend(&app.goal.answers).card,
+        tunedeck::experiment::recommend(&app.exp.goal.decision).card,
         Card::Lora
     );
+    let reopened = open(&dir);
+    assert_eq!(
+        tunedeck::experiment::recommend(&reopened.exp.goal.decision).card,
+        Card::Lora
+    );
+    assert!(!reopened.exp.goal.decision.fresh_facts);
 }
 
 #[test]

@@ -219,7 +219,7 @@ fn helper_lines(app: &App, area: Rect, focused: bool) -> Vec<Line<'static>> {
         theme::TITLE,
     )];
     for (i, q) in QUESTIONS.iter().enumerate() {
-        let yes = answer_of(&app.goal.answers, i);
+        let yes = answer_of(&app.exp.goal.decision, i);
         let mark = if yes {
             lang.pick("[yes]", "[是]")
         } else {
@@ -239,7 +239,7 @@ fn helper_lines(app: &App, area: Rect, focused: bool) -> Vec<Line<'static>> {
             Span::styled(text, style),
         ]));
     }
-    let rec = recommend(&app.goal.answers);
+    let rec = recommend(&app.exp.goal.decision);
     let reason = lang.pick(&rec.reason_en, &rec.reason_zh);
     let text = format!("→ {}: {reason}", rec.card.name());
     let room = (area.height as usize).saturating_sub(out.len()).max(1);
