@@ -11,11 +11,16 @@ use crate::tui::action::Pane;
 use crate::tui::app::{answer_of, App, GoalRow, Input};
 use crate::tui::editor::layout;
 use crate::tui::loss::Mood;
-use crate::tui::text::{pad, truncate, wrap};
+use crate::tui::text::{one_line, pad, truncate, wrap};
 use crate::tui::theme;
 
 /// Cells for the field labels.
 const LABEL: usize = 15;
+/// Inner width from which the lint and the decision helper move beside the fields.
+const SIDE_BY_SIDE: u16 = 110;
+/// Blank columns between the fields and the column beside them: without them a line
+/// wrapped to the full width ran straight into the "Lint" title.
+const GUTTER: u16 = 2;
 
 /// Draws the goal pane.
 pub fn render(f: &mut Frame, area: Rect, app: &App, focused: bool) {
@@ -23,9 +28,10 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, focused: bool) {
     let inner = pane_block(f, area, Pane::Goal, lang, focused, "");
     let findings = lint(&app.exp.goal);
     let helper_rows = 7;
-    if inner.width >= 110 {
+    if inner.width >= SIDE_BY_SIDE {
         let [left, right] =
             Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)])
+                .spacing(GUTTER)
                 .areas(inner);
         draw_lines(
             f,
@@ -91,6 +97,12 @@ fn fields(app: &App, width: u16, height: usize, focused: bool) -> Vec<Line<'stat
                         theme::DIM,
                     )]
                 }
+                // One row: as much as fits on it (wrapping first would end the line at
+                // the first long word, e.g. a regex).
+                _ if rows == 1 => vec![Line::styled(
+                    truncate(&one_line(text), value_w as usize),
+                    theme::TEXT,
+                )],
                 _ => wrapped(text, value_w, theme::TEXT, rows),
             };
             for (i, line) in body.into_iter().enumerate() {
