@@ -8,10 +8,11 @@ mod support;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use support::*;
 use tunedeck::experiment::{ItemStatus, Step, PLAN};
-use tunedeck::tui::app::{Overlay, Phase};
+use tunedeck::train::checkpoint::{self, TrainerState};
+use tunedeck::tui::app::{Overlay, Phase, ResumePoint};
 use tunedeck::tui::loss::Health;
 use tunedeck::tui::{Action, Pane};
-use tunedeck::worker::{WorkerCommand, WorkerEvent};
+use tunedeck::worker::{RunSpec, WorkerCommand, WorkerEvent};
 
 fn status(app: &tunedeck::tui::App, step: Step) -> ItemStatus {
     let i = PLAN.iter().position(|p| p.step == step).unwrap();
@@ -195,10 +196,12 @@ fn reopening_shows_the_last_runs_curve_and_numbers_runs_after_it() {
         })
         .collect();
     std::fs::write(run.join("trainer_log.jsonl"), log).unwrap();
+    checkpoint_on_disk(&run, 20, 20);
 
     let mut app = open(&dir);
     assert_eq!(app.run.name, "run-3");
     assert_eq!(app.run.phase, Phase::Finished);
+    assert_eq!(app.run.resume_from, None, "it reached its last step");
     assert_eq!(app.run.history.train().len(), 20);
     assert_eq!(app.run.history.val().len(), 3);
     assert_eq!(
@@ -215,6 +218,145 @@ fn reopening_shows_the_last_runs_curve_and_numbers_runs_after_it() {
     );
 
     let id = split_and_start(&mut app);
-    assert_eq!(id, 4);
+    assert_eq!(id, 4, "a finished run is not continued");
     assert!(app.run.history.train().is_empty());
+}
+
+/// A checkpoint as the trainer writes it (trainer_state.json last), without weights: the
+/// cockpit only reads the state.
+fn checkpoint_on_disk(run_dir: &std::path::Path, step: u64, total_steps: u64) {
+    let state = TrainerState {
+        global_step: step,
+        total_steps,
+        epoch: 0.0,
+        total_tokens: step * 800,
+        elapsed_s: step as f64,
+        initial_eval_loss: Some(2.0),
+        last_eval_loss: Some(1.0),
+        seed: 42,
+    };
+    checkpoint::save(run_dir, &state, &mut |_| Ok(())).unwrap();
+}
+
+/// The one Start command the app sent: its run id and spec.
+fn sent_start(app: &mut tunedeck::tui::App) -> (u64, Box<RunSpec>) {
+    match app.take_commands().as_slice() {
+        [WorkerCommand::Start { run_id, spec }] => (*run_id, spec.clone()),
+        other => panic!("expected one Start, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_stopped_run_continues_from_its_checkpoint_and_a_finished_one_starts_anew() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = demo_experiment(tmp.path());
+    let mut app = open(&dir);
+    let id = split_and_start(&mut app);
+    app.on_worker(loaded(id));
+    feed_steps(&mut app, id, 1..=12);
+    // The user stops at step 12; the worker saves a checkpoint there and reports the end.
+    app.update(Action::StopRun);
+    app.take_commands();
+    checkpoint_on_disk(&dir.join("runs/run-1"), 12, TOTAL_STEPS);
+    app.on_worker(finished(id, true));
+    assert_eq!(
+        app.run.resume_from,
+        Some(ResumePoint {
+            step: 12,
+            total_steps: TOTAL_STEPS
+        })
+    );
+    let screen = text(&render(&app, 80, 24));
+    assert!(screen.contains("■ stopped 12/75"), "{screen}");
+    assert!(
+        screen.contains(
+            "run-1 ended before its last step: s continues it from the checkpoint at step"
+        ) && screen.contains("12/75, S starts a new run."),
+        "{screen}"
+    );
+
+    // s continues the same run in the same folder.
+    app.update(Action::StartRun);
+    let (again, spec) = sent_start(&mut app);
+    assert_eq!(again, id);
+    assert!(spec.resume, "the trainer is asked to resume");
+    assert!(spec.out_dir.ends_with("runs/run-1"), "{:?}", spec.out_dir);
+    assert_eq!(app.run.phase, Phase::Starting);
+    assert_eq!(app.run.history.train().len(), 12, "the curve so far stays");
+    assert!(app
+        .notice
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("Continuing run-1 from its checkpoint at step 12/75"));
+    let mut info = loaded(id);
+    if let WorkerEvent::Loaded { info, .. } = &mut info {
+        info.start_step = 12;
+    }
+    assert!(app.on_worker(info));
+    feed_steps(&mut app, id, 13..=TOTAL_STEPS);
+    assert_eq!(app.run.history.train().len(), TOTAL_STEPS as usize);
+    checkpoint_on_disk(&dir.join("runs/run-1"), TOTAL_STEPS, TOTAL_STEPS);
+    app.on_worker(finished(id, false));
+    assert_eq!(app.run.resume_from, None);
+    let screen = text(&render(&app, 80, 24));
+    assert!(screen.contains("✓ finished 75/75"), "{screen}");
+    assert!(!screen.contains("continues it"), "{screen}");
+
+    // A finished run is never resumed: s starts run-2 from scratch.
+    app.update(Action::StartRun);
+    let (next, spec) = sent_start(&mut app);
+    assert_eq!(next, id + 1);
+    assert!(!spec.resume);
+    assert!(spec.out_dir.ends_with("runs/run-2"));
+    assert!(app.run.history.train().is_empty());
+}
+
+#[test]
+fn a_run_cut_short_on_disk_is_offered_for_resume_on_reopening() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = demo_experiment(tmp.path());
+    // run-2 was killed at step 15 of 40: its log runs past its last checkpoint (12), and it
+    // never wrote an adapter.
+    let run = dir.join("runs/run-2");
+    std::fs::create_dir_all(&run).unwrap();
+    let log: String = (1..=15)
+        .map(|s| format!("{{\"current_steps\":{s},\"total_steps\":40,\"loss\":{},\"lr\":0.001,\"epoch\":0.1,\"elapsed_time\":{s}.0,\"throughput\":700.0,\"total_tokens\":{}}}\n", loss_at(s), s * 700))
+        .collect();
+    std::fs::write(run.join("trainer_log.jsonl"), log).unwrap();
+    checkpoint_on_disk(&run, 12, 40);
+
+    let mut app = open(&dir);
+    app.update(Action::Focus(Pane::Dataset));
+    app.update(Action::Split);
+    app.update(Action::Focus(Pane::Loss));
+    assert_eq!(app.run.name, "run-2");
+    assert_eq!(app.run.phase, Phase::Finished);
+    let screen = text(&render(&app, 80, 24));
+    assert!(screen.contains("■ stopped 15/40"), "{screen}");
+    assert!(
+        screen.contains(
+            "run-2 ended before its last step: s continues it from the checkpoint at step"
+        ) && screen.contains("12/40, S starts a new run."),
+        "{screen}"
+    );
+
+    // S starts a new run instead, leaving run-2 as it is.
+    let mut fresh = open(&dir);
+    press(
+        &mut fresh,
+        &[Action::Focus(Pane::Loss), Action::StartNewRun],
+    );
+    let (id, spec) = sent_start(&mut fresh);
+    assert_eq!(id, 3);
+    assert!(!spec.resume && spec.out_dir.ends_with("runs/run-3"));
+
+    // s continues run-2: steps 13-15 are trained again, so the curve keeps 1-12.
+    app.update(Action::StartRun);
+    let (id, spec) = sent_start(&mut app);
+    assert_eq!(id, 2);
+    assert!(spec.resume && spec.out_dir.ends_with("runs/run-2"));
+    assert_eq!(app.run.history.train().len(), 12);
+    assert!(!app.on_worker(step(3, 13, 1.0)), "not this run's events");
+    assert!(app.on_worker(step(2, 13, 1.0)));
 }

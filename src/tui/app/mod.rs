@@ -22,7 +22,7 @@ pub use goal::{answer_of, GoalRow, GoalState, GOAL_ROWS};
 pub use input::{Input, PromptKind};
 pub use plan::PlanView;
 pub use preset::PresetState;
-pub use run::{Phase, RunState};
+pub use run::{Phase, ResumePoint, RunState};
 
 use super::action::{Action, Pane};
 use super::keymap::{self, KeyContext};

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::App;
 use crate::experiment::{data_dir, runs_dir, Language};
+use crate::train::checkpoint;
 use crate::tui::action::Action;
 use crate::tui::estimate::eta_s;
 use crate::tui::loss::{LossHistory, Mood};
@@ -25,10 +26,32 @@ pub enum Phase {
     Paused,
     /// Asked to stop; saving.
     Stopping,
-    /// Ended (completed or stopped), adapter saved.
+    /// Ended: completed, or stopped before its last step (see [`RunState::resume_from`]).
     Finished,
     /// Ended with an error.
     Failed,
+}
+
+/// A checkpoint of a run that stopped before its last step: starting again continues there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResumePoint {
+    /// The checkpoint's step.
+    pub step: u64,
+    /// The run's planned steps.
+    pub total_steps: u64,
+}
+
+impl ResumePoint {
+    /// The latest checkpoint in `run_dir` when its trainer had not reached the last step.
+    /// A checkpoint that cannot be read offers nothing: a new run is the safe choice.
+    pub fn find(run_dir: &Path) -> Option<ResumePoint> {
+        let (_, dir) = checkpoint::latest(run_dir)?;
+        let state = checkpoint::load_state(&dir).ok()?;
+        (state.global_step < state.total_steps).then_some(ResumePoint {
+            step: state.global_step,
+            total_steps: state.total_steps,
+        })
+    }
 }
 
 /// The current (or last) run.
@@ -54,6 +77,9 @@ pub struct RunState {
     pub summary: Option<RunSummary>,
     /// Why it failed.
     pub error: Option<String>,
+    /// Where a start would continue this run; `None` while it is active, when it completed,
+    /// or when it saved no checkpoint.
+    pub resume_from: Option<ResumePoint>,
     runs_dir: PathBuf,
     started: bool,
     finished: bool,
@@ -73,6 +99,7 @@ impl RunState {
             checkpoint: None,
             summary: None,
             error: None,
+            resume_from: None,
             runs_dir: runs_dir(dir),
             started: false,
             finished: false,
@@ -85,6 +112,17 @@ impl RunState {
             self.phase,
             Phase::Starting | Phase::Running | Phase::Paused | Phase::Stopping
         )
+    }
+
+    /// The run ended before its last step (stopped, or cut short by a crash), so it could
+    /// be continued.
+    pub fn stopped_early(&self) -> bool {
+        self.resume_from.is_some() || self.summary.as_ref().is_some_and(|s| s.stopped)
+    }
+
+    /// This run's folder.
+    fn dir(&self) -> PathBuf {
+        self.runs_dir.join(&self.name)
     }
 
     /// A run reported progress in this session.
@@ -164,8 +202,11 @@ impl RunState {
                 state.history.push_val(step, eval_loss);
             }
         }
+        state.id = Some(n);
         state.name = format!("run-{n}");
-        if path.join("adapter/adapter_model.safetensors").is_file() {
+        state.resume_from = ResumePoint::find(&path);
+        // A run with a resumable checkpoint ended early even without an adapter (killed).
+        if state.resume_from.is_some() || path.join("adapter/adapter_model.safetensors").is_file() {
             state.phase = Phase::Finished;
         }
         state
@@ -197,13 +238,14 @@ impl App {
         let phase = self.run.phase;
         let lang = self.lang();
         match action {
-            Action::StartRun if self.run.is_active() => {
+            Action::StartRun | Action::StartNewRun if self.run.is_active() => {
                 self.tell(
                     lang.pick("A run is already active.", "已有训练在进行。"),
                     Mood::Neutral,
                 );
             }
-            Action::StartRun => self.start_run(),
+            Action::StartRun => self.start_run(self.run.resume_from),
+            Action::StartNewRun => self.start_run(None),
             Action::PauseResume if phase == Phase::Running => self.send(WorkerCommand::Pause),
             Action::PauseResume if phase == Phase::Paused => self.send(WorkerCommand::Resume),
             Action::StopRun
@@ -228,8 +270,9 @@ impl App {
         }
     }
 
-    /// Asks the worker to train the experiment's preset on its split, in a new `runs/run-N`.
-    fn start_run(&mut self) {
+    /// Asks the worker to train the experiment's preset on its split: continuing the shown
+    /// run from `resume` (its checkpoint), or in a new `runs/run-N`.
+    fn start_run(&mut self, resume: Option<ResumePoint>) {
         let lang = self.lang();
         if self.data.split.is_none() {
             let msg = lang.pick(
@@ -243,14 +286,19 @@ impl App {
             Ok((p, _)) => p,
             Err(e) => return self.tell(&format!("{e:#}"), Mood::Bad),
         };
-        let id = self.run.next_id();
+        let resume = resume.zip(self.run.id);
+        let (id, history) = match resume {
+            // The steps after the checkpoint are trained again: their points go.
+            Some((point, id)) => (id, self.run.history.until(point.step)),
+            None => (self.run.next_id(), LossHistory::default()),
+        };
         let name = format!("run-{id}");
         let spec = RunSpec {
             preset,
             base_dir: self.dir.clone(),
             data_dir: data_dir(&self.dir),
             out_dir: self.run.runs_dir.join(&name),
-            resume: false,
+            resume: resume.is_some(),
             init_adapter: None,
         };
         self.send(WorkerCommand::Start {
@@ -261,13 +309,22 @@ impl App {
             id: Some(id),
             name,
             phase: Phase::Starting,
+            history,
             started: self.run.started,
             finished: self.run.finished,
             ..RunState::new(&self.dir)
         };
-        let msg = match lang {
-            Language::En => format!("Starting run-{id}: loading the model on the worker…"),
-            Language::Zh => format!("正在启动 run-{id}：后台加载模型…"),
+        let msg = match (resume, lang) {
+            (Some((p, _)), Language::En) => format!(
+                "Continuing run-{id} from its checkpoint at step {}/{}: loading the model on the worker…",
+                p.step, p.total_steps
+            ),
+            (Some((p, _)), Language::Zh) => format!(
+                "正在从第 {}/{} 步的检查点续训 run-{id}：后台加载模型…",
+                p.step, p.total_steps
+            ),
+            (None, Language::En) => format!("Starting run-{id}: loading the model on the worker…"),
+            (None, Language::Zh) => format!("正在启动 run-{id}：后台加载模型…"),
         };
         self.tell(&msg, Mood::Neutral);
     }
@@ -344,6 +401,8 @@ impl App {
     }
 
     fn run_ended(&mut self) {
+        // A stopped or failed run that saved a checkpoint can be continued.
+        self.run.resume_from = ResumePoint::find(&self.run.dir());
         self.refresh_facts();
         if self.quit_when_done {
             self.should_quit = true;
