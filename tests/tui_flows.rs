@@ -182,6 +182,29 @@ fn a_gone_worker_fails_the_run() {
 }
 
 #[test]
+fn a_crash_in_the_trainer_fails_the_run_with_its_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = open(&demo_experiment(tmp.path()));
+    let id = split_and_start(&mut app);
+    app.on_worker(loaded(id));
+    feed_steps(&mut app, id, 1..=5);
+    app.worker_panicked(
+        "thread 'tunedeck-worker' panicked at src/train/mod.rs:1:1: CUDA out of memory",
+    );
+    assert_eq!(app.run.phase, Phase::Failed);
+    assert!(!app.run.is_active(), "q quits without asking");
+    // The loss pane keeps the reason after the status line's message is gone.
+    app.update(Action::Focus(Pane::Loss));
+    assert!(app.notice.is_none());
+    let screen = text(&render(&app, 80, 24));
+    assert!(screen.contains("✗ failed"), "{screen}");
+    assert!(
+        screen.contains("The trainer crashed: thread 'tunedeck-worker'"),
+        "{screen}"
+    );
+}
+
+#[test]
 fn reopening_shows_the_last_runs_curve_and_numbers_runs_after_it() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = demo_experiment(tmp.path());

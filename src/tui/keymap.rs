@@ -258,6 +258,11 @@ pub fn label(keys: &[Key]) -> String {
     keys.iter().map(key_label).collect::<Vec<_>>().join("/")
 }
 
+/// A pressed key written as help writes keys (`F12`, `C-x`, `q`).
+pub fn name(event: KeyEvent) -> String {
+    key_label(&normalise(event))
+}
+
 fn key_label(k: &Key) -> String {
     let name = match k.code {
         KeyCode::Char(' ') => "Space".to_string(),
@@ -276,6 +281,7 @@ fn key_label(k: &Key) -> String {
         KeyCode::End => "End".into(),
         KeyCode::PageUp => "PgUp".into(),
         KeyCode::PageDown => "PgDn".into(),
+        KeyCode::F(n) => format!("F{n}"),
         other => format!("{other:?}"),
     };
     if k.mods.contains(KeyModifiers::CONTROL) {
@@ -392,6 +398,8 @@ mod tests {
         assert!(hints.iter().any(|(k, d)| k == "q" && *d == "quit"));
         assert_eq!(label(MORE), "→/l/+");
         assert_eq!(label(&[ctrl('c')]), "C-c");
+        assert_eq!(name(press(KeyCode::F(12), KeyModifiers::NONE)), "F12");
+        assert_eq!(name(press(KeyCode::Char('N'), KeyModifiers::SHIFT)), "N");
         let zh = super::hints(KeyContext::Pane(Pane::Plan), Language::Zh);
         assert_eq!(zh[0].1, "勾选 / 取消");
     }

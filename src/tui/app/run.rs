@@ -400,6 +400,22 @@ impl App {
         }
     }
 
+    /// A thread other than the UI's panicked: in practice the training worker (libtorch
+    /// reports errors by panicking), whose thread is now gone. The run fails with the message;
+    /// a later start finds no worker and says so.
+    pub fn worker_panicked(&mut self, message: &str) {
+        let text = match self.lang() {
+            Language::En => format!("The trainer crashed: {message}"),
+            Language::Zh => format!("训练后台崩溃：{message}"),
+        };
+        if self.run.is_active() {
+            self.run.phase = Phase::Failed;
+            self.run.error = Some(text.clone());
+            self.run_ended();
+        }
+        self.tell(&text, Mood::Bad);
+    }
+
     fn run_ended(&mut self) {
         // A stopped or failed run that saved a checkpoint can be continued.
         self.run.resume_from = ResumePoint::find(&self.run.dir());

@@ -125,6 +125,10 @@ fn figures(r: &RunState, lang: Language, w: u16) -> Vec<Line<'static>> {
     if !notes.is_empty() {
         out.push(Line::styled(notes.join(" · "), theme::DIM));
     }
+    // Why it failed stays in view after the status line's message is gone.
+    if let Some(e) = &r.error {
+        out.extend(wrapped(e, w, theme::mood(Mood::Bad), 3));
+    }
     out
 }
 
