@@ -387,3 +387,85 @@ fn help_and_focus_follow_the_keymap() {
     app.on_key(key('?'));
     assert_eq!(app.overlay, Overlay::None);
 }
+
+/// The README's name for a key as help writes it.
+fn readme_name(help_label: &str) -> String {
+    match help_label {
+        "C-c" => "Ctrl-C",
+        "S-Tab" => "Shift-Tab",
+        "Bksp" => "Backspace",
+        "Del" => "Delete",
+        other => other,
+    }
+    .to_string()
+}
+
+/// The keys a README table cell names: every `code` span, split at `/` and spaces (`/` alone
+/// is the key); a range such as `1`–`5` stands for every digit in it.
+fn keys_in(cell: &str) -> Vec<String> {
+    let spans: Vec<&str> = cell.split('`').collect();
+    let mut keys = Vec::new();
+    // Odd pieces are inside backticks; the piece between two spans joins them.
+    for i in (1..spans.len()).step_by(2) {
+        if spans[i] == "/" {
+            keys.push("/".to_string());
+            continue;
+        }
+        keys.extend(
+            spans[i]
+                .split(|c: char| c == '/' || c.is_whitespace())
+                .filter(|k| !k.is_empty())
+                .map(String::from),
+        );
+        let range = (spans.get(i + 1) == Some(&"–"))
+            .then(|| {
+                Some((
+                    spans[i].parse::<u8>().ok()?,
+                    spans.get(i + 2)?.parse::<u8>().ok()?,
+                ))
+            })
+            .flatten();
+        if let Some((from, to)) = range {
+            keys.extend((from..=to).map(|d| d.to_string()));
+        }
+    }
+    keys
+}
+
+#[test]
+fn the_readme_names_every_key_in_the_row_of_its_scope() {
+    use tunedeck::tui::keymap::{label, Scope, BINDINGS};
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let rows: Vec<(&str, Vec<String>)> = readme
+        .lines()
+        .filter_map(
+            |line| match line.split('|').map(str::trim).collect::<Vec<_>>()[..] {
+                ["", place, cell, ""] => Some((place, keys_in(cell))),
+                _ => None,
+            },
+        )
+        .collect();
+    for binding in BINDINGS {
+        let place = match binding.scope {
+            Scope::Always => "everywhere".to_string(),
+            Scope::Global => "any pane".to_string(),
+            Scope::Pane(pane) => pane.title(Language::En).to_lowercase(),
+            Scope::Editor => "editing".to_string(),
+            Scope::Prompt => "a prompt".to_string(),
+            Scope::Help => "help".to_string(),
+            Scope::QuitDialog => "quit dialog".to_string(),
+        };
+        let (_, keys) = rows
+            .iter()
+            .find(|(p, _)| p.starts_with(&place))
+            .unwrap_or_else(|| panic!("README.md has no key row for {place}"));
+        for key in binding.keys {
+            let name = readme_name(&label(std::slice::from_ref(key)));
+            assert!(
+                keys.contains(&name),
+                "README.md's \"{place}\" row lacks `{name}` ({}); it names {keys:?}",
+                binding.help.0
+            );
+        }
+    }
+}
