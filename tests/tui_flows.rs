@@ -7,7 +7,8 @@ mod support;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use support::*;
-use tunedeck::experiment::{ItemStatus, Step, PLAN};
+use tunedeck::experiment::{Experiment, ItemStatus, Step, PLAN};
+use tunedeck::lora::AdapterConfig;
 use tunedeck::train::checkpoint::{self, TrainerState};
 use tunedeck::tui::app::{Overlay, Phase, ResumePoint};
 use tunedeck::tui::loss::Health;
@@ -245,9 +246,27 @@ fn reopening_shows_the_last_runs_curve_and_numbers_runs_after_it() {
     assert!(app.run.history.train().is_empty());
 }
 
-/// A checkpoint as the trainer writes it (trainer_state.json last), without weights: the
-/// cockpit only reads the state.
+/// A checkpoint as the trainer writes it for the demo experiment's preset: the adapter's
+/// config and trainer_state.json (last), without weights: the cockpit reads only those.
 fn checkpoint_on_disk(run_dir: &std::path::Path, step: u64, total_steps: u64) {
+    let experiment = run_dir.parent().unwrap().parent().unwrap();
+    let (preset, _) = Experiment::load(experiment)
+        .unwrap()
+        .resolve_preset(experiment)
+        .unwrap();
+    let targets: Vec<String> = preset
+        .target_modules()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let config = AdapterConfig::new(
+        preset.lora_rank as usize,
+        f64::from(preset.lora_alpha),
+        preset.lora_dropout,
+        &targets,
+        preset.use_rslora,
+        &preset.model,
+    );
     let state = TrainerState {
         global_step: step,
         total_steps,
@@ -258,7 +277,10 @@ fn checkpoint_on_disk(run_dir: &std::path::Path, step: u64, total_steps: u64) {
         last_eval_loss: Some(1.0),
         seed: 42,
     };
-    checkpoint::save(run_dir, &state, &mut |_| Ok(())).unwrap();
+    checkpoint::save(run_dir, &state, &mut |tmp| {
+        tunedeck::atomic::write_json(&tmp.join("adapter_config.json"), &config)
+    })
+    .unwrap();
 }
 
 /// The one Start command the app sent: its run id and spec.
@@ -373,6 +395,29 @@ fn a_run_cut_short_on_disk_is_offered_for_resume_on_reopening() {
     let (id, spec) = sent_start(&mut fresh);
     assert_eq!(id, 3);
     assert!(!spec.resume && spec.out_dir.ends_with("runs/run-3"));
+
+    // A rank changed since the checkpoint cannot load it: s says so and sends nothing.
+    press(&mut app, &[Action::Focus(Pane::Preset), Action::Top]);
+    while app.preset.key() != "lora_rank" {
+        app.update(Action::Down);
+    }
+    press(
+        &mut app,
+        &[
+            Action::Increase,
+            Action::Focus(Pane::Loss),
+            Action::StartRun,
+        ],
+    );
+    assert!(app.take_commands().is_empty());
+    let notice = &app.notice.as_ref().unwrap().text;
+    assert!(
+        notice
+            .contains("run-2's checkpoint was trained with lora_rank = 16, the preset now has 32"),
+        "{notice}"
+    );
+    press(&mut app, &[Action::Focus(Pane::Preset), Action::Decrease]);
+    app.update(Action::Focus(Pane::Loss));
 
     // s continues run-2: steps 13-15 are trained again, so the curve keeps 1-12.
     app.update(Action::StartRun);

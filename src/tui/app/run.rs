@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+use super::resume::{conflict, Conflict, ResumePoint};
 use super::App;
 use crate::experiment::{data_dir, runs_dir, Language};
-use crate::train::checkpoint;
 use crate::tui::action::Action;
 use crate::tui::estimate::eta_s;
 use crate::tui::loss::{LossHistory, Mood};
@@ -30,28 +30,6 @@ pub enum Phase {
     Finished,
     /// Ended with an error.
     Failed,
-}
-
-/// A checkpoint of a run that stopped before its last step: starting again continues there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ResumePoint {
-    /// The checkpoint's step.
-    pub step: u64,
-    /// The run's planned steps.
-    pub total_steps: u64,
-}
-
-impl ResumePoint {
-    /// The latest checkpoint in `run_dir` when its trainer had not reached the last step.
-    /// A checkpoint that cannot be read offers nothing: a new run is the safe choice.
-    pub fn find(run_dir: &Path) -> Option<ResumePoint> {
-        let (_, dir) = checkpoint::latest(run_dir)?;
-        let state = checkpoint::load_state(&dir).ok()?;
-        (state.global_step < state.total_steps).then_some(ResumePoint {
-            step: state.global_step,
-            total_steps: state.total_steps,
-        })
-    }
 }
 
 /// The current (or last) run.
@@ -287,6 +265,11 @@ impl App {
             Err(e) => return self.tell(&format!("{e:#}"), Mood::Bad),
         };
         let resume = resume.zip(self.run.id);
+        if resume.is_some() {
+            if let Some(c) = conflict(&self.run.dir(), &preset) {
+                return self.tell(&cannot_continue(&self.run.name, &c, lang), Mood::Bad);
+            }
+        }
         let (id, history) = match resume {
             // The steps after the checkpoint are trained again: their points go.
             Some((point, id)) => (id, self.run.history.until(point.step)),
@@ -423,5 +406,18 @@ impl App {
         if self.quit_when_done {
             self.should_quit = true;
         }
+    }
+}
+
+/// Why `run` cannot continue, and the two ways out.
+fn cannot_continue(run: &str, c: &Conflict, lang: Language) -> String {
+    let Conflict { key, was, now } = c;
+    match lang {
+        Language::En => format!(
+            "{run}'s checkpoint was trained with {key} = {was}, the preset now has {now}: set it back to continue {run}, or S starts a new run."
+        ),
+        Language::Zh => format!(
+            "{run} 的检查点用 {key} = {was} 训练，参数现在是 {now}：改回原值才能续训 {run}，或按 S 开始新的训练。"
+        ),
     }
 }
