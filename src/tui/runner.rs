@@ -89,7 +89,8 @@ pub fn run(dir: &Path, spawn: impl FnOnce(Sink) -> Box<dyn Worker>) -> Result<()
     app.save();
     ratatui::restore();
     stop.store(true, Ordering::Relaxed);
-    // Panics the loop did not get to, then the ones it showed, now on the restored screen.
+    // Other threads' panics, the ones the loop showed and any it did not get to, now on the
+    // restored screen.
     panics.extend(rx.try_iter().filter_map(|e| match e {
         Event::Panicked(message) => Some(message),
         _ => None,
