@@ -89,9 +89,10 @@ impl Tmux {
         String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
     }
 
-    /// Waits up to 20 s for `ok(screen)`; panics with the screen otherwise.
+    /// Waits up to 60 s for `ok(screen)`; panics with the screen otherwise. Generous, so a
+    /// machine busy with other work (tests run at low priority here) does not fail it.
     fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        self.wait_long(what, 20, ok)
+        self.wait_long(what, 60, ok)
     }
 
     /// Waits up to `seconds` for `ok(screen)`; panics with the screen otherwise.
