@@ -25,6 +25,8 @@ fn preset_stepping_is_saved_as_overrides_and_updates_derived_figures() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = demo_experiment(tmp.path());
     let mut app = open(&dir);
+    // The demo preset's own values, so the test follows its tuning.
+    let base = app.preset.current.clone();
     app.update(Action::Focus(Pane::Preset));
     let select = |app: &mut tunedeck::tui::App, key: &str| {
         app.update(Action::Top);
@@ -36,7 +38,8 @@ fn preset_stepping_is_saved_as_overrides_and_updates_derived_figures() {
     };
     select(&mut app, "learning_rate");
     app.update(Action::Increase);
-    assert_eq!(app.preset.current.learning_rate, 2e-3);
+    let doubled = 2.0 * base.learning_rate;
+    assert_eq!(app.preset.current.learning_rate, doubled);
     let saved = on_disk(&dir);
     assert_eq!(
         saved
@@ -44,7 +47,7 @@ fn preset_stepping_is_saved_as_overrides_and_updates_derived_figures() {
             .overrides
             .get("learning_rate")
             .and_then(|v| v.as_float()),
-        Some(2e-3)
+        Some(doubled)
     );
     assert!(app
         .preset
@@ -55,12 +58,17 @@ fn preset_stepping_is_saved_as_overrides_and_updates_derived_figures() {
     select(&mut app, "num_train_epochs");
     let before = app.derived().total_steps;
     app.update(Action::Decrease);
-    assert_eq!(app.derived().total_steps * 3, before * 2, "3 epochs → 2");
+    let epochs = base.num_train_epochs as u64;
+    assert_eq!(
+        app.derived().total_steps * epochs,
+        before * (epochs - 1),
+        "one epoch fewer"
+    );
 
     select(&mut app, "lora_rank");
     let trainable = app.derived().trainable.unwrap();
     app.update(Action::Increase);
-    assert_eq!(app.preset.current.lora_rank, 32);
+    assert_eq!(app.preset.current.lora_rank, 2 * base.lora_rank);
     assert_eq!(app.derived().trainable.unwrap(), 2 * trainable);
     assert_eq!(
         app.preset.changed_keys(),
@@ -70,7 +78,7 @@ fn preset_stepping_is_saved_as_overrides_and_updates_derived_figures() {
 
     // Reset drops the override; typing sets an exact value; a bad value is refused.
     app.update(Action::Reset);
-    assert_eq!(app.preset.current.lora_rank, 16);
+    assert_eq!(app.preset.current.lora_rank, base.lora_rank);
     assert!(!on_disk(&dir).preset.overrides.contains_key("lora_rank"));
     app.update(Action::Edit);
     assert!(matches!(app.input, Input::Prompt { .. }));
@@ -88,9 +96,11 @@ fn preset_stepping_is_saved_as_overrides_and_updates_derived_figures() {
     );
     app.update(Action::Cancel);
     app.update(Action::Edit);
-    app.update(Action::Backspace);
-    app.update(Action::Backspace);
-    for c in "64".chars() {
+    for _ in 0..4 {
+        app.update(Action::Backspace);
+    }
+    let typed = 4 * base.lora_rank;
+    for c in typed.to_string().chars() {
         app.update(Action::Insert(c));
     }
     app.update(Action::Submit);
@@ -101,9 +111,12 @@ fn preset_stepping_is_saved_as_overrides_and_updates_derived_figures() {
             .overrides
             .get("lora_rank")
             .and_then(|v| v.as_integer()),
-        Some(64)
+        Some(i64::from(typed))
     );
-    assert_eq!(on_disk(&dir).resolve_preset(&dir).unwrap().0.lora_rank, 64);
+    assert_eq!(
+        on_disk(&dir).resolve_preset(&dir).unwrap().0.lora_rank,
+        typed
+    );
 }
 
 #[test]

@@ -207,8 +207,11 @@ fn styles_mark_what_matters() {
     let mut app = populated(tmp.path());
     focus(&mut app, Pane::Preset);
     let buf = render(&app, 80, 24);
-    // 0.001 differs from the starter's 5e-5; finetuning_type = lora does not.
-    let (x, y) = find(&buf, "0.001")[0];
+    // The demo's learning rate differs from the starter's 5e-5; finetuning_type = lora
+    // does not.
+    let lr = app.preset.current.get("learning_rate").unwrap();
+    let (_, row) = find(&buf, "learning_rate")[0];
+    let (x, y) = *find(&buf, &lr).iter().find(|p| p.1 == row).unwrap();
     assert_eq!(buf[(x, y)].style().fg, theme::DIFFERS.fg);
     let (_, row) = find(&buf, "finetuning_type")[0];
     let (x, y) = *find(&buf, "lora").iter().find(|p| p.1 == row).unwrap();

@@ -227,8 +227,12 @@ fn navigate_edit_a_preset_and_quit_with_the_terminal_restored() {
     t.wait_for("help to close", |s| !s.contains("Keys · Preset pane"));
 
     // learning_rate is the ninth field; → doubles it.
+    let exp = Experiment::load(&dir).unwrap();
+    let (mut doubled, _) = exp.resolve_preset(&dir).unwrap();
+    doubled.learning_rate *= 2.0;
+    let shown = doubled.get("learning_rate").unwrap();
     t.keys(&["j", "j", "j", "j", "j", "j", "j", "j", "l"]);
-    t.wait_for("the new learning rate", |s| s.contains("0.002"));
+    t.wait_for("the new learning rate", |s| s.contains(&shown));
     let exp = Experiment::load(&dir).unwrap();
     let lr = exp
         .preset
@@ -237,7 +241,7 @@ fn navigate_edit_a_preset_and_quit_with_the_terminal_restored() {
         .and_then(|v| v.as_float());
     assert_eq!(
         lr,
-        Some(2e-3),
+        Some(doubled.learning_rate),
         "experiment.toml: {:?}",
         exp.preset.overrides
     );

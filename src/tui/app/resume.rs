@@ -161,10 +161,8 @@ mod tests {
         let mut p = preset.clone();
         p.lora_rank *= 2;
         let c = conflict(run, &p).unwrap();
-        assert_eq!(
-            (c.key, c.was.as_str(), c.now.as_str()),
-            ("lora_rank", "16", "32")
-        );
+        let (was, now) = (preset.lora_rank.to_string(), p.lora_rank.to_string());
+        assert_eq!((c.key, c.was, c.now), ("lora_rank", was, now));
 
         let mut p = preset.clone();
         p.lora_target = vec!["q_proj".into(), "v_proj".into()];
