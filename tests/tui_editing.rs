@@ -25,6 +25,8 @@ fn preset_stepping_is_saved_as_overrides_and_updates_derived_figures() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = demo_experiment(tmp.path());
     let mut app = open(&dir);
+    // The demo preset's own values, so the test follows its tuning.
+    let base = app.preset.current.clone();
     app.update(Action::Focus(Pane::Preset));
     let select = |app: &mut tunedeck::tui::App, key: &str| {
         app.update(Action::Top);
@@ -36,7 +38,8 @@ fn preset_stepping_is_saved_as_overrides_and_updates_derived_figures() {
     };
     select(&mut app, "learning_rate");
     app.update(Action::Increase);
-    assert_eq!(app.preset.current.learning_rate, 2e-3);
+    let doubled = 2.0 * base.learning_rate;
+    assert_eq!(app.preset.current.learning_rate, doubled);
     let saved = on_disk(&dir);
     assert_eq!(
         saved
@@ -44,7 +47,7 @@ fn preset_stepping_is_saved_as_overrides_and_updates_derived_figures() {
             .overrides
             .get("learning_rate")
             .and_then(|v| v.as_float()),
-        Some(2e-3)
+        Some(doubled)
     );
     assert!(app
         .preset
@@ -55,12 +58,17 @@ fn preset_stepping_is_saved_as_overrides_and_updates_derived_figures() {
     select(&mut app, "num_train_epochs");
     let before = app.derived().total_steps;
     app.update(Action::Decrease);
-    assert_eq!(app.derived().total_steps * 3, before * 2, "3 epochs → 2");
+    let epochs = base.num_train_epochs as u64;
+    assert_eq!(
+        app.derived().total_steps * epochs,
+        before * (epochs - 1),
+        "one epoch fewer"
+    );
 
     select(&mut app, "lora_rank");
     let trainable = app.derived().trainable.unwrap();
     app.update(Action::Increase);
-    assert_eq!(app.preset.current.lora_rank, 32);
+    assert_eq!(app.preset.current.lora_rank, 2 * base.lora_rank);
     assert_eq!(app.derived().trainable.unwrap(), 2 * trainable);
     assert_eq!(
         app.preset.changed_keys(),
@@ -70,7 +78,7 @@ fn preset_stepping_is_saved_as_overrides_and_updates_derived_figures() {
 
     // Reset drops the override; typing sets an exact value; a bad value is refused.
     app.update(Action::Reset);
-    assert_eq!(app.preset.current.lora_rank, 16);
+    assert_eq!(app.preset.current.lora_rank, base.lora_rank);
     assert!(!on_disk(&dir).preset.overrides.contains_key("lora_rank"));
     app.update(Action::Edit);
     assert!(matches!(app.input, Input::Prompt { .. }));
@@ -88,9 +96,11 @@ fn preset_stepping_is_saved_as_overrides_and_updates_derived_figures() {
     );
     app.update(Action::Cancel);
     app.update(Action::Edit);
-    app.update(Action::Backspace);
-    app.update(Action::Backspace);
-    for c in "64".chars() {
+    for _ in 0..4 {
+        app.update(Action::Backspace);
+    }
+    let typed = 4 * base.lora_rank;
+    for c in typed.to_string().chars() {
         app.update(Action::Insert(c));
     }
     app.update(Action::Submit);
@@ -101,9 +111,12 @@ fn preset_stepping_is_saved_as_overrides_and_updates_derived_figures() {
             .overrides
             .get("lora_rank")
             .and_then(|v| v.as_integer()),
-        Some(64)
+        Some(i64::from(typed))
     );
-    assert_eq!(on_disk(&dir).resolve_preset(&dir).unwrap().0.lora_rank, 64);
+    assert_eq!(
+        on_disk(&dir).resolve_preset(&dir).unwrap().0.lora_rank,
+        typed
+    );
 }
 
 #[test]
@@ -217,9 +230,10 @@ fn goal_edits_lint_live_and_are_saved() {
 }
 
 #[test]
-fn the_decision_helper_recommends_a_card() {
+fn the_decision_helper_recommends_a_card_and_keeps_the_answers() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut app = open(&demo_experiment(tmp.path()));
+    let dir = demo_experiment(tmp.path());
+    let mut app = open(&dir);
     app.update(Action::AnswerYes);
     assert!(app.notice.is_some(), "y on a field row explains itself");
     let q0 = GOAL_ROWS
@@ -234,16 +248,36 @@ fn the_decision_helper_recommends_a_card() {
         &[Action::AnswerYes, Action::Down, Action::AnswerYes],
     );
     assert_eq!(
-        tunedeck::experiment::recommend(&app.goal.answers).card,
+        tunedeck::experiment::recommend(&app.exp.goal.decision).card,
         Card::LoraRag
     );
     let screen = text(&render(&app, 80, 24));
     assert!(screen.contains("→ LoRA + RAG:"), "{screen}");
+
+    // Saved at once: a cockpit opened on the folder (after a crash, no quit) shows the same
+    // answers and recommendation.
+    assert_eq!(on_disk(&dir).goal.decision, app.exp.goal.decision);
+    let reopened = open(&dir);
+    let screen = text(&render(&reopened, 80, 24));
+    let answers: Vec<&str> = screen
+        .lines()
+        .filter_map(|l| l.trim_start_matches('│').split_whitespace().next())
+        .filter(|w| w.starts_with("[yes]") || w.starts_with("[no]"))
+        .collect();
+    assert_eq!(answers, ["[yes]", "[yes]", "[no]", "[no]"], "{screen}");
+    assert!(screen.contains("→ LoRA + RAG:"), "{screen}");
+
     press(&mut app, &[Action::Up, Action::Toggle]);
     assert_eq!(
-        tunedeck::experiment::recommend(&app.goal.answers).card,
+        tunedeck::experiment::recommend(&app.exp.goal.decision).card,
         Card::Lora
     );
+    let reopened = open(&dir);
+    assert_eq!(
+        tunedeck::experiment::recommend(&reopened.exp.goal.decision).card,
+        Card::Lora
+    );
+    assert!(!reopened.exp.goal.decision.fresh_facts);
 }
 
 #[test]
@@ -365,4 +399,86 @@ fn help_and_focus_follow_the_keymap() {
     assert_eq!(app.overlay, Overlay::Help, "help swallows other keys");
     app.on_key(key('?'));
     assert_eq!(app.overlay, Overlay::None);
+}
+
+/// The README's name for a key as help writes it.
+fn readme_name(help_label: &str) -> String {
+    match help_label {
+        "C-c" => "Ctrl-C",
+        "S-Tab" => "Shift-Tab",
+        "Bksp" => "Backspace",
+        "Del" => "Delete",
+        other => other,
+    }
+    .to_string()
+}
+
+/// The keys a README table cell names: every `code` span, split at `/` and spaces (`/` alone
+/// is the key); a range such as `1`–`5` stands for every digit in it.
+fn keys_in(cell: &str) -> Vec<String> {
+    let spans: Vec<&str> = cell.split('`').collect();
+    let mut keys = Vec::new();
+    // Odd pieces are inside backticks; the piece between two spans joins them.
+    for i in (1..spans.len()).step_by(2) {
+        if spans[i] == "/" {
+            keys.push("/".to_string());
+            continue;
+        }
+        keys.extend(
+            spans[i]
+                .split(|c: char| c == '/' || c.is_whitespace())
+                .filter(|k| !k.is_empty())
+                .map(String::from),
+        );
+        let range = (spans.get(i + 1) == Some(&"–"))
+            .then(|| {
+                Some((
+                    spans[i].parse::<u8>().ok()?,
+                    spans.get(i + 2)?.parse::<u8>().ok()?,
+                ))
+            })
+            .flatten();
+        if let Some((from, to)) = range {
+            keys.extend((from..=to).map(|d| d.to_string()));
+        }
+    }
+    keys
+}
+
+#[test]
+fn the_readme_names_every_key_in_the_row_of_its_scope() {
+    use tunedeck::tui::keymap::{label, Scope, BINDINGS};
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let rows: Vec<(&str, Vec<String>)> = readme
+        .lines()
+        .filter_map(
+            |line| match line.split('|').map(str::trim).collect::<Vec<_>>()[..] {
+                ["", place, cell, ""] => Some((place, keys_in(cell))),
+                _ => None,
+            },
+        )
+        .collect();
+    for binding in BINDINGS {
+        let place = match binding.scope {
+            Scope::Always => "everywhere".to_string(),
+            Scope::Global => "any pane".to_string(),
+            Scope::Pane(pane) => pane.title(Language::En).to_lowercase(),
+            Scope::Editor => "editing".to_string(),
+            Scope::Prompt => "a prompt".to_string(),
+            Scope::Help => "help".to_string(),
+            Scope::QuitDialog => "quit dialog".to_string(),
+        };
+        let (_, keys) = rows
+            .iter()
+            .find(|(p, _)| p.starts_with(&place))
+            .unwrap_or_else(|| panic!("README.md has no key row for {place}"));
+        for key in binding.keys {
+            let name = readme_name(&label(std::slice::from_ref(key)));
+            assert!(
+                keys.contains(&name),
+                "README.md's \"{place}\" row lacks `{name}` ({}); it names {keys:?}",
+                binding.help.0
+            );
+        }
+    }
 }

@@ -7,11 +7,13 @@ mod support;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use support::*;
-use tunedeck::experiment::{ItemStatus, Step, PLAN};
-use tunedeck::tui::app::{Overlay, Phase};
+use tunedeck::experiment::{Experiment, ItemStatus, Step, PLAN};
+use tunedeck::lora::AdapterConfig;
+use tunedeck::train::checkpoint::{self, TrainerState};
+use tunedeck::tui::app::{Overlay, Phase, ResumePoint};
 use tunedeck::tui::loss::Health;
 use tunedeck::tui::{Action, Pane};
-use tunedeck::worker::{WorkerCommand, WorkerEvent};
+use tunedeck::worker::{RunSpec, WorkerCommand, WorkerEvent};
 
 fn status(app: &tunedeck::tui::App, step: Step) -> ItemStatus {
     let i = PLAN.iter().position(|p| p.step == step).unwrap();
@@ -181,6 +183,29 @@ fn a_gone_worker_fails_the_run() {
 }
 
 #[test]
+fn a_crash_in_the_trainer_fails_the_run_with_its_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = open(&demo_experiment(tmp.path()));
+    let id = split_and_start(&mut app);
+    app.on_worker(loaded(id));
+    feed_steps(&mut app, id, 1..=5);
+    app.worker_panicked(
+        "thread 'tunedeck-worker' panicked at src/train/mod.rs:1:1: CUDA out of memory",
+    );
+    assert_eq!(app.run.phase, Phase::Failed);
+    assert!(!app.run.is_active(), "q quits without asking");
+    // The loss pane keeps the reason after the status line's message is gone.
+    app.update(Action::Focus(Pane::Loss));
+    assert!(app.notice.is_none());
+    let screen = text(&render(&app, 80, 24));
+    assert!(screen.contains("✗ failed"), "{screen}");
+    assert!(
+        screen.contains("The trainer crashed: thread 'tunedeck-worker'"),
+        "{screen}"
+    );
+}
+
+#[test]
 fn reopening_shows_the_last_runs_curve_and_numbers_runs_after_it() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = demo_experiment(tmp.path());
@@ -195,10 +220,12 @@ fn reopening_shows_the_last_runs_curve_and_numbers_runs_after_it() {
         })
         .collect();
     std::fs::write(run.join("trainer_log.jsonl"), log).unwrap();
+    checkpoint_on_disk(&run, 20, 20);
 
     let mut app = open(&dir);
     assert_eq!(app.run.name, "run-3");
     assert_eq!(app.run.phase, Phase::Finished);
+    assert_eq!(app.run.resume_from, None, "it reached its last step");
     assert_eq!(app.run.history.train().len(), 20);
     assert_eq!(app.run.history.val().len(), 3);
     assert_eq!(
@@ -215,6 +242,190 @@ fn reopening_shows_the_last_runs_curve_and_numbers_runs_after_it() {
     );
 
     let id = split_and_start(&mut app);
-    assert_eq!(id, 4);
+    assert_eq!(id, 4, "a finished run is not continued");
     assert!(app.run.history.train().is_empty());
+}
+
+/// A checkpoint as the trainer writes it for the demo experiment's preset: the adapter's
+/// config and trainer_state.json (last), without weights: the cockpit reads only those.
+fn checkpoint_on_disk(run_dir: &std::path::Path, step: u64, total_steps: u64) {
+    let experiment = run_dir.parent().unwrap().parent().unwrap();
+    let (preset, _) = Experiment::load(experiment)
+        .unwrap()
+        .resolve_preset(experiment)
+        .unwrap();
+    let targets: Vec<String> = preset
+        .target_modules()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let config = AdapterConfig::new(
+        preset.lora_rank as usize,
+        f64::from(preset.lora_alpha),
+        preset.lora_dropout,
+        &targets,
+        preset.use_rslora,
+        &preset.model,
+    );
+    let state = TrainerState {
+        global_step: step,
+        total_steps,
+        epoch: 0.0,
+        total_tokens: step * 800,
+        elapsed_s: step as f64,
+        initial_eval_loss: Some(2.0),
+        last_eval_loss: Some(1.0),
+        seed: 42,
+    };
+    checkpoint::save(run_dir, &state, &mut |tmp| {
+        tunedeck::atomic::write_json(&tmp.join("adapter_config.json"), &config)
+    })
+    .unwrap();
+}
+
+/// The one Start command the app sent: its run id and spec.
+fn sent_start(app: &mut tunedeck::tui::App) -> (u64, Box<RunSpec>) {
+    match app.take_commands().as_slice() {
+        [WorkerCommand::Start { run_id, spec }] => (*run_id, spec.clone()),
+        other => panic!("expected one Start, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_stopped_run_continues_from_its_checkpoint_and_a_finished_one_starts_anew() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = demo_experiment(tmp.path());
+    let mut app = open(&dir);
+    let id = split_and_start(&mut app);
+    app.on_worker(loaded(id));
+    feed_steps(&mut app, id, 1..=12);
+    // The user stops at step 12; the worker saves a checkpoint there and reports the end.
+    app.update(Action::StopRun);
+    app.take_commands();
+    checkpoint_on_disk(&dir.join("runs/run-1"), 12, TOTAL_STEPS);
+    app.on_worker(finished(id, true));
+    assert_eq!(
+        app.run.resume_from,
+        Some(ResumePoint {
+            step: 12,
+            total_steps: TOTAL_STEPS
+        })
+    );
+    let screen = text(&render(&app, 80, 24));
+    assert!(screen.contains("■ stopped 12/75"), "{screen}");
+    assert!(
+        screen.contains(
+            "run-1 ended before its last step: s continues it from the checkpoint at step"
+        ) && screen.contains("12/75, S starts a new run."),
+        "{screen}"
+    );
+
+    // s continues the same run in the same folder.
+    app.update(Action::StartRun);
+    let (again, spec) = sent_start(&mut app);
+    assert_eq!(again, id);
+    assert!(spec.resume, "the trainer is asked to resume");
+    assert!(spec.out_dir.ends_with("runs/run-1"), "{:?}", spec.out_dir);
+    assert_eq!(app.run.phase, Phase::Starting);
+    assert_eq!(app.run.history.train().len(), 12, "the curve so far stays");
+    assert!(app
+        .notice
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("Continuing run-1 from its checkpoint at step 12/75"));
+    let mut info = loaded(id);
+    if let WorkerEvent::Loaded { info, .. } = &mut info {
+        info.start_step = 12;
+    }
+    assert!(app.on_worker(info));
+    feed_steps(&mut app, id, 13..=TOTAL_STEPS);
+    assert_eq!(app.run.history.train().len(), TOTAL_STEPS as usize);
+    checkpoint_on_disk(&dir.join("runs/run-1"), TOTAL_STEPS, TOTAL_STEPS);
+    app.on_worker(finished(id, false));
+    assert_eq!(app.run.resume_from, None);
+    let screen = text(&render(&app, 80, 24));
+    assert!(screen.contains("✓ finished 75/75"), "{screen}");
+    assert!(!screen.contains("continues it"), "{screen}");
+
+    // A finished run is never resumed: s starts run-2 from scratch.
+    app.update(Action::StartRun);
+    let (next, spec) = sent_start(&mut app);
+    assert_eq!(next, id + 1);
+    assert!(!spec.resume);
+    assert!(spec.out_dir.ends_with("runs/run-2"));
+    assert!(app.run.history.train().is_empty());
+}
+
+#[test]
+fn a_run_cut_short_on_disk_is_offered_for_resume_on_reopening() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = demo_experiment(tmp.path());
+    // run-2 was killed at step 15 of 40: its log runs past its last checkpoint (12), and it
+    // never wrote an adapter.
+    let run = dir.join("runs/run-2");
+    std::fs::create_dir_all(&run).unwrap();
+    let log: String = (1..=15)
+        .map(|s| format!("{{\"current_steps\":{s},\"total_steps\":40,\"loss\":{},\"lr\":0.001,\"epoch\":0.1,\"elapsed_time\":{s}.0,\"throughput\":700.0,\"total_tokens\":{}}}\n", loss_at(s), s * 700))
+        .collect();
+    std::fs::write(run.join("trainer_log.jsonl"), log).unwrap();
+    checkpoint_on_disk(&run, 12, 40);
+
+    let mut app = open(&dir);
+    app.update(Action::Focus(Pane::Dataset));
+    app.update(Action::Split);
+    app.update(Action::Focus(Pane::Loss));
+    assert_eq!(app.run.name, "run-2");
+    assert_eq!(app.run.phase, Phase::Finished);
+    let screen = text(&render(&app, 80, 24));
+    assert!(screen.contains("■ stopped 15/40"), "{screen}");
+    assert!(
+        screen.contains(
+            "run-2 ended before its last step: s continues it from the checkpoint at step"
+        ) && screen.contains("12/40, S starts a new run."),
+        "{screen}"
+    );
+
+    // S starts a new run instead, leaving run-2 as it is.
+    let mut fresh = open(&dir);
+    press(
+        &mut fresh,
+        &[Action::Focus(Pane::Loss), Action::StartNewRun],
+    );
+    let (id, spec) = sent_start(&mut fresh);
+    assert_eq!(id, 3);
+    assert!(!spec.resume && spec.out_dir.ends_with("runs/run-3"));
+
+    // A rank changed since the checkpoint cannot load it: s says so and sends nothing.
+    press(&mut app, &[Action::Focus(Pane::Preset), Action::Top]);
+    while app.preset.key() != "lora_rank" {
+        app.update(Action::Down);
+    }
+    press(
+        &mut app,
+        &[
+            Action::Increase,
+            Action::Focus(Pane::Loss),
+            Action::StartRun,
+        ],
+    );
+    assert!(app.take_commands().is_empty());
+    let notice = &app.notice.as_ref().unwrap().text;
+    let rank = app.preset.current.lora_rank;
+    let expected = format!(
+        "run-2's checkpoint was trained with lora_rank = {}, the preset now has {rank}",
+        rank / 2
+    );
+    assert!(notice.contains(&expected), "{notice}");
+    press(&mut app, &[Action::Focus(Pane::Preset), Action::Decrease]);
+    app.update(Action::Focus(Pane::Loss));
+
+    // s continues run-2: steps 13-15 are trained again, so the curve keeps 1-12.
+    app.update(Action::StartRun);
+    let (id, spec) = sent_start(&mut app);
+    assert_eq!(id, 2);
+    assert!(spec.resume && spec.out_dir.ends_with("runs/run-2"));
+    assert_eq!(app.run.history.train().len(), 12);
+    assert!(!app.on_worker(step(3, 13, 1.0)), "not this run's events");
+    assert!(app.on_worker(step(2, 13, 1.0)));
 }

@@ -48,6 +48,97 @@ fn every_pane_at_both_sizes() {
 }
 
 #[test]
+fn goal_pane_at_120_columns() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = populated(tmp.path());
+    focus(&mut app, Pane::Goal);
+    assert_snapshot("goal_120x36", &text(&render(&app, 120, 36)));
+}
+
+/// Where the goal pane's blocks start: the first cell of "Lint" and of the decision helper's
+/// title, and of each field label in the first column.
+struct GoalBlocks {
+    lint: (u16, u16),
+    helper: (u16, u16),
+    labels: Vec<Option<(u16, u16)>>,
+}
+
+fn goal_blocks(buf: &ratatui::buffer::Buffer, zh: bool) -> Option<GoalBlocks> {
+    let pick = |en: &'static str, cn: &'static str| if zh { cn } else { en };
+    let first = |needle: &str| find(buf, needle).first().copied();
+    let labels = [
+        ("Statement", "目标声明"),
+        ("Purpose", "目的"),
+        ("Behaviour", "目标行为"),
+        ("Output format", "输出格式"),
+        ("Pass marks", "及格线"),
+    ];
+    Some(GoalBlocks {
+        lint: first(pick("Lint", "目标检查"))?,
+        helper: first(pick("Which card?", "选哪张牌"))?,
+        // Labels sit in the pane's first column (the lint may use the same words).
+        labels: labels
+            .iter()
+            .map(|(en, cn)| find(buf, pick(en, cn)).into_iter().find(|p| p.0 == 1))
+            .collect(),
+    })
+}
+
+#[test]
+fn goal_pane_text_never_runs_into_its_neighbours() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut en = populated(tmp.path());
+    focus(&mut en, Pane::Goal);
+    let mut editing = populated(&tmp.path().join("editing"));
+    focus(&mut editing, Pane::Goal);
+    editing.update(Action::Edit);
+    editing.update(Action::Insert('!'));
+    let mut zh = populated(&tmp.path().join("zh"));
+    focus(&mut zh, Pane::Goal);
+    zh.update(Action::ToggleLanguage);
+    zh.exp.goal.statement = "客服回复助手：按公司话术回答退货问题，测试集上 90% 的回答格式正确，\
+        并且每条回答都先给一句结论，再列出不超过五个步骤。"
+        .repeat(2);
+    let mut side_by_side = 0;
+    let mut stacked = 0;
+    for (app, is_zh) in [(&en, false), (&editing, false), (&zh, true)] {
+        for w in 80..=200 {
+            // Heights vary with the width, so every width is drawn once and several heights
+            // are still covered.
+            let h = [24, 32, 40][w as usize % 3];
+            let buf = render(app, w, h);
+            // Only a failure pays for the screen's text.
+            let at = || format!("at {w}x{h}:\n{}", text(&buf));
+            let b = goal_blocks(&buf, is_zh)
+                .unwrap_or_else(|| panic!("no lint or helper title {}", at()));
+            // Every field keeps its row, above the lint when stacked.
+            for (i, label) in b.labels.iter().enumerate() {
+                let (_, y) = label.unwrap_or_else(|| panic!("field {i} missing {}", at()));
+                if b.lint.0 == 1 {
+                    assert!(y < b.lint.1, "field {i} below the lint {}", at());
+                }
+            }
+            if b.lint.0 > 1 {
+                side_by_side += 1;
+                assert_eq!(b.helper.0, b.lint.0, "{}", at());
+                assert!(b.helper.1 > b.lint.1, "{}", at());
+                // The column left of the lint/helper column is blank on every row
+                // inside the pane, so wrapped text cannot run into it.
+                for y in 3..h - 2 {
+                    let cell = buf[(b.lint.0 - 1, y)].symbol();
+                    assert_eq!(cell, " ", "row {y} touches the lint column {}", at());
+                }
+            } else {
+                stacked += 1;
+                assert_eq!(b.helper.0, 1, "{}", at());
+                assert!(b.helper.1 > b.lint.1 + 1, "{}", at());
+            }
+        }
+    }
+    assert!(side_by_side > 0 && stacked > 0, "both layouts are tested");
+}
+
+#[test]
 fn every_pane_in_chinese() {
     let tmp = tempfile::tempdir().unwrap();
     let mut app = populated(tmp.path());
@@ -116,8 +207,11 @@ fn styles_mark_what_matters() {
     let mut app = populated(tmp.path());
     focus(&mut app, Pane::Preset);
     let buf = render(&app, 80, 24);
-    // 0.001 differs from the starter's 5e-5; finetuning_type = lora does not.
-    let (x, y) = find(&buf, "0.001")[0];
+    // The demo's learning rate differs from the starter's 5e-5; finetuning_type = lora
+    // does not.
+    let lr = app.preset.current.get("learning_rate").unwrap();
+    let (_, row) = find(&buf, "learning_rate")[0];
+    let (x, y) = *find(&buf, &lr).iter().find(|p| p.1 == row).unwrap();
     assert_eq!(buf[(x, y)].style().fg, theme::DIFFERS.fg);
     let (_, row) = find(&buf, "finetuning_type")[0];
     let (x, y) = *find(&buf, "lora").iter().find(|p| p.1 == row).unwrap();

@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use tunedeck::experiment::Experiment;
+use tunedeck::train::checkpoint;
 
 /// A shell in a detached 100×30 tmux session on a private server.
 struct Tmux {
@@ -88,9 +89,10 @@ impl Tmux {
         String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
     }
 
-    /// Waits up to 20 s for `ok(screen)`; panics with the screen otherwise.
+    /// Waits up to 60 s for `ok(screen)`; panics with the screen otherwise. Generous, so a
+    /// machine busy with other work (tests run at low priority here) does not fail it.
     fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        self.wait_long(what, 20, ok)
+        self.wait_long(what, 60, ok)
     }
 
     /// Waits up to `seconds` for `ok(screen)`; panics with the screen otherwise.
@@ -108,8 +110,23 @@ impl Tmux {
         }
     }
 
-    /// Asserts the shell is back and its terminal is in cooked mode with echo on.
+    /// One of tmux's format variables for the pane, e.g. `alternate_on`.
+    fn pane_flag(&self, name: &str) -> String {
+        let out = self.tmux(&["display-message", "-p", "-t", "t", &format!("#{{{name}}}")]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Asserts the terminal is usable again after the cockpit ended: the normal screen is
+    /// back (not the alternate one), the cursor shows, the tty is in cooked mode with echo
+    /// on, and a typed command echoes and runs.
     fn assert_shell_usable(&self) {
+        assert_eq!(
+            self.pane_flag("alternate_on"),
+            "0",
+            "left in the alternate screen:\n{}",
+            self.screen()
+        );
+        assert_eq!(self.pane_flag("cursor_flag"), "1", "cursor left hidden");
         self.run("stty -a | grep -ow -e -icanon -e icanon -e -echo -e echo | paste -sd, -");
         let flags = |s: &str| {
             s.lines()
@@ -123,6 +140,11 @@ impl Tmux {
             Some("icanon,echo"),
             "terminal left in raw mode:\n{screen}"
         );
+        // The command shows as typed, and only running it prints 42.
+        self.run("echo usable-$((6*7))");
+        self.wait_for("echo's answer", |s| {
+            s.contains("READY$ echo usable-$((6*7))") && s.lines().any(|l| l == "usable-42")
+        });
     }
 }
 
@@ -130,6 +152,17 @@ impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.tmux(&["kill-server"]);
     }
+}
+
+/// The step in the loss pane's first "step N/M".
+fn step_shown(screen: &str) -> Option<u64> {
+    screen.match_indices("step ").find_map(|(at, _)| {
+        let rest = &screen[at + "step ".len()..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        rest[digits.len()..]
+            .starts_with('/')
+            .then(|| digits.parse().ok())?
+    })
 }
 
 fn bin() -> &'static str {
@@ -155,8 +188,13 @@ fn fresh_demo(tmp: &Path) -> PathBuf {
 
 /// Opens the cockpit on `dir` inside the session and waits for its first frame.
 fn open(t: &Tmux, dir: &Path) {
+    open_with(t, dir, "");
+}
+
+/// Like [`open`], with `env` (`NAME=value ...`) set for the cockpit.
+fn open_with(t: &Tmux, dir: &Path, env: &str) {
     t.run(&format!(
-        "TUNEDECK_HOME={} {} open {}",
+        "{env} TUNEDECK_HOME={} {} open {}",
         env!("CARGO_MANIFEST_DIR"),
         bin(),
         dir.display()
@@ -189,8 +227,12 @@ fn navigate_edit_a_preset_and_quit_with_the_terminal_restored() {
     t.wait_for("help to close", |s| !s.contains("Keys · Preset pane"));
 
     // learning_rate is the ninth field; → doubles it.
+    let exp = Experiment::load(&dir).unwrap();
+    let (mut doubled, _) = exp.resolve_preset(&dir).unwrap();
+    doubled.learning_rate *= 2.0;
+    let shown = doubled.get("learning_rate").unwrap();
     t.keys(&["j", "j", "j", "j", "j", "j", "j", "j", "l"]);
-    t.wait_for("the new learning rate", |s| s.contains("0.002"));
+    t.wait_for("the new learning rate", |s| s.contains(&shown));
     let exp = Experiment::load(&dir).unwrap();
     let lr = exp
         .preset
@@ -199,7 +241,7 @@ fn navigate_edit_a_preset_and_quit_with_the_terminal_restored() {
         .and_then(|v| v.as_float());
     assert_eq!(
         lr,
-        Some(2e-3),
+        Some(doubled.learning_rate),
         "experiment.toml: {:?}",
         exp.preset.overrides
     );
@@ -233,7 +275,38 @@ fn ctrl_c_in_an_editor_restores_the_terminal() {
 }
 
 #[test]
-fn a_short_real_run_updates_the_loss_pane_and_ticks_the_plan() {
+fn a_panic_in_the_cockpit_restores_the_terminal_and_shows_its_message() {
+    let Some(t) = Tmux::start("panic") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fresh_demo(tmp.path());
+    // F12 panics on the UI thread (a hook that exists for this test only).
+    open_with(&t, &dir, "TUNEDECK_PANIC_ON_KEY=F12");
+    t.keys(&["Enter"]);
+    t.type_text(" typed before the crash");
+    t.wait_for("typed text", |s| s.contains("typed before the crash"));
+    // The clock saves edits every 250 ms: a crash loses at most that much typing.
+    std::thread::sleep(Duration::from_millis(700));
+    t.keys(&["F12"]);
+    let screen = t.wait_for("the shell after the panic", |s| {
+        s.trim_end().ends_with("READY$")
+    });
+    assert!(
+        screen.contains("panicked at") && screen.contains("TUNEDECK_PANIC_ON_KEY: F12 pressed"),
+        "the panic message is not on the restored screen:\n{screen}"
+    );
+    t.assert_shell_usable();
+    let exp = Experiment::load(&dir).unwrap();
+    assert!(
+        exp.goal.statement.ends_with(" typed before the crash"),
+        "{}",
+        exp.goal.statement
+    );
+}
+
+#[test]
+fn a_short_real_run_updates_the_loss_pane_ticks_the_plan_and_continues_after_a_stop() {
     let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/smollm2-135m-instruct");
     assert!(
         model.join("model.safetensors").exists(),
@@ -277,9 +350,33 @@ fn a_short_real_run_updates_the_loss_pane_and_ticks_the_plan() {
     });
     t.keys(&["4", "x"]);
     t.wait_long("the stopped run", 120, |s| s.contains("■ stopped"));
-    assert!(dir
-        .join("runs/run-1/adapter/adapter_model.safetensors")
-        .is_file());
+    let run = dir.join("runs/run-1");
+    assert!(run.join("adapter/adapter_model.safetensors").is_file());
+
+    // s continues the stopped run from the checkpoint saved at the stop, in the same folder.
+    let (stopped_at, _) = checkpoint::latest(&run).expect("a checkpoint at the stop");
+    t.wait_for("the offer to continue", |s| {
+        s.contains(&format!("from the checkpoint at step {stopped_at}/40"))
+    });
+    t.keys(&["s"]);
+    t.wait_long("a step after the checkpoint", 180, |s| {
+        step_shown(s).is_some_and(|n| n > stopped_at) && s.contains("● training")
+    });
+    t.keys(&["x"]);
+    t.wait_long("the stopped run", 120, |s| s.contains("■ stopped"));
+    let (again, _) = checkpoint::latest(&run).unwrap();
+    assert!(again > stopped_at, "{again} after {stopped_at}");
+    assert!(!dir.join("runs/run-2").exists(), "no new run was started");
+    // One log for the whole run: its steps never go back.
+    let steps: Vec<u64> = std::fs::read_to_string(run.join("trainer_log.jsonl"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v.get("loss").is_some())
+        .filter_map(|v| v["current_steps"].as_u64())
+        .collect();
+    assert!(steps.windows(2).all(|w| w[0] < w[1]), "{steps:?}");
+    assert!(steps.last().is_some_and(|s| *s > stopped_at), "{steps:?}");
     t.keys(&["q"]);
     t.wait_for("the shell", |s| s.trim_end().ends_with("READY$"));
     t.assert_shell_usable();

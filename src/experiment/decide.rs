@@ -17,6 +17,25 @@ pub struct Answers {
     pub on_prem_or_cost: bool,
 }
 
+impl Answers {
+    /// The answer to `QUESTIONS[i]`; `None` past the last question.
+    pub fn get(&self, i: usize) -> Option<bool> {
+        let mut copy = *self;
+        copy.get_mut(i).map(|a| *a)
+    }
+
+    /// The answer to `QUESTIONS[i]`, to change it; `None` past the last question.
+    pub fn get_mut(&mut self, i: usize) -> Option<&mut bool> {
+        match QUESTIONS.get(i)?.key {
+            "fresh_facts" => Some(&mut self.fresh_facts),
+            "fixed_behaviour" => Some(&mut self.fixed_behaviour),
+            "big_budget" => Some(&mut self.big_budget),
+            "on_prem_or_cost" => Some(&mut self.on_prem_or_cost),
+            _ => None,
+        }
+    }
+}
+
 /// One question of the decision helper, for the cockpit to ask.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Question {
@@ -171,6 +190,18 @@ mod tests {
         assert_eq!(card(false, true, true, false), Card::Full);
         assert_eq!(card(false, false, true, false), Card::Full);
         assert_eq!(card(false, true, true, true), Card::Lora);
+    }
+
+    #[test]
+    fn each_question_has_its_own_answer() {
+        let mut a = Answers::default();
+        for i in 0..QUESTIONS.len() {
+            *a.get_mut(i).unwrap() = true;
+            let yes = (0..QUESTIONS.len()).filter(|&j| a.get(j) == Some(true));
+            assert_eq!(yes.count(), i + 1, "question {i} shares a slot");
+        }
+        assert_eq!(a.get(QUESTIONS.len()), None);
+        assert!(a.get_mut(QUESTIONS.len()).is_none());
     }
 
     #[test]

@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::decide::Answers;
+
 /// What the user wants to fine-tune for, and how they will know it worked.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -23,6 +25,10 @@ pub struct Goal {
     pub output_format: String,
     /// Pass marks for the three-part test.
     pub pass_marks: PassMarks,
+    /// The decision helper's answers ("which card?"), kept so the recommendation is still
+    /// there when the experiment is reopened. Files written before it existed load with
+    /// every answer "no".
+    pub decision: Answers,
 }
 
 /// The method's three good reasons to fine-tune.
@@ -175,6 +181,7 @@ impl Goal {
                             Explanation: .+\\nFix: .+$"
                 .into(),
             pass_marks: PassMarks::default(),
+            decision: Answers::default(),
         }
     }
 

@@ -328,9 +328,32 @@ ticks = ["goal"]
         assert_eq!(from, "built-in preset starter");
         assert_eq!((preset.learning_rate, preset.num_train_epochs), (1e-4, 2.0));
         assert_eq!(preset.lora_rank, 8);
+        // Written before the decision helper's answers were saved: all "no".
+        assert_eq!(exp.goal.decision, Answers::default());
 
         exp.save(tmp.path()).unwrap();
         assert_eq!(Experiment::load(tmp.path()).unwrap(), exp);
+    }
+
+    #[test]
+    fn decision_answers_are_kept_in_the_goal_section() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut exp = Experiment::new(true, Date::parse("2025-03-24").unwrap());
+        exp.goal.decision.fresh_facts = true;
+        exp.goal.decision.fixed_behaviour = true;
+        exp.save(tmp.path()).unwrap();
+        let text = std::fs::read_to_string(tmp.path().join(FILE_NAME)).unwrap();
+        assert!(
+            text.contains("[goal.decision]\nfresh_facts = true\nfixed_behaviour = true\n"),
+            "{text}"
+        );
+        let back = Experiment::load(tmp.path()).unwrap();
+        assert_eq!(recommend(&back.goal.decision).card, Card::LoraRag);
+
+        let typo = text.replace("fresh_facts", "fresh_fact");
+        std::fs::write(tmp.path().join(FILE_NAME), typo).unwrap();
+        let e = Experiment::load(tmp.path()).unwrap_err().to_string();
+        assert!(e.contains("unknown field `fresh_fact`"), "{e}");
     }
 
     #[test]

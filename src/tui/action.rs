@@ -117,8 +117,11 @@ pub enum Action {
     DetailUp,
     /// Save the preset as a new file.
     SaveAs,
-    /// Start a training run.
+    /// Start a training run: resume the shown run when it stopped before its last step,
+    /// otherwise a new one.
     StartRun,
+    /// Start a new training run even when the shown one could be resumed.
+    StartNewRun,
     /// Pause or resume the run.
     PauseResume,
     /// Stop the run, saving a checkpoint.

@@ -18,6 +18,9 @@ pub enum Event {
     Tick,
     /// Progress from the training worker.
     Worker(WorkerEvent),
+    /// A thread other than the UI's panicked (in practice the trainer: libtorch reports
+    /// errors by panicking); the text says which thread, where and why.
+    Panicked(String),
 }
 
 /// How long the input thread blocks before checking `stop`.

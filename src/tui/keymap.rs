@@ -152,10 +152,11 @@ pub const BINDINGS: &[Binding] = &[
     b(PRESET, EDIT, Action::Edit, "type a value", "输入数值", true),
     b(PRESET, &[ch('r')], Action::Reset, "reset the field", "重置字段", true),
     b(PRESET, &[ch('w')], Action::SaveAs, "save as a new preset", "另存为新参数文件", true),
-    b(LOSS, &[ch('s')], Action::StartRun, "start a run", "开始训练", true),
+    b(LOSS, &[ch('s')], Action::StartRun, "start or continue a run", "开始或续训", true),
+    b(LOSS, &[ch('S')], Action::StartNewRun, "start a new run even if one could continue", "开始新的训练（不续训）", false),
     b(LOSS, &[ch('p'), key(KeyCode::Char(' '))], Action::PauseResume, "pause / resume", "暂停 / 继续", true),
     b(LOSS, &[ch('x')], Action::StopRun, "stop and save", "停止并保存", true),
-    b(LOSS, &[ch('c')], Action::SaveNow, "save a checkpoint now", "立即保存检查点", true),
+    b(LOSS, &[ch('c')], Action::SaveNow, "checkpoint now", "立即保存检查点", true),
     b(PLAN, &[key(KeyCode::Char(' ')), key(KeyCode::Enter), ch('x')], Action::Toggle, "tick / untick", "勾选 / 取消", true),
     b(Editor, &[key(KeyCode::Esc)], Action::Done, "done (kept and saved)", "完成（已保存）", true),
     b(Editor, &[key(KeyCode::Enter)], Action::Newline, "new line (ends a one-line field)", "换行（单行字段则完成）", true),
@@ -257,6 +258,11 @@ pub fn label(keys: &[Key]) -> String {
     keys.iter().map(key_label).collect::<Vec<_>>().join("/")
 }
 
+/// A pressed key written as help writes keys (`F12`, `C-x`, `q`).
+pub fn name(event: KeyEvent) -> String {
+    key_label(&normalise(event))
+}
+
 fn key_label(k: &Key) -> String {
     let name = match k.code {
         KeyCode::Char(' ') => "Space".to_string(),
@@ -275,6 +281,7 @@ fn key_label(k: &Key) -> String {
         KeyCode::End => "End".into(),
         KeyCode::PageUp => "PgUp".into(),
         KeyCode::PageDown => "PgDn".into(),
+        KeyCode::F(n) => format!("F{n}"),
         other => format!("{other:?}"),
     };
     if k.mods.contains(KeyModifiers::CONTROL) {
@@ -387,10 +394,12 @@ mod tests {
     #[test]
     fn hints_and_labels_come_from_the_table() {
         let hints = hints(KeyContext::Pane(Pane::Loss), Language::En);
-        assert_eq!(hints[0], ("s".to_string(), "start a run"));
+        assert_eq!(hints[0], ("s".to_string(), "start or continue a run"));
         assert!(hints.iter().any(|(k, d)| k == "q" && *d == "quit"));
         assert_eq!(label(MORE), "→/l/+");
         assert_eq!(label(&[ctrl('c')]), "C-c");
+        assert_eq!(name(press(KeyCode::F(12), KeyModifiers::NONE)), "F12");
+        assert_eq!(name(press(KeyCode::Char('N'), KeyModifiers::SHIFT)), "N");
         let zh = super::hints(KeyContext::Pane(Pane::Plan), Language::Zh);
         assert_eq!(zh[0].1, "勾选 / 取消");
     }

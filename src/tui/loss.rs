@@ -45,6 +45,18 @@ impl LossHistory {
         self.val.push((step as f64, loss));
     }
 
+    /// The history up to and including `step`: what a run continued from its checkpoint at
+    /// `step` keeps (the steps after it are trained again).
+    pub fn until(&self, step: u64) -> LossHistory {
+        let mut kept = LossHistory::default();
+        let upto = step as f64;
+        for &(s, loss) in self.train.iter().filter(|p| p.0 <= upto) {
+            kept.push_train(s as u64, loss);
+        }
+        kept.val = self.val.iter().copied().filter(|p| p.0 <= upto).collect();
+        kept
+    }
+
     /// Raw training loss points.
     pub fn train(&self) -> &[(f64, f64)] {
         &self.train
@@ -284,6 +296,32 @@ mod tests {
             .map(|(i, x)| x * if i % 2 == 0 { 1.08 } else { 0.92 })
             .collect();
         assert_eq!(verdict(&noisy, &[]), Health::SmoothDescent);
+    }
+
+    #[test]
+    fn until_keeps_the_points_up_to_a_checkpoint() {
+        let mut h = LossHistory::default();
+        for (i, x) in descent(30).into_iter().enumerate() {
+            h.push_train(i as u64 + 1, x);
+        }
+        h.push_val(10, 1.2);
+        h.push_val(20, 1.0);
+        let kept = h.until(12);
+        assert_eq!(kept.train(), &h.train()[..12]);
+        assert_eq!(kept.smoothed(), &h.smoothed()[..12]);
+        assert_eq!(kept.val(), [(10.0, 1.2)]);
+        // New steps smooth on from step 12, not from the dropped steps 13-30.
+        let mut fresh = LossHistory::default();
+        for &(s, x) in &h.train()[..12] {
+            fresh.push_train(s as u64, x);
+        }
+        let mut kept = kept;
+        kept.push_train(13, 0.5);
+        fresh.push_train(13, 0.5);
+        assert_eq!(kept.last_smoothed(), fresh.last_smoothed());
+        let mut all = h.clone();
+        all.push_train(31, 0.5);
+        assert_ne!(kept.last_smoothed(), all.last_smoothed());
     }
 
     #[test]

@@ -2,10 +2,12 @@
 //! take over the terminal, handle events in bounded batches and redraw on change at most
 //! every [`FRAME`]; then restore the terminal and only after that stop and join the worker.
 
+use std::panic::PanicHookInfo;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
+use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -14,6 +16,7 @@ use ratatui::DefaultTerminal;
 
 use super::app::App;
 use super::event::{spawn_input, spawn_ticker, Event};
+use super::keymap;
 use super::ui;
 use crate::experiment::Date;
 use crate::worker::{WorkerCommand, WorkerEvent};
@@ -25,6 +28,12 @@ pub const FRAME: Duration = Duration::from_millis(33);
 pub const BATCH: usize = 256;
 /// Clock tick: pending edits are saved at this pace.
 pub const TICK: Duration = Duration::from_millis(250);
+
+/// `TUNEDECK_PANIC_ON_KEY=F12` makes that key (named as help names keys) panic on the UI
+/// thread. It exists only so the end-to-end test (tests/tui_tmux.rs) can prove, in a real
+/// terminal, that a panic leaves the terminal usable; users have no reason to set it. Read
+/// once at start-up.
+pub const PANIC_ON_KEY: &str = "TUNEDECK_PANIC_ON_KEY";
 
 /// Where worker events go; returns false once the cockpit is gone.
 pub type Sink = Box<dyn Fn(WorkerEvent) -> bool + Send>;
@@ -52,24 +61,43 @@ impl Worker for crate::worker::WorkerHandle {
 pub fn run(dir: &Path, spawn: impl FnOnce(Sink) -> Box<dyn Worker>) -> Result<()> {
     // Open before touching the terminal, so a bad experiment.toml prints as a plain error.
     let mut app = App::open(dir, local_today())?;
+    let panic_key = std::env::var(PANIC_ON_KEY).ok();
     let (tx, rx) = mpsc::channel();
     let worker_tx = tx.clone();
     let worker = spawn(Box::new(move |e| worker_tx.send(Event::Worker(e)).is_ok()));
     let stop = Arc::new(AtomicBool::new(false));
     // try_init installs ratatui's panic hook, which restores the terminal before the
-    // panic message prints.
+    // panic message prints; route_panics keeps it for the UI thread only.
     let mut terminal = ratatui::try_init().context("cannot take over the terminal")?;
+    route_panics(std::thread::current().id(), tx.clone());
     let threads = [
         spawn_input(tx.clone(), stop.clone()),
         spawn_ticker(tx, TICK, stop.clone()),
     ];
+    let mut panics = Vec::new();
     let result = match threads.iter().find_map(|t| t.as_ref().err()) {
         Some(e) => Err(anyhow::anyhow!("cannot start the event threads: {e}")),
-        None => event_loop(&mut terminal, &mut app, &rx, worker.as_ref()),
+        None => event_loop(
+            &mut terminal,
+            &mut app,
+            &rx,
+            worker.as_ref(),
+            panic_key.as_deref(),
+            &mut panics,
+        ),
     };
     app.save();
     ratatui::restore();
     stop.store(true, Ordering::Relaxed);
+    // Other threads' panics, the ones the loop showed and any it did not get to, now on the
+    // restored screen.
+    panics.extend(rx.try_iter().filter_map(|e| match e {
+        Event::Panicked(message) => Some(message),
+        _ => None,
+    }));
+    for message in &panics {
+        eprintln!("tunedeck: {message}");
+    }
     // Dropping the queue makes the worker's sends fail: it saves and ends its run.
     drop(rx);
     if app.run.is_active() {
@@ -82,18 +110,53 @@ pub fn run(dir: &Path, spawn: impl FnOnce(Sink) -> Box<dyn Worker>) -> Result<()
     for t in threads.into_iter().flatten() {
         let _ = t.join();
     }
+    // Panics from here on print as usual.
+    drop(std::panic::take_hook());
     if app.has_unsaved() {
         eprintln!("tunedeck: warning: some changes could not be saved to experiment.toml");
     }
     result
 }
 
-/// Handles events and redraws until the app wants to quit or every source is gone.
+/// Sends panics of every thread but `ui` to the loop as [`Event::Panicked`], so a crash in
+/// the trainer fails the run instead of restoring the terminal under a cockpit that is still
+/// drawing. The UI thread keeps the hook installed before (ratatui's: restore the terminal,
+/// then print the message), and so does any thread once the loop is gone.
+pub fn route_panics(ui: ThreadId, tx: Sender<Event>) {
+    let ui_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let elsewhere = std::thread::current().id() != ui;
+        if !(elsewhere && tx.send(Event::Panicked(describe(info))).is_ok()) {
+            ui_hook(info);
+        }
+    }));
+}
+
+/// "thread 'tunedeck-worker' panicked at src/x.rs:1:2: message", as Rust's own hook says it.
+fn describe(info: &PanicHookInfo) -> String {
+    let thread = std::thread::current();
+    let name = thread.name().unwrap_or("<unnamed>");
+    let payload = info.payload();
+    let message = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)");
+    match info.location() {
+        Some(at) => format!("thread '{name}' panicked at {at}: {message}"),
+        None => format!("thread '{name}' panicked: {message}"),
+    }
+}
+
+/// Handles events and redraws until the app wants to quit or every source is gone. Panics
+/// of other threads are kept in `panics` to print after the terminal is restored.
 fn event_loop(
     terminal: &mut DefaultTerminal,
     app: &mut App,
     rx: &Receiver<Event>,
     worker: &dyn Worker,
+    panic_key: Option<&str>,
+    panics: &mut Vec<String>,
 ) -> Result<()> {
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
@@ -113,8 +176,16 @@ fn event_loop(
         };
         match rx.recv_timeout(wait) {
             Ok(first) => {
-                dirty |= handle(app, first);
-                for event in rx.try_iter().take(BATCH) {
+                for event in std::iter::once(first).chain(rx.try_iter().take(BATCH)) {
+                    match &event {
+                        Event::Input(Term::Key(key))
+                            if panic_key.is_some_and(|k| k == keymap::name(*key)) =>
+                        {
+                            panic!("{PANIC_ON_KEY}: {} pressed", keymap::name(*key))
+                        }
+                        Event::Panicked(message) => panics.push(message.clone()),
+                        _ => {}
+                    }
                     dirty |= handle(app, event);
                 }
             }
@@ -144,6 +215,10 @@ fn handle(app: &mut App, event: Event) -> bool {
         Event::Input(_) => false,
         Event::Tick => app.tick(local_today()),
         Event::Worker(e) => app.on_worker(e),
+        Event::Panicked(message) => {
+            app.worker_panicked(&message);
+            true
+        }
     }
 }
 

@@ -220,19 +220,24 @@ pub fn find(buffer: &Buffer, needle: &str) -> Vec<(u16, u16)> {
     let area = buffer.area;
     let mut found = Vec::new();
     for y in 0..area.height {
-        let cells: Vec<(u16, &str)> = (0..area.width)
-            .map(|x| (x, buffer[(x, y)].symbol()))
-            .collect();
-        for start in 0..cells.len() {
-            let mut text = String::new();
-            for (_, s) in &cells[start..] {
-                if text.len() >= needle.len() {
-                    break;
-                }
-                text.push_str(s);
+        // The row as text, with the byte offset where each visible cell starts; a wide
+        // character's hidden second cell is skipped, as in `text`.
+        let mut line = String::new();
+        let mut starts: Vec<(usize, u16)> = Vec::new();
+        let mut skip = 0;
+        for x in 0..area.width {
+            let symbol = buffer[(x, y)].symbol();
+            if skip > 0 {
+                skip -= 1;
+                continue;
             }
-            if text.starts_with(needle) {
-                found.push((cells[start].0, y));
+            skip = tunedeck::tui::text::width(symbol).saturating_sub(1);
+            starts.push((line.len(), x));
+            line.push_str(symbol);
+        }
+        for (at, _) in line.match_indices(needle) {
+            if let Ok(i) = starts.binary_search_by_key(&at, |s| s.0) {
+                found.push((starts[i].1, y));
             }
         }
     }

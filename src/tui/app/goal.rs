@@ -1,8 +1,8 @@
-//! Goal pane state: which field is selected, and the decision helper's answers.
+//! Goal pane state: which field is selected. Edits go to the experiment's goal, the decision
+//! helper's answers included, and are saved like every other change.
 
 use super::input::{Input, PromptKind};
 use super::App;
-use crate::experiment::decide::QUESTIONS;
 use crate::experiment::{Answers, Purpose};
 use crate::tui::action::Action;
 use crate::tui::editor::TextEditor;
@@ -51,14 +51,12 @@ impl GoalRow {
     }
 }
 
-/// The goal pane's own state; the goal itself lives in the experiment.
+/// The goal pane's own state; the goal itself, with the decision helper's answers, lives in
+/// the experiment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GoalState {
     /// Index into [`GOAL_ROWS`].
     pub selected: usize,
-    /// The decision helper's answers (this session only: experiment.toml has no place for
-    /// them).
-    pub answers: Answers,
 }
 
 impl GoalState {
@@ -186,7 +184,8 @@ impl App {
         }
     }
 
-    /// Sets (or with `None` flips) the answer of a question row.
+    /// Sets (or with `None` flips) the answer of a question row; saved at once, like every
+    /// other goal field.
     fn answer(&mut self, row: GoalRow, yes: Option<bool>) {
         let GoalRow::Question(i) = row else {
             let hint = self.lang().pick(
@@ -196,25 +195,19 @@ impl App {
             self.tell(hint, Mood::Neutral);
             return;
         };
-        let a = &mut self.goal.answers;
-        let slot = match QUESTIONS.get(i).map(|q| q.key) {
-            Some("fresh_facts") => &mut a.fresh_facts,
-            Some("fixed_behaviour") => &mut a.fixed_behaviour,
-            Some("big_budget") => &mut a.big_budget,
-            Some("on_prem_or_cost") => &mut a.on_prem_or_cost,
-            _ => return,
+        let Some(slot) = self.exp.goal.decision.get_mut(i) else {
+            return;
         };
-        *slot = yes.unwrap_or(!*slot);
+        let new = yes.unwrap_or(!*slot);
+        if *slot != new {
+            *slot = new;
+            self.changed();
+            self.save();
+        }
     }
 }
 
-/// The decision helper's answer `i`.
+/// The decision helper's answer `i` ("no" past the last question).
 pub fn answer_of(a: &Answers, i: usize) -> bool {
-    match QUESTIONS.get(i).map(|q| q.key) {
-        Some("fresh_facts") => a.fresh_facts,
-        Some("fixed_behaviour") => a.fixed_behaviour,
-        Some("big_budget") => a.big_budget,
-        Some("on_prem_or_cost") => a.on_prem_or_cost,
-        _ => false,
-    }
+    a.get(i).unwrap_or(false)
 }

@@ -2,14 +2,15 @@
 //! [`App::on_worker`] for the trainer's events, [`App::tick`] for the clock. Building an
 //! `App` reads the experiment's files and spawns nothing, so tests create one directly.
 //!
-//! Pane states live in one file each: `goal.rs`, `dataset.rs`, `preset.rs`, `run.rs`,
-//! `plan.rs`; `input.rs` holds the text inputs and prompts.
+//! Pane states live in one file each: `goal.rs`, `dataset.rs`, `preset.rs`, `run.rs`
+//! (with `resume.rs`), `plan.rs`; `input.rs` holds the text inputs and prompts.
 
 mod dataset;
 mod goal;
 mod input;
 mod plan;
 mod preset;
+mod resume;
 mod run;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ pub use goal::{answer_of, GoalRow, GoalState, GOAL_ROWS};
 pub use input::{Input, PromptKind};
 pub use plan::PlanView;
 pub use preset::PresetState;
+pub use resume::ResumePoint;
 pub use run::{Phase, RunState};
 
 use super::action::{Action, Pane};

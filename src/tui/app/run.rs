@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::resume::{conflict, Conflict, ResumePoint};
 use super::App;
 use crate::experiment::{data_dir, runs_dir, Language};
 use crate::tui::action::Action;
@@ -25,7 +26,7 @@ pub enum Phase {
     Paused,
     /// Asked to stop; saving.
     Stopping,
-    /// Ended (completed or stopped), adapter saved.
+    /// Ended: completed, or stopped before its last step (see [`RunState::resume_from`]).
     Finished,
     /// Ended with an error.
     Failed,
@@ -54,6 +55,9 @@ pub struct RunState {
     pub summary: Option<RunSummary>,
     /// Why it failed.
     pub error: Option<String>,
+    /// Where a start would continue this run; `None` while it is active, when it completed,
+    /// or when it saved no checkpoint.
+    pub resume_from: Option<ResumePoint>,
     runs_dir: PathBuf,
     started: bool,
     finished: bool,
@@ -73,6 +77,7 @@ impl RunState {
             checkpoint: None,
             summary: None,
             error: None,
+            resume_from: None,
             runs_dir: runs_dir(dir),
             started: false,
             finished: false,
@@ -85,6 +90,17 @@ impl RunState {
             self.phase,
             Phase::Starting | Phase::Running | Phase::Paused | Phase::Stopping
         )
+    }
+
+    /// The run ended before its last step (stopped, or cut short by a crash), so it could
+    /// be continued.
+    pub fn stopped_early(&self) -> bool {
+        self.resume_from.is_some() || self.summary.as_ref().is_some_and(|s| s.stopped)
+    }
+
+    /// This run's folder.
+    fn dir(&self) -> PathBuf {
+        self.runs_dir.join(&self.name)
     }
 
     /// A run reported progress in this session.
@@ -164,8 +180,11 @@ impl RunState {
                 state.history.push_val(step, eval_loss);
             }
         }
+        state.id = Some(n);
         state.name = format!("run-{n}");
-        if path.join("adapter/adapter_model.safetensors").is_file() {
+        state.resume_from = ResumePoint::find(&path);
+        // A run with a resumable checkpoint ended early even without an adapter (killed).
+        if state.resume_from.is_some() || path.join("adapter/adapter_model.safetensors").is_file() {
             state.phase = Phase::Finished;
         }
         state
@@ -197,13 +216,14 @@ impl App {
         let phase = self.run.phase;
         let lang = self.lang();
         match action {
-            Action::StartRun if self.run.is_active() => {
+            Action::StartRun | Action::StartNewRun if self.run.is_active() => {
                 self.tell(
                     lang.pick("A run is already active.", "已有训练在进行。"),
                     Mood::Neutral,
                 );
             }
-            Action::StartRun => self.start_run(),
+            Action::StartRun => self.start_run(self.run.resume_from),
+            Action::StartNewRun => self.start_run(None),
             Action::PauseResume if phase == Phase::Running => self.send(WorkerCommand::Pause),
             Action::PauseResume if phase == Phase::Paused => self.send(WorkerCommand::Resume),
             Action::StopRun
@@ -228,8 +248,9 @@ impl App {
         }
     }
 
-    /// Asks the worker to train the experiment's preset on its split, in a new `runs/run-N`.
-    fn start_run(&mut self) {
+    /// Asks the worker to train the experiment's preset on its split: continuing the shown
+    /// run from `resume` (its checkpoint), or in a new `runs/run-N`.
+    fn start_run(&mut self, resume: Option<ResumePoint>) {
         let lang = self.lang();
         if self.data.split.is_none() {
             let msg = lang.pick(
@@ -243,14 +264,24 @@ impl App {
             Ok((p, _)) => p,
             Err(e) => return self.tell(&format!("{e:#}"), Mood::Bad),
         };
-        let id = self.run.next_id();
+        let resume = resume.zip(self.run.id);
+        if resume.is_some() {
+            if let Some(c) = conflict(&self.run.dir(), &preset) {
+                return self.tell(&cannot_continue(&self.run.name, &c, lang), Mood::Bad);
+            }
+        }
+        let (id, history) = match resume {
+            // The steps after the checkpoint are trained again: their points go.
+            Some((point, id)) => (id, self.run.history.until(point.step)),
+            None => (self.run.next_id(), LossHistory::default()),
+        };
         let name = format!("run-{id}");
         let spec = RunSpec {
             preset,
             base_dir: self.dir.clone(),
             data_dir: data_dir(&self.dir),
             out_dir: self.run.runs_dir.join(&name),
-            resume: false,
+            resume: resume.is_some(),
             init_adapter: None,
         };
         self.send(WorkerCommand::Start {
@@ -261,13 +292,22 @@ impl App {
             id: Some(id),
             name,
             phase: Phase::Starting,
+            history,
             started: self.run.started,
             finished: self.run.finished,
             ..RunState::new(&self.dir)
         };
-        let msg = match lang {
-            Language::En => format!("Starting run-{id}: loading the model on the worker…"),
-            Language::Zh => format!("正在启动 run-{id}：后台加载模型…"),
+        let msg = match (resume, lang) {
+            (Some((p, _)), Language::En) => format!(
+                "Continuing run-{id} from its checkpoint at step {}/{}: loading the model on the worker…",
+                p.step, p.total_steps
+            ),
+            (Some((p, _)), Language::Zh) => format!(
+                "正在从第 {}/{} 步的检查点续训 run-{id}：后台加载模型…",
+                p.step, p.total_steps
+            ),
+            (None, Language::En) => format!("Starting run-{id}: loading the model on the worker…"),
+            (None, Language::Zh) => format!("正在启动 run-{id}：后台加载模型…"),
         };
         self.tell(&msg, Mood::Neutral);
     }
@@ -343,10 +383,41 @@ impl App {
         }
     }
 
+    /// A thread other than the UI's panicked: in practice the training worker (libtorch
+    /// reports errors by panicking), whose thread is now gone. The run fails with the message;
+    /// a later start finds no worker and says so.
+    pub fn worker_panicked(&mut self, message: &str) {
+        let text = match self.lang() {
+            Language::En => format!("The trainer crashed: {message}"),
+            Language::Zh => format!("训练后台崩溃：{message}"),
+        };
+        if self.run.is_active() {
+            self.run.phase = Phase::Failed;
+            self.run.error = Some(text.clone());
+            self.run_ended();
+        }
+        self.tell(&text, Mood::Bad);
+    }
+
     fn run_ended(&mut self) {
+        // A stopped or failed run that saved a checkpoint can be continued.
+        self.run.resume_from = ResumePoint::find(&self.run.dir());
         self.refresh_facts();
         if self.quit_when_done {
             self.should_quit = true;
         }
+    }
+}
+
+/// Why `run` cannot continue, and the two ways out.
+fn cannot_continue(run: &str, c: &Conflict, lang: Language) -> String {
+    let Conflict { key, was, now } = c;
+    match lang {
+        Language::En => format!(
+            "{run}'s checkpoint was trained with {key} = {was}, the preset now has {now}: set it back to continue {run}, or S starts a new run."
+        ),
+        Language::Zh => format!(
+            "{run} 的检查点用 {key} = {was} 训练，参数现在是 {now}：改回原值才能续训 {run}，或按 S 开始新的训练。"
+        ),
     }
 }

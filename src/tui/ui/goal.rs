@@ -11,44 +11,55 @@ use crate::tui::action::Pane;
 use crate::tui::app::{answer_of, App, GoalRow, Input};
 use crate::tui::editor::layout;
 use crate::tui::loss::Mood;
-use crate::tui::text::{pad, truncate, wrap};
+use crate::tui::text::{one_line, pad, truncate, width as width_of, wrap};
 use crate::tui::theme;
 
 /// Cells for the field labels.
 const LABEL: usize = 15;
+/// Inner width from which the lint and the decision helper move beside the fields.
+const SIDE_BY_SIDE: u16 = 110;
+/// Blank columns between the fields and the column beside them: without them a line
+/// wrapped to the full width ran straight into the "Lint" title.
+const GUTTER: u16 = 2;
 
 /// Draws the goal pane.
 pub fn render(f: &mut Frame, area: Rect, app: &App, focused: bool) {
     let lang = app.lang();
     let inner = pane_block(f, area, Pane::Goal, lang, focused, "");
     let findings = lint(&app.exp.goal);
-    let helper_rows = 7;
-    if inner.width >= 110 {
+    if inner.width >= SIDE_BY_SIDE {
         let [left, right] =
             Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)])
+                .spacing(GUTTER)
                 .areas(inner);
         draw_lines(
             f,
             left,
             fields(app, left.width, left.height as usize, focused),
         );
-        let [lint_area, helper] =
-            Layout::vertical([Constraint::Min(3), Constraint::Length(helper_rows + 2)])
+        // The column is tall: the questions wrap instead of being cut, leaving the lint at
+        // least its title and two lines.
+        let room = (right.height as usize).saturating_sub(4);
+        let helper = helper_lines(app, right.width, room, true, focused);
+        let [lint_area, helper_area] =
+            Layout::vertical([Constraint::Min(3), Constraint::Length(helper.len() as u16)])
                 .areas(right);
         draw_lines(f, lint_area, lint_lines(&findings, lang, lint_area));
-        draw_lines(f, helper, helper_lines(app, helper, focused));
+        draw_lines(f, helper_area, helper);
     } else {
-        let budget = (inner.height as usize).saturating_sub(helper_rows as usize + 3);
+        let helper_rows = 7;
+        let budget = (inner.height as usize).saturating_sub(helper_rows + 3);
         let lines = fields(app, inner.width, budget, focused);
         let [top, mid, bottom] = Layout::vertical([
             Constraint::Length(lines.len() as u16),
             Constraint::Min(2),
-            Constraint::Length(helper_rows),
+            Constraint::Length(helper_rows as u16),
         ])
         .areas(inner);
         draw_lines(f, top, lines);
         draw_lines(f, mid, lint_lines(&findings, lang, mid));
-        draw_lines(f, bottom, helper_lines(app, bottom, focused));
+        let helper = helper_lines(app, bottom.width, helper_rows, false, focused);
+        draw_lines(f, bottom, helper);
     }
 }
 
@@ -74,11 +85,10 @@ fn fields(app: &App, width: u16, height: usize, focused: bool) -> Vec<Line<'stat
         };
         lines.clamp(1, most)
     };
+    // The statement first, the behaviour in what is left; each at least one line.
     let free = height.saturating_sub(3).max(2);
-    let statement_rows = wanted(GoalRow::Statement, &g.statement, 8).min(free - 1);
-    let target_rows = wanted(GoalRow::Target, &g.target_behaviour, 4)
-        .min(free - statement_rows)
-        .max(1);
+    let statement_rows = wanted(GoalRow::Statement, &g.statement, free - 1);
+    let target_rows = wanted(GoalRow::Target, &g.target_behaviour, free - statement_rows);
     let mut out = Vec::new();
     let text_row =
         |out: &mut Vec<Line<'static>>, row: GoalRow, label: &str, text: &str, rows: usize| {
@@ -91,6 +101,12 @@ fn fields(app: &App, width: u16, height: usize, focused: bool) -> Vec<Line<'stat
                         theme::DIM,
                     )]
                 }
+                // One row: as much as fits on it (wrapping first would end the line at
+                // the first long word, e.g. a regex).
+                _ if rows == 1 => vec![Line::styled(
+                    truncate(&one_line(text), value_w as usize),
+                    theme::TEXT,
+                )],
                 _ => wrapped(text, value_w, theme::TEXT, rows),
             };
             for (i, line) in body.into_iter().enumerate() {
@@ -210,7 +226,16 @@ fn lint_lines(
     out
 }
 
-fn helper_lines(app: &App, area: Rect, focused: bool) -> Vec<Line<'static>> {
+/// The decision helper in at most `room` lines (at least the title, the questions and one
+/// line of the recommendation): each question on one line, cut to fit, or wrapped under its
+/// answer when `wrap` is set.
+fn helper_lines(
+    app: &App,
+    width: u16,
+    room: usize,
+    wrap_questions: bool,
+    focused: bool,
+) -> Vec<Line<'static>> {
     let lang = app.lang();
     let selected = focused.then(|| app.goal.row());
     let mut out = vec![Line::styled(
@@ -219,30 +244,38 @@ fn helper_lines(app: &App, area: Rect, focused: bool) -> Vec<Line<'static>> {
         theme::TITLE,
     )];
     for (i, q) in QUESTIONS.iter().enumerate() {
-        let yes = answer_of(&app.goal.answers, i);
+        let yes = answer_of(&app.exp.goal.decision, i);
         let mark = if yes {
-            lang.pick("[yes]", "[是]")
+            lang.pick("[yes] ", "[是] ")
         } else {
-            lang.pick("[no] ", "[否]")
+            lang.pick("[no]  ", "[否] ")
         };
         let style = if selected == Some(GoalRow::Question(i)) {
             theme::SELECTED
         } else {
             theme::TEXT
         };
-        let text = truncate(
-            lang.pick(q.en, q.zh),
-            (area.width as usize).saturating_sub(7),
-        );
-        out.push(Line::from(vec![
-            Span::styled(format!("{mark} "), theme::KEY),
-            Span::styled(text, style),
-        ]));
+        let indent = width_of(mark);
+        let room_for_text = (width as usize).saturating_sub(indent + 1);
+        let question = lang.pick(q.en, q.zh);
+        let lines = if wrap_questions {
+            wrap(question, room_for_text)
+        } else {
+            vec![truncate(question, room_for_text)]
+        };
+        for (n, text) in lines.into_iter().enumerate() {
+            let head = if n == 0 {
+                Span::styled(mark.to_string(), theme::KEY)
+            } else {
+                Span::raw(" ".repeat(indent))
+            };
+            out.push(Line::from(vec![head, Span::styled(text, style)]));
+        }
     }
-    let rec = recommend(&app.goal.answers);
+    let rec = recommend(&app.exp.goal.decision);
     let reason = lang.pick(&rec.reason_en, &rec.reason_zh);
     let text = format!("→ {}: {reason}", rec.card.name());
-    let room = (area.height as usize).saturating_sub(out.len()).max(1);
-    out.extend(wrapped(&text, area.width, theme::mood(Mood::Good), room));
+    let left = room.saturating_sub(out.len()).max(1);
+    out.extend(wrapped(&text, width, theme::mood(Mood::Good), left));
     out
 }

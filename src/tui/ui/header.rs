@@ -86,7 +86,7 @@ fn run_state(app: &App) -> String {
         Phase::Running => format!("{}{steps}", lang.pick("● training", "● 训练中")),
         Phase::Paused => format!("{}{steps}", lang.pick("‖ paused", "‖ 已暂停")),
         Phase::Stopping => lang.pick("■ stopping", "■ 正在停止").to_string(),
-        Phase::Finished if r.summary.as_ref().is_some_and(|s| s.stopped) => {
+        Phase::Finished if r.stopped_early() => {
             format!("{}{steps}", lang.pick("■ stopped", "■ 已停止"))
         }
         Phase::Finished => format!("{}{steps}", lang.pick("✓ finished", "✓ 已完成")),

@@ -24,6 +24,9 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, focused: bool) {
     let inner = pane_block(f, area, Pane::Loss, lang, focused, &r.name);
     let w = inner.width;
     let mut head = figures(r, lang, w);
+    if let Some(line) = resume_offer(r, lang) {
+        head.extend(wrapped(&line, w, theme::mood(Mood::Warn), 2));
+    }
     let health = r.history.health();
     let verdict = format!(
         "{}: {} — {}",
@@ -122,7 +125,26 @@ fn figures(r: &RunState, lang: Language, w: u16) -> Vec<Line<'static>> {
     if !notes.is_empty() {
         out.push(Line::styled(notes.join(" · "), theme::DIM));
     }
+    // Why it failed stays in view after the status line's message is gone.
+    if let Some(e) = &r.error {
+        out.extend(wrapped(e, w, theme::mood(Mood::Bad), 3));
+    }
     out
+}
+
+/// What `s` will do with a run that ended before its last step.
+fn resume_offer(r: &RunState, lang: Language) -> Option<String> {
+    let p = r.resume_from?;
+    Some(match lang {
+        Language::En => format!(
+            "{} ended before its last step: s continues it from the checkpoint at step {}/{}, S starts a new run.",
+            r.name, p.step, p.total_steps
+        ),
+        Language::Zh => format!(
+            "{} 未训练到最后一步：按 s 从第 {}/{} 步的检查点续训，按 S 开始新的训练。",
+            r.name, p.step, p.total_steps
+        ),
+    })
 }
 
 /// Three significant digits, so a decaying learning rate prints as 2.85e-4.

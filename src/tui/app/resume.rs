@@ -1,0 +1,181 @@
+//! Continuing a run: where a run that ended before its last step can go on from, and whether
+//! the preset as it is now can load that checkpoint.
+
+use std::path::Path;
+
+use crate::lora::AdapterConfig;
+use crate::preset::{FinetuningType, Preset};
+use crate::train::checkpoint;
+
+/// A checkpoint of a run that stopped before its last step: starting again continues there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResumePoint {
+    /// The checkpoint's step.
+    pub step: u64,
+    /// The run's planned steps.
+    pub total_steps: u64,
+}
+
+impl ResumePoint {
+    /// The latest checkpoint in `run_dir` when its trainer had not reached the last step.
+    /// A checkpoint that cannot be read offers nothing: a new run is the safe choice.
+    pub fn find(run_dir: &Path) -> Option<ResumePoint> {
+        let (_, dir) = checkpoint::latest(run_dir)?;
+        let state = checkpoint::load_state(&dir).ok()?;
+        (state.global_step < state.total_steps).then_some(ResumePoint {
+            step: state.global_step,
+            total_steps: state.total_steps,
+        })
+    }
+}
+
+/// A preset key whose value changed since the checkpoint was written in a way that changes
+/// the trainable weights (their shapes, or the model they belong to): the trainer could not
+/// load the checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// The preset key.
+    pub key: &'static str,
+    /// Its value when the checkpoint was written.
+    pub was: String,
+    /// Its value now.
+    pub now: String,
+}
+
+impl Conflict {
+    fn of(key: &'static str, was: impl ToString, now: impl ToString) -> Option<Conflict> {
+        let (was, now) = (was.to_string(), now.to_string());
+        (was != now).then_some(Conflict { key, was, now })
+    }
+}
+
+/// Why the latest checkpoint in `run_dir` cannot go on under `preset`, if it cannot. A
+/// checkpoint this cannot read is left to the trainer, whose error names the file.
+pub fn conflict(run_dir: &Path, preset: &Preset) -> Option<Conflict> {
+    let (_, dir) = checkpoint::latest(run_dir)?;
+    let lora_checkpoint = dir.join("adapter_config.json").is_file();
+    let kind = |lora: bool| if lora { "lora" } else { "full" };
+    let lora_preset = preset.finetuning_type == FinetuningType::Lora;
+    if lora_checkpoint != lora_preset {
+        return Conflict::of("finetuning_type", kind(lora_checkpoint), kind(lora_preset));
+    }
+    if !lora_preset {
+        return None;
+    }
+    let saved = AdapterConfig::load(&dir).ok()?;
+    let sorted = |mut names: Vec<&'static str>| {
+        names.sort_unstable();
+        names.join(", ")
+    };
+    let base = saved.base_model_name_or_path.clone().unwrap_or_default();
+    Conflict::of("model", base, &preset.model)
+        .or_else(|| Conflict::of("lora_rank", saved.r, preset.lora_rank))
+        .or_else(|| {
+            let targets = sorted(saved.targets().ok()?);
+            Conflict::of("lora_target", targets, sorted(preset.target_modules()))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::checkpoint::TrainerState;
+
+    fn state(step: u64, total_steps: u64) -> TrainerState {
+        TrainerState {
+            global_step: step,
+            total_steps,
+            epoch: 0.0,
+            total_tokens: 0,
+            elapsed_s: 0.0,
+            initial_eval_loss: None,
+            last_eval_loss: None,
+            seed: 42,
+        }
+    }
+
+    /// A LoRA checkpoint at `step` as `preset` would have written it (config only).
+    fn lora_checkpoint(run: &Path, step: u64, total: u64, preset: &Preset) {
+        let targets: Vec<String> = preset
+            .target_modules()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let cfg = AdapterConfig::new(
+            preset.lora_rank as usize,
+            f64::from(preset.lora_alpha),
+            preset.lora_dropout,
+            &targets,
+            preset.use_rslora,
+            &preset.model,
+        );
+        checkpoint::save(run, &state(step, total), &mut |tmp| {
+            std::fs::write(
+                tmp.join("adapter_config.json"),
+                serde_json::to_string(&cfg).unwrap(),
+            )
+            .map_err(Into::into)
+        })
+        .unwrap();
+    }
+
+    fn demo_preset() -> Preset {
+        Preset::resolve("smollm2-cpu", Path::new(".")).unwrap().0
+    }
+
+    #[test]
+    fn only_unfinished_runs_with_a_checkpoint_can_go_on() {
+        let tmp = tempfile::tempdir().unwrap();
+        let run = tmp.path();
+        assert_eq!(ResumePoint::find(run), None, "no checkpoint yet");
+        let preset = demo_preset();
+        lora_checkpoint(run, 25, 75, &preset);
+        let point = ResumePoint::find(run);
+        assert_eq!(
+            point,
+            Some(ResumePoint {
+                step: 25,
+                total_steps: 75
+            })
+        );
+        lora_checkpoint(run, 75, 75, &preset);
+        assert_eq!(ResumePoint::find(run), None, "finished");
+    }
+
+    #[test]
+    fn a_changed_rank_target_model_or_method_cannot_load_the_checkpoint() {
+        let tmp = tempfile::tempdir().unwrap();
+        let run = tmp.path();
+        let preset = demo_preset();
+        assert_eq!(conflict(run, &preset), None, "no checkpoint, no conflict");
+        lora_checkpoint(run, 10, 75, &preset);
+        assert_eq!(conflict(run, &preset), None);
+
+        // What the trainer can take in its stride: learning rate, alpha, epochs.
+        let mut p = preset.clone();
+        p.learning_rate *= 2.0;
+        p.lora_alpha *= 2;
+        p.num_train_epochs += 1.0;
+        assert_eq!(conflict(run, &p), None);
+
+        let mut p = preset.clone();
+        p.lora_rank *= 2;
+        let c = conflict(run, &p).unwrap();
+        let (was, now) = (preset.lora_rank.to_string(), p.lora_rank.to_string());
+        assert_eq!((c.key, c.was, c.now), ("lora_rank", was, now));
+
+        let mut p = preset.clone();
+        p.lora_target = vec!["q_proj".into(), "v_proj".into()];
+        let c = conflict(run, &p).unwrap();
+        assert_eq!((c.key, c.now.as_str()), ("lora_target", "q_proj, v_proj"));
+
+        let mut p = preset.clone();
+        p.model = "models/other".into();
+        assert_eq!(conflict(run, &p).unwrap().key, "model");
+
+        let mut p = preset;
+        p.finetuning_type = FinetuningType::Full;
+        let c = conflict(run, &p).unwrap();
+        assert_eq!((c.was.as_str(), c.now.as_str()), ("lora", "full"));
+    }
+}
