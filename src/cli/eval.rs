@@ -3,7 +3,7 @@
 
 use super::say;
 use crate::eval::locate::{self, RunContext, DEFAULT_EXAM_SIZE, DEFAULT_MAX_NEW_TOKENS};
-use crate::eval::{evaluate, EvalReport, EvalSpec, Part, PartResult, Progress, Side, Tuned};
+use crate::eval::{evaluate_to, EvalReport, EvalSpec, Part, PartResult, Progress, Side, Tuned};
 use crate::experiment::{Experiment, Goal};
 use anyhow::{bail, Result};
 use clap::Args;
@@ -150,7 +150,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     // A line per part and side, so a log without the bar (stderr not a terminal) still shows
     // where a long evaluation is.
     let mut segment = None;
-    let report = evaluate(&spec, &cancel, &mut |p| match p {
+    let report = evaluate_to(&spec, &out, &cancel, &mut |p| match p {
         // Only the spinner shows loading: a failing load leaves its one `error:` line alone.
         Progress::Loading(dir) => bar.set_message(format!("loading {}", dir.display())),
         Progress::Unsealed { reason, log } => say(
@@ -185,7 +185,6 @@ pub fn run(args: EvalArgs) -> Result<()> {
     });
     bar.finish_and_clear();
     let report = report?;
-    report.save(&out)?;
     for line in summary(&report) {
         println!("{line}");
     }

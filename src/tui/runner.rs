@@ -1,6 +1,7 @@
-//! The cockpit's main loop: open the experiment, start the worker and the event sources,
-//! take over the terminal, handle events in bounded batches and redraw on change at most
-//! every [`FRAME`]; then restore the terminal and only after that stop and join the worker.
+//! The cockpit's main loop: open the experiment, start the worker, the jobs thread (tests
+//! and chat) and the event sources, take over the terminal, handle events in bounded batches
+//! and redraw on change at most every [`FRAME`]; then restore the terminal and only after
+//! that stop and join the threads.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,6 +17,7 @@ use super::app::App;
 use super::event::{spawn_input, spawn_ticker, Event};
 use super::ui;
 use crate::experiment::Date;
+use crate::worker::jobs::{self, JobsHandle};
 use crate::worker::{WorkerCommand, WorkerEvent};
 
 /// Shortest time between two redraws (about 30 frames per second).
@@ -55,6 +57,9 @@ pub fn run(dir: &Path, spawn: impl FnOnce(Sink) -> Box<dyn Worker>) -> Result<()
     let (tx, rx) = mpsc::channel();
     let worker_tx = tx.clone();
     let worker = spawn(Box::new(move |e| worker_tx.send(Event::Worker(e)).is_ok()));
+    let jobs_tx = tx.clone();
+    let jobs = jobs::spawn(Box::new(move |e| jobs_tx.send(Event::Job(e)).is_ok()))
+        .context("cannot start the jobs thread")?;
     let stop = Arc::new(AtomicBool::new(false));
     // try_init installs ratatui's panic hook, which restores the terminal before the
     // panic message prints.
@@ -65,9 +70,10 @@ pub fn run(dir: &Path, spawn: impl FnOnce(Sink) -> Box<dyn Worker>) -> Result<()
     ];
     let result = match threads.iter().find_map(|t| t.as_ref().err()) {
         Some(e) => Err(anyhow::anyhow!("cannot start the event threads: {e}")),
-        None => event_loop(&mut terminal, &mut app, &rx, worker.as_ref()),
+        None => event_loop(&mut terminal, &mut app, &rx, worker.as_ref(), &jobs),
     };
     app.save();
+    app.cancel_jobs();
     ratatui::restore();
     stop.store(true, Ordering::Relaxed);
     // Dropping the queue makes the worker's sends fail: it saves and ends its run.
@@ -79,6 +85,7 @@ pub fn run(dir: &Path, spawn: impl FnOnce(Sink) -> Box<dyn Worker>) -> Result<()
         );
     }
     worker.shutdown();
+    jobs.shutdown();
     for t in threads.into_iter().flatten() {
         let _ = t.join();
     }
@@ -94,6 +101,7 @@ fn event_loop(
     app: &mut App,
     rx: &Receiver<Event>,
     worker: &dyn Worker,
+    jobs: &JobsHandle,
 ) -> Result<()> {
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
@@ -127,6 +135,12 @@ fn event_loop(
                 dirty = true;
             }
         }
+        for cmd in app.take_jobs() {
+            if !jobs.send(cmd) {
+                app.jobs_gone();
+                dirty = true;
+            }
+        }
         if app.should_quit {
             return Ok(());
         }
@@ -144,6 +158,7 @@ fn handle(app: &mut App, event: Event) -> bool {
         Event::Input(_) => false,
         Event::Tick => app.tick(local_today()),
         Event::Worker(e) => app.on_worker(e),
+        Event::Job(e) => app.on_job(e),
     }
 }
 

@@ -60,7 +60,7 @@ pub fn render(f: &mut Frame, top: Rect, tabs: Rect, app: &App) {
     };
     let used: usize = spans.iter().map(|s| width(&s.content)).sum();
     let hint = format!(
-        "Tab/1-5 {}  ? {}  {other} ",
+        "Tab/1-7 {}  ? {}  {other} ",
         lang.pick("panes", "切换"),
         lang.pick("help", "帮助")
     );
