@@ -45,9 +45,14 @@ fn answer(m: &Model, args: &ChatArgs, history: &[(String, String)], user: &str) 
         seed: args.seed,
     };
     let mut out = std::io::stdout().lock();
-    let r = reply(m, args.system.as_deref(), history, user, &sampling, &mut |piece| {
-        write!(out, "{piece}").and_then(|_| out.flush()).is_ok()
-    })?;
+    let r = reply(
+        m,
+        args.system.as_deref(),
+        history,
+        user,
+        &sampling,
+        &mut |piece| write!(out, "{piece}").and_then(|_| out.flush()).is_ok(),
+    )?;
     writeln!(out)?;
     if r.stop == StopReason::MaxTokens {
         eprintln!("(stopped at --max-new-tokens {})", args.max_new_tokens);

@@ -16,8 +16,8 @@ use super::results::{
 use super::verdict;
 use crate::data::SplitDir;
 use crate::experiment::Goal;
-use crate::model::generate::{generate, token_logprobs, GenerateOptions, StopReason};
 use crate::lora::{plug, unplug, Unplugged};
+use crate::model::generate::{generate, token_logprobs, GenerateOptions, StopReason};
 use crate::model::{device, Model};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};

@@ -65,15 +65,18 @@ pub fn reply(
     };
     let mut stream = StreamDecoder::default();
     let mut failed = None;
-    let (new, stop) = generate(&model.decoder, &ids, &opts, &mut |id| {
-        match stream.push(tok, id) {
+    let (new, stop) = generate(
+        &model.decoder,
+        &ids,
+        &opts,
+        &mut |id| match stream.push(tok, id) {
             Ok(piece) => piece.is_empty() || on_piece(&piece),
             Err(e) => {
                 failed = Some(e);
                 false
             }
-        }
-    });
+        },
+    );
     if let Some(e) = failed {
         return Err(e);
     }

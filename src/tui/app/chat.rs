@@ -163,16 +163,24 @@ impl App {
                 let msg = if action == Action::ToggleAdapter {
                     c.plugged = !c.plugged;
                     match (c.plugged, lang) {
-                        (true, Language::En) => format!("Skill card plugged in: {run}'s adapter answers."),
+                        (true, Language::En) => {
+                            format!("Skill card plugged in: {run}'s adapter answers.")
+                        }
                         (true, Language::Zh) => format!("已插上技能卡：由 {run} 的适配器回答。"),
-                        (false, Language::En) => "Skill card unplugged: the base model answers.".into(),
+                        (false, Language::En) => {
+                            "Skill card unplugged: the base model answers.".into()
+                        }
                         (false, Language::Zh) => "已拔下技能卡：由基础模型回答。".into(),
                     }
                 } else {
                     c.compare = !c.compare;
                     match (c.compare, lang) {
-                        (true, Language::En) => format!("Compare: the base model, then {run}'s adapter, side by side."),
-                        (true, Language::Zh) => format!("对比模式：基础模型与 {run} 的适配器并排回答。"),
+                        (true, Language::En) => {
+                            format!("Compare: the base model, then {run}'s adapter, side by side.")
+                        }
+                        (true, Language::Zh) => {
+                            format!("对比模式：基础模型与 {run} 的适配器并排回答。")
+                        }
                         (false, Language::En) => "Compare off.".into(),
                         (false, Language::Zh) => "已关闭对比模式。".into(),
                     }
@@ -182,7 +190,10 @@ impl App {
             Action::CancelJob => match &self.chat.active {
                 Some(a) => {
                     a.cancel.store(true, Ordering::Relaxed);
-                    self.tell(lang.pick("Stopping the answer…", "正在停止回答…"), Mood::Neutral);
+                    self.tell(
+                        lang.pick("Stopping the answer…", "正在停止回答…"),
+                        Mood::Neutral,
+                    );
                 }
                 None => self.tell(
                     lang.pick("Nothing is being answered.", "当前没有正在生成的回答。"),

@@ -335,7 +335,10 @@ impl App {
         }
         let session = report.blind.as_ref().expect("set above");
         if session.is_empty() {
-            let msg = lang.pick("Nothing to judge: no interview or guard answers.", "没有可评判的面试或常识题答案。");
+            let msg = lang.pick(
+                "Nothing to judge: no interview or guard answers.",
+                "没有可评判的面试或常识题答案。",
+            );
             return self.tell(msg, Mood::Neutral);
         }
         self.eval.item = session.next_unjudged().unwrap_or(0);

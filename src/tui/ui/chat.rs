@@ -61,7 +61,9 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, focused: bool) {
         body = wrapped(hint, w, theme::DIM, room);
     } else {
         // Newest at the bottom; scrolling moves the window up.
-        let end = body.len().saturating_sub(c.scroll.min(body.len().saturating_sub(room)));
+        let end = body
+            .len()
+            .saturating_sub(c.scroll.min(body.len().saturating_sub(room)));
         let start = end.saturating_sub(room);
         body = body[start..end].to_vec();
     }
@@ -77,7 +79,10 @@ fn card_line(
     lang: Language,
     w: u16,
 ) -> Line<'static> {
-    let label = Span::styled(format!("{} ", lang.pick("Skill card", "技能卡")), theme::DIM);
+    let label = Span::styled(
+        format!("{} ", lang.pick("Skill card", "技能卡")),
+        theme::DIM,
+    );
     let (text, style) = match (card, compare, plugged) {
         (None, _, _) => (
             lang.pick(

@@ -78,12 +78,9 @@ fn run_line(e: &EvalState, lang: Language, w: u16) -> Line<'static> {
     let Some(run) = e.selected_run() else {
         return Line::styled(lang.pick("Run: none", "训练：无"), theme::DIM);
     };
-    let left = if e.selected > 0 { "◂" } else { " " };
-    let right = if e.selected + 1 < e.runs.len() {
-        "▸"
-    } else {
-        " "
-    };
+    // The arrows say whether ←/→ lead anywhere.
+    let arrow = |more: bool| if more { theme::KEY } else { theme::DIM };
+    let (left, right) = (arrow(e.selected > 0), arrow(e.selected + 1 < e.runs.len()));
     let of = match lang {
         Language::En => format!("{} of {}", e.selected + 1, e.runs.len()),
         Language::Zh => format!("第 {}/{} 次", e.selected + 1, e.runs.len()),
@@ -93,12 +90,15 @@ fn run_line(e: &EvalState, lang: Language, w: u16) -> Line<'static> {
         let when = when.rsplit_once(':').map_or(when.as_str(), |(hm, _)| hm);
         format!(" · {} {when}", lang.pick("tested", "测试于"))
     });
-    let rest = truncate(&format!(" {of}{tested}"), (w as usize).saturating_sub(width(run) + 8));
+    let rest = truncate(
+        &format!(" {of}{tested}"),
+        (w as usize).saturating_sub(width(run) + 8),
+    );
     Line::from(vec![
         Span::styled(format!("{} ", lang.pick("Run", "训练")), theme::DIM),
-        Span::styled(left, theme::KEY),
+        Span::styled("◂", left),
         Span::styled(format!(" {run} "), theme::TITLE),
-        Span::styled(right, theme::KEY),
+        Span::styled("▸", right),
         Span::styled(rest, theme::DIM),
     ])
 }
@@ -131,7 +131,10 @@ fn progress(a: &ActiveEval, lang: Language, w: u16) -> Vec<Line<'static>> {
             }
         }
         (None, None) if a.unsealed => match lang {
-            Language::En => format!("Testing {}: test split unsealed (logged); answering…", a.run),
+            Language::En => format!(
+                "Testing {}: test split unsealed (logged); answering…",
+                a.run
+            ),
             Language::Zh => format!("正在测试 {}：测试集已启封（已记录），开始作答…", a.run),
         },
         (None, None) => match lang {
@@ -173,15 +176,19 @@ fn side_name(side: Side, lang: Language) -> &'static str {
 fn results(r: &EvalReport, lang: Language, w: u16) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     let wide = w as usize;
-    // part 10, mark 5, two score columns, verdict 8, with gaps.
-    let col = wide.saturating_sub(10 + 1 + 5 + 2 + 2 + 8).div_euclid(2).clamp(8, 30);
+    // part 10, mark 6, two score columns and the verdict (8), two cells apart.
+    let col = wide
+        .saturating_sub(10 + 6 + 2 + 2 + 2 + 8)
+        .div_euclid(2)
+        .clamp(8, 30);
+    let mark = lang.pick("mark", "及格线");
     out.push(Line::styled(
         format!(
-            "{}{} {}{}{}",
+            "{}{}{mark}  {}  {}  {}",
             pad(lang.pick("part", "部分"), 10),
-            pad(lang.pick(" mark", "及格线"), 6),
-            pad(&format!(" {}", lang.pick("base model", "基础模型")), col + 1),
-            pad(&format!(" {}", lang.pick("base + adapter", "基础+适配器")), col + 1),
+            " ".repeat(6usize.saturating_sub(width(mark))),
+            pad(lang.pick("base model", "基础模型"), col),
+            pad(lang.pick("base + adapter", "基础+适配器"), col),
             lang.pick("verdict", "结论")
         ),
         theme::DIM,
@@ -194,9 +201,11 @@ fn results(r: &EvalReport, lang: Language, w: u16) -> Vec<Line<'static>> {
         };
         out.push(Line::from(vec![
             Span::styled(pad(part_name(p.part, lang), 10), theme::TITLE),
-            Span::raw(pad(&format!("{:>4.0}% ", 100.0 * p.mark), 6)),
-            Span::raw(pad(&format!(" {}", cell(p, Side::Base, lang)), col + 1)),
-            Span::raw(pad(&format!(" {}", cell(p, Side::Adapter, lang)), col + 1)),
+            Span::raw(format!("{:>5.0}%  ", 100.0 * p.mark)),
+            Span::raw(pad(&cell(p, Side::Base, lang), col)),
+            Span::raw("  "),
+            Span::raw(pad(&cell(p, Side::Adapter, lang), col)),
+            Span::raw("  "),
             Span::styled(mark, style),
         ]));
     }
@@ -208,12 +217,24 @@ fn results(r: &EvalReport, lang: Language, w: u16) -> Vec<Line<'static>> {
         .map(|p| part_name(p.part, lang))
         .collect();
     let (verdict, mood) = match (r.graduated, lang) {
-        (true, Language::En) => ("✓ Graduated: exam, interview and guard all passed.".to_string(), Mood::Good),
+        (true, Language::En) => (
+            "✓ Graduated: exam, interview and guard all passed.".to_string(),
+            Mood::Good,
+        ),
         (true, Language::Zh) => ("✓ 毕业：笔试、面试和常识全部通过。".to_string(), Mood::Good),
-        (false, Language::En) => (format!("✗ Not graduated: {} failed.", failed.join(", ")), Mood::Bad),
-        (false, Language::Zh) => (format!("✗ 未毕业：{}未通过。", failed.join("、")), Mood::Bad),
+        (false, Language::En) => (
+            format!("✗ Not graduated: {} failed.", failed.join(", ")),
+            Mood::Bad,
+        ),
+        (false, Language::Zh) => (
+            format!("✗ 未毕业：{}未通过。", failed.join("、")),
+            Mood::Bad,
+        ),
     };
-    out.push(Line::styled(truncate(&verdict, wide), theme::mood(mood).patch(theme::TITLE)));
+    out.push(Line::styled(
+        truncate(&verdict, wide),
+        theme::mood(mood).patch(theme::TITLE),
+    ));
     if let Some(g) = r.part(Part::Guard) {
         if let (Some(b), Some(a)) = (g.base.perplexity, g.adapter.perplexity) {
             let text = match lang {
@@ -231,7 +252,12 @@ fn results(r: &EvalReport, lang: Language, w: u16) -> Vec<Line<'static>> {
         }
     }
     out.push(Line::raw(""));
-    out.extend(wrapped(&blind_line(r.blind.as_ref(), lang), w, theme::TEXT, 2));
+    out.extend(wrapped(
+        &blind_line(r.blind.as_ref(), lang),
+        w,
+        theme::TEXT,
+        2,
+    ));
     out.push(Line::raw(""));
     let s = &r.settings;
     let decoding = if s.temperature > 0.0 {
@@ -242,11 +268,19 @@ fn results(r: &EvalReport, lang: Language, w: u16) -> Vec<Line<'static>> {
     let figures = match lang {
         Language::En => format!(
             "{} answers in {:.0} s ({:.1}/min) · {decoding} · up to {} tokens · {}",
-            r.timing.answers, r.timing.seconds, r.timing.answers_per_minute, s.max_new_tokens, s.device
+            r.timing.answers,
+            r.timing.seconds,
+            r.timing.answers_per_minute,
+            s.max_new_tokens,
+            s.device
         ),
         Language::Zh => format!(
             "{} 个回答，用时 {:.0} 秒（每分钟 {:.1} 个）· {decoding} · 最多 {} 词元 · {}",
-            r.timing.answers, r.timing.seconds, r.timing.answers_per_minute, s.max_new_tokens, s.device
+            r.timing.answers,
+            r.timing.seconds,
+            r.timing.answers_per_minute,
+            s.max_new_tokens,
+            s.device
         ),
     };
     out.extend(wrapped(&figures, w, theme::DIM, 2));
@@ -263,7 +297,12 @@ fn results(r: &EvalReport, lang: Language, w: u16) -> Vec<Line<'static>> {
 fn cell(p: &PartResult, side: Side, lang: Language) -> String {
     let s = p.summary(side);
     let mut text = match lang {
-        Language::En => format!("{}/{} right · {:.2}", s.correct, p.items.len(), s.mean_score),
+        Language::En => format!(
+            "{}/{} right · {:.2}",
+            s.correct,
+            p.items.len(),
+            s.mean_score
+        ),
         Language::Zh => format!("对 {}/{} · {:.2}", s.correct, p.items.len(), s.mean_score),
     };
     if s.runaway > 0 {
@@ -334,36 +373,36 @@ fn judging(
         return;
     };
     let w = area.width;
-    let choice = match (view.choice, lang) {
-        (None, _) => lang.pick("not judged", "未评判").to_string(),
-        (Some(Choice::A), Language::En) => "you chose A".into(),
-        (Some(Choice::B), Language::En) => "you chose B".into(),
-        (Some(Choice::Tie), Language::En) => "you chose a tie".into(),
-        (Some(Choice::A), Language::Zh) => "你选了 A".into(),
-        (Some(Choice::B), Language::Zh) => "你选了 B".into(),
-        (Some(Choice::Tie), Language::Zh) => "你选了平局".into(),
+    let choice = match view.choice {
+        None => "—",
+        Some(Choice::A) => "A",
+        Some(Choice::B) => "B",
+        Some(Choice::Tie) => lang.pick("tie", "平局"),
     };
     let head = match lang {
         Language::En => format!(
-            "Question {} of {} · {} · {choice} · {} judged",
+            "Question {}/{} · {} · your choice: {choice} · judged {}/{}",
             i + 1,
             session.len(),
             part_name(view.part, lang),
-            session.judged()
+            session.judged(),
+            session.len()
         ),
         Language::Zh => format!(
-            "第 {}/{} 题 · {} · {choice} · 已评 {} 题",
+            "第 {}/{} 题 · {} · 你的选择：{choice} · 已评 {}/{}",
             i + 1,
             session.len(),
             part_name(view.part, lang),
-            session.judged()
+            session.judged(),
+            session.len()
         ),
     };
     let mut top = vec![Line::styled(truncate(&head, w as usize), theme::TITLE)];
     if let Some(line) = reveal_line(session, i, lang) {
         top.push(line);
     }
-    top.extend(wrapped(&format!("Q: {}", view.prompt), w, theme::TEXT, 3));
+    let q = lang.pick("Q: ", "问：");
+    top.extend(wrapped(&format!("{q}{}", view.prompt), w, theme::TEXT, 3));
     let [head_area, answers] =
         Layout::vertical([Constraint::Length(top.len() as u16), Constraint::Min(0)]).areas(area);
     draw_lines(f, head_area, top);
@@ -406,10 +445,22 @@ fn reveal_line(session: &BlindSession, i: usize, lang: Language) -> Option<Line<
         return None;
     }
     let (text, mood) = match (session.winner(i), session.items[i].choice, lang) {
-        (_, None, _) => (lang.pick("Revealed · not judged", "已揭晓 · 未评判"), Mood::Neutral),
-        (Some(Winner::Adapter), _, _) => (lang.pick("Revealed · the adapter won", "已揭晓 · 适配器胜"), Mood::Good),
-        (Some(Winner::Base), _, _) => (lang.pick("Revealed · the base model won", "已揭晓 · 基础模型胜"), Mood::Warn),
-        (None, _, _) => (lang.pick("Revealed · a tie", "已揭晓 · 平局"), Mood::Neutral),
+        (_, None, _) => (
+            lang.pick("Revealed · not judged", "已揭晓 · 未评判"),
+            Mood::Neutral,
+        ),
+        (Some(Winner::Adapter), _, _) => (
+            lang.pick("Revealed · the adapter won", "已揭晓 · 适配器胜"),
+            Mood::Good,
+        ),
+        (Some(Winner::Base), _, _) => (
+            lang.pick("Revealed · the base model won", "已揭晓 · 基础模型胜"),
+            Mood::Warn,
+        ),
+        (None, _, _) => (
+            lang.pick("Revealed · a tie", "已揭晓 · 平局"),
+            Mood::Neutral,
+        ),
     };
     Some(Line::styled(text, theme::mood(mood)))
 }

@@ -248,13 +248,7 @@ fn jobs_loop(rx: &Receiver<JobCommand>, sink: &JobSink) {
 
 /// Runs one evaluation, reporting as it goes and ending with `Evaluated`, `Cancelled` or
 /// `Failed`.
-fn evaluate_job(
-    job: JobId,
-    spec: &EvalSpec,
-    out: PathBuf,
-    cancel: &AtomicBool,
-    sink: &JobSink,
-) {
+fn evaluate_job(job: JobId, spec: &EvalSpec, out: PathBuf, cancel: &AtomicBool, sink: &JobSink) {
     let tell = |event: JobEvent| {
         if !sink(event) {
             cancel.store(true, Ordering::Relaxed);
