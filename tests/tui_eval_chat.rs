@@ -527,3 +527,36 @@ fn the_new_keys_are_in_help_and_on_the_status_line() {
         "{screen}"
     );
 }
+
+#[test]
+fn files_written_by_other_commands_show_when_a_pane_gets_the_focus() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = with_runs(tmp.path(), &["run-1"]);
+    let mut app = open(&dir);
+    assert_ne!(status(&app, Step::ThreePartTest), ItemStatus::DoneAuto);
+    assert_ne!(status(&app, Step::Retrospective), ItemStatus::DoneAuto);
+
+    // `tunedeck eval` and `tunedeck report` in another terminal.
+    write_report(&dir, "run-1", &sample_report("run-1", false));
+    std::fs::write(dir.join("runs/run-1/report.md"), "# run-1\n").unwrap();
+    app.update(Action::Focus(Pane::Plan));
+    assert_eq!(status(&app, Step::ThreePartTest), ItemStatus::DoneAuto);
+    assert_eq!(status(&app, Step::Retrospective), ItemStatus::DoneAuto);
+    app.update(Action::Focus(Pane::Eval));
+    assert!(!app.eval.report.as_ref().unwrap().graduated);
+
+    // A newer eval.json replaces the one shown.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    write_report(&dir, "run-1", &sample_report("run-1", true));
+    app.update(Action::FocusNext);
+    app.update(Action::FocusPrev);
+    assert!(app.eval.report.as_ref().unwrap().graduated);
+
+    // A run finished elsewhere: the selection was on the latest, so it follows.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    finished_run(&dir, "run-2");
+    app.update(Action::Focus(Pane::Chat));
+    assert_eq!(app.eval.selected_run(), Some("run-2"));
+    assert_eq!(app.card_run().as_deref(), Some("run-2"));
+    assert!(app.eval.report.is_none(), "run-2 has no test yet");
+}

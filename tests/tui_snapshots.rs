@@ -190,6 +190,18 @@ fn eval_pane_scores_progress_and_blind_judging() {
     for (w, h) in [(80, 24), (160, 48)] {
         assert_snapshot(&format!("eval_judging_{w}x{h}"), &text(&render(&app, w, h)));
     }
+    // The Chinese guard question: answers wrap by cell width in both boxes.
+    let session = app.eval.blind().unwrap();
+    let cjk = session
+        .items
+        .iter()
+        .position(|i| i.part == Part::Guard && i.index == 1)
+        .unwrap();
+    for _ in 0..cjk {
+        app.update(Action::Increase);
+    }
+    assert_snapshot("eval_judging_cjk_80x24", &text(&render(&app, 80, 24)));
+    app.update(Action::Top);
     let n = app.eval.blind().unwrap().len();
     for _ in 0..n {
         app.update(Action::PickA);

@@ -423,6 +423,30 @@ mod tests {
     }
 
     #[test]
+    fn eval_chat_and_judging_keys() {
+        let eval = KeyContext::Pane(Pane::Eval);
+        let chat = KeyContext::Pane(Pane::Chat);
+        let esc = press(KeyCode::Esc, KeyModifiers::NONE);
+        assert_eq!(lookup(eval, c('s')), Some(Action::StartEval));
+        assert_eq!(lookup(eval, c('x')), Some(Action::CancelJob));
+        assert_eq!(
+            lookup(KeyContext::Pane(Pane::Goal), c('6')),
+            Some(Action::Focus(Pane::Eval))
+        );
+        assert_eq!(lookup(eval, c('7')), Some(Action::Focus(Pane::Chat)));
+        assert_eq!(lookup(KeyContext::Judge, c('a')), Some(Action::PickA));
+        assert_eq!(lookup(KeyContext::Judge, c('b')), Some(Action::PickB));
+        assert_eq!(lookup(KeyContext::Judge, c('t')), Some(Action::PickTie));
+        assert_eq!(lookup(KeyContext::Judge, esc), Some(Action::Judge));
+        assert_eq!(lookup(KeyContext::Judge, c('q')), Some(Action::Quit));
+        assert_eq!(lookup(chat, c('a')), Some(Action::ToggleAdapter));
+        assert_eq!(lookup(chat, c('c')), Some(Action::ToggleCompare));
+        assert_eq!(lookup(chat, esc), Some(Action::CancelJob));
+        // Outside judging, a and b mean nothing in the Eval pane: no blind choice by accident.
+        assert_eq!(lookup(eval, c('a')), None);
+    }
+
+    #[test]
     fn hints_and_labels_come_from_the_table() {
         let hints = hints(KeyContext::Pane(Pane::Loss), Language::En);
         assert_eq!(hints[0], ("s".to_string(), "start a run"));

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod graduation;
+#[allow(unused_imports)]
 pub use graduation::*;
 
 use std::path::{Path, PathBuf};

@@ -97,6 +97,8 @@ pub struct ChatState {
     pub scroll: usize,
     /// Why the last answer failed.
     pub error: Option<String>,
+    /// The model the last message went to (the selected run's base model).
+    pub model: Option<PathBuf>,
 }
 
 impl ChatState {
@@ -270,6 +272,7 @@ impl App {
             turns,
             sampling: Sampling::greedy(CHAT_MAX_NEW_TOKENS),
         };
+        self.chat.model = Some(request.model.clone());
         let (job, cancel) = self.jobs.next();
         self.jobs.send(JobCommand::Chat {
             job,

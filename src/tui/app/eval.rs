@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use super::App;
 use crate::eval::locate::{self, RunContext};
@@ -78,6 +79,8 @@ pub struct EvalState {
     pub item: usize,
     /// Scroll of the scores or of the answers, in lines.
     pub scroll: u16,
+    /// When the shown `eval.json` was written, to notice a newer one.
+    report_stamp: Option<SystemTime>,
 }
 
 impl EvalState {
@@ -117,19 +120,43 @@ impl EvalState {
             Some(i) if !followed_latest => i,
             _ => self.runs.len().saturating_sub(1),
         };
-        if self.selected_run().map(str::to_string) != was {
+        let moved = self.selected_run().map(str::to_string) != was;
+        // A newer eval.json (from `tunedeck eval`) replaces the one shown, unless the pane
+        // is busy with it.
+        let newer = self.active.is_none() && !self.judging && self.stamp(dir) != self.report_stamp;
+        if moved || newer {
             self.load_report(dir);
         }
+    }
+
+    /// The selected run's `eval.json`.
+    fn report_path(&self, dir: &Path) -> Option<PathBuf> {
+        Some(runs_dir(dir).join(self.selected_run()?).join(FILE_NAME))
+    }
+
+    /// When the selected run's `eval.json` was written, if it exists.
+    fn stamp(&self, dir: &Path) -> Option<SystemTime> {
+        std::fs::metadata(self.report_path(dir)?)
+            .and_then(|m| m.modified())
+            .ok()
+    }
+
+    /// Shows `report`, just written to the selected run's `eval.json`.
+    fn show(&mut self, report: EvalReport, dir: &Path) {
+        self.report = Some(report);
+        self.report_error = None;
+        self.report_stamp = self.stamp(dir);
+        (self.judging, self.item, self.scroll) = (false, 0, 0);
     }
 
     /// Shows the selected run's `eval.json`, if it has one.
     fn load_report(&mut self, dir: &Path) {
         (self.report, self.report_error) = (None, None);
         (self.judging, self.item, self.scroll) = (false, 0, 0);
-        let Some(run) = self.selected_run() else {
+        self.report_stamp = self.stamp(dir);
+        let Some(path) = self.report_path(dir) else {
             return;
         };
-        let path = runs_dir(dir).join(run).join(FILE_NAME);
         if path.is_file() {
             match EvalReport::load(&path) {
                 Ok(r) => self.report = Some(r),
@@ -286,9 +313,7 @@ impl App {
                     Mood::Warn
                 };
                 if self.eval.selected_run() == Some(run.as_str()) {
-                    self.eval.report = Some(*report);
-                    self.eval.report_error = None;
-                    (self.eval.judging, self.eval.item, self.eval.scroll) = (false, 0, 0);
+                    self.eval.show(*report, &self.dir);
                 }
                 self.tell(&msg, mood);
                 // eval.json now exists: the plan's "three-part test" item ticks itself.
@@ -439,12 +464,13 @@ impl App {
 
     /// Writes the shown report (with its judging) back to the selected run's `eval.json`.
     fn save_eval(&mut self) {
-        let (Some(report), Some(run)) = (&self.eval.report, self.eval.selected_run()) else {
+        let (Some(report), Some(path)) = (&self.eval.report, self.eval.report_path(&self.dir))
+        else {
             return;
         };
-        let path = runs_dir(&self.dir).join(run).join(FILE_NAME);
-        if let Err(e) = report.save(&path) {
-            self.tell(&format!("{e:#}"), Mood::Bad);
+        match report.save(&path) {
+            Ok(()) => self.eval.report_stamp = self.eval.stamp(&self.dir),
+            Err(e) => self.tell(&format!("{e:#}"), Mood::Bad),
         }
     }
 }

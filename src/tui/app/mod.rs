@@ -208,9 +208,17 @@ impl App {
         match action {
             Action::Quit if self.run.is_active() => self.overlay = Overlay::Quit,
             Action::Quit => self.should_quit = true,
-            Action::FocusNext => self.focus = self.focus.next(),
-            Action::FocusPrev => self.focus = self.focus.prev(),
-            Action::Focus(pane) => self.focus = pane,
+            Action::FocusNext | Action::FocusPrev | Action::Focus(_) => {
+                self.focus = match action {
+                    Action::FocusNext => self.focus.next(),
+                    Action::FocusPrev => self.focus.prev(),
+                    Action::Focus(pane) => pane,
+                    _ => self.focus,
+                };
+                // What other commands wrote meanwhile (`tunedeck eval`, `tunedeck report`)
+                // ticks the plan and shows in the Eval pane.
+                self.refresh_facts();
+            }
             Action::ToggleHelp => self.overlay = Overlay::Help,
             Action::ToggleLanguage => {
                 self.exp.language = match self.exp.language {

@@ -28,14 +28,12 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, focused: bool) {
     let w = inner.width;
     let card = app.card_run();
     let mut head = vec![card_line(card.as_deref(), c.plugged, c.compare, lang, w)];
-    let model = app
-        .preset
-        .current
-        .model
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-        .to_string();
+    // The model the last message went to, else the one the preset names.
+    let model = c.model.as_ref().map_or_else(
+        || app.preset.current.model.clone(),
+        |m| m.display().to_string(),
+    );
+    let model = model.rsplit('/').next().unwrap_or_default().to_string();
     let status = match c.active.as_ref().and_then(|a| a.loading.as_ref()) {
         Some(path) => match lang {
             Language::En => format!("loading {} on the jobs thread…", path.display()),

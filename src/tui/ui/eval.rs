@@ -149,7 +149,7 @@ fn progress(a: &ActiveEval, lang: Language, w: u16) -> Vec<Line<'static>> {
         Language::Zh => format!(" {done}/{total} 个回答"),
     };
     let room = (w as usize).saturating_sub(width(&label) + 2).min(40);
-    let filled = if total == 0 { 0 } else { room * done / total };
+    let filled = (room * done).checked_div(total).unwrap_or(0).min(room);
     out.push(Line::from(vec![
         Span::styled("█".repeat(filled), theme::mood(Mood::Good)),
         Span::styled("░".repeat(room - filled), theme::DIM),
