@@ -55,11 +55,11 @@ pub fn run(dir: &Path, spawn: impl FnOnce(Sink) -> Box<dyn Worker>) -> Result<()
     // Open before touching the terminal, so a bad experiment.toml prints as a plain error.
     let mut app = App::open(dir, local_today())?;
     let (tx, rx) = mpsc::channel();
-    let worker_tx = tx.clone();
-    let worker = spawn(Box::new(move |e| worker_tx.send(Event::Worker(e)).is_ok()));
     let jobs_tx = tx.clone();
     let jobs = jobs::spawn(Box::new(move |e| jobs_tx.send(Event::Job(e)).is_ok()))
         .context("cannot start the jobs thread")?;
+    let worker_tx = tx.clone();
+    let worker = spawn(Box::new(move |e| worker_tx.send(Event::Worker(e)).is_ok()));
     let stop = Arc::new(AtomicBool::new(false));
     // try_init installs ratatui's panic hook, which restores the terminal before the
     // panic message prints.
