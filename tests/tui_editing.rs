@@ -467,6 +467,7 @@ fn the_readme_names_every_key_in_the_row_of_its_scope() {
             Scope::Prompt => "a prompt".to_string(),
             Scope::Help => "help".to_string(),
             Scope::QuitDialog => "quit dialog".to_string(),
+            Scope::Judge => "blind judging".to_string(),
         };
         let (_, keys) = rows
             .iter()

@@ -8,7 +8,9 @@
 mod support;
 
 use support::*;
+use tunedeck::eval::{BlindSession, Part, Side};
 use tunedeck::tui::{theme, Action, App, Pane};
+use tunedeck::worker::jobs::JobEvent;
 
 /// A demo experiment, split, with 40 steps of a 75-step run.
 fn populated(dir: &std::path::Path) -> App {
@@ -26,6 +28,8 @@ fn name(pane: Pane) -> &'static str {
         Pane::Preset => "preset",
         Pane::Loss => "loss",
         Pane::Plan => "plan",
+        Pane::Eval => "eval",
+        Pane::Chat => "chat",
     }
 }
 
@@ -231,4 +235,122 @@ fn styles_mark_what_matters() {
     let (x, y) = find(&buf, "Run the three-part")[0];
     assert_ne!(buf[(x, y)].style().fg, theme::TODAY.fg);
     assert!(text(&buf).contains("▶ Watch the loss"));
+}
+
+/// A demo experiment whose run-1 finished and was tested: its eval.json shows on open.
+fn tested(parent: &std::path::Path) -> App {
+    let dir = demo_experiment(parent);
+    finished_run(&dir, "run-1");
+    write_report(&dir, "run-1", &sample_report("run-1", false));
+    let mut app = open(&dir);
+    focus(&mut app, Pane::Eval);
+    app
+}
+
+#[test]
+fn eval_pane_scores_progress_and_blind_judging() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = tested(tmp.path());
+    for (w, h) in [(80, 24), (160, 48)] {
+        assert_snapshot(&format!("eval_scores_{w}x{h}"), &text(&render(&app, w, h)));
+    }
+
+    // A test running: part, question i/n and the bar over all answers.
+    app.update(Action::StartEval);
+    let job = job_of(&one_job(&mut app));
+    app.notice = None;
+    assert!(app.on_job(JobEvent::Unsealed {
+        job,
+        reason: "interview of run run-1".into()
+    }));
+    assert!(app.on_job(JobEvent::Answered {
+        job,
+        part: Part::Interview,
+        side: Side::Adapter,
+        item: 0,
+        items: 2,
+        done: 9,
+        total: 12
+    }));
+    assert_snapshot("eval_running_80x24", &text(&render(&app, 80, 24)));
+    app.update(Action::CancelJob);
+    assert!(app.on_job(JobEvent::Cancelled { job }));
+    app.notice = None;
+
+    // Blind judging, with a fixed seed so the labels are the same on every run.
+    let report = app.eval.report.as_mut().unwrap();
+    report.blind = Some(BlindSession::new(report, 7));
+    app.update(Action::Judge);
+    for (w, h) in [(80, 24), (160, 48)] {
+        assert_snapshot(&format!("eval_judging_{w}x{h}"), &text(&render(&app, w, h)));
+    }
+    // The Chinese guard question: answers wrap by cell width in both boxes.
+    let session = app.eval.blind().unwrap();
+    let cjk = session
+        .items
+        .iter()
+        .position(|i| i.part == Part::Guard && i.index == 1)
+        .unwrap();
+    for _ in 0..cjk {
+        app.update(Action::Increase);
+    }
+    assert_snapshot("eval_judging_cjk_80x24", &text(&render(&app, 80, 24)));
+    app.update(Action::Top);
+    let n = app.eval.blind().unwrap().len();
+    for _ in 0..n {
+        app.update(Action::PickA);
+    }
+    app.notice = None;
+    app.update(Action::Top);
+    assert_snapshot("eval_revealed_80x24", &text(&render(&app, 80, 24)));
+    app.update(Action::Judge);
+    assert_snapshot("eval_judged_80x24", &text(&render(&app, 80, 24)));
+
+    app.update(Action::ToggleLanguage);
+    assert_snapshot("zh_eval_scores_80x24", &text(&render(&app, 80, 24)));
+    app.update(Action::Judge);
+    assert_snapshot("zh_eval_judging_80x24", &text(&render(&app, 80, 24)));
+}
+
+#[test]
+fn chat_pane_with_the_skill_card_and_in_compare_mode() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = tested(tmp.path());
+    focus(&mut app, Pane::Chat);
+    assert_snapshot("chat_empty_80x24", &text(&render(&app, 80, 24)));
+
+    app.update(Action::ToggleAdapter);
+    app.update(Action::Edit);
+    type_text(&mut app, "Review: q = \"SELECT * FROM t WHERE id=\" + id");
+    assert_snapshot("chat_typing_80x24", &text(&render(&app, 80, 24)));
+    app.update(Action::Submit);
+    let job = job_of(&one_job(&mut app));
+    stream(
+        &mut app,
+        job,
+        Side::Adapter,
+        "Severity: high\nVulnerability: SQL injection (CWE-89)\nFix: use a parameterised query.",
+    );
+    app.update(Action::ToggleCompare);
+    app.update(Action::Edit);
+    type_text(&mut app, "西红柿炒鸡蛋怎么做？");
+    app.update(Action::Submit);
+    let job = job_of(&one_job(&mut app));
+    stream(
+        &mut app,
+        job,
+        Side::Base,
+        "先把鸡蛋打散炒熟盛出，再把西红柿切块炒出汁，最后倒回鸡蛋一起翻炒，加盐调味。",
+    );
+    assert!(app.on_job(JobEvent::Token {
+        job,
+        side: Side::Adapter,
+        text: "Severity: low".into()
+    }));
+    app.notice = None;
+    for (w, h) in [(80, 24), (160, 48)] {
+        assert_snapshot(&format!("chat_compare_{w}x{h}"), &text(&render(&app, w, h)));
+    }
+    app.update(Action::ToggleLanguage);
+    assert_snapshot("zh_chat_compare_80x24", &text(&render(&app, 80, 24)));
 }

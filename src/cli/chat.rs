@@ -1,8 +1,8 @@
 //! `tunedeck chat`: one-shot with `--prompt`, an interactive prompt without it.
 
 use super::model::load_for_inference;
-use crate::model::generate::{generate, GenerateOptions, StopReason};
-use crate::model::tokenizer::StreamDecoder;
+use crate::model::chat::{reply, Sampling};
+use crate::model::generate::StopReason;
 use crate::model::Model;
 use anyhow::{Context, Result};
 use clap::Args;
@@ -38,38 +38,26 @@ pub struct ChatArgs {
 
 /// Stream one answer to stdout; returns its text.
 fn answer(m: &Model, args: &ChatArgs, history: &[(String, String)], user: &str) -> Result<String> {
-    let prompt = m
-        .tokenizer
-        .template
-        .prompt(args.system.as_deref(), history, user);
-    let ids = m.tokenizer.encode(&prompt)?;
-    let opts = GenerateOptions {
+    let sampling = Sampling {
         max_new_tokens: args.max_new_tokens,
         temperature: args.temperature,
         top_p: args.top_p,
         seed: args.seed,
-        stop_ids: m.tokenizer.stop_ids.clone(),
     };
-    let mut stream = StreamDecoder::default();
     let mut out = std::io::stdout().lock();
-    let mut failed = None;
-    let (new, reason) = generate(&m.decoder, &ids, &opts, &mut |id| match stream
-        .push(&m.tokenizer, id)
-    {
-        Ok(piece) => write!(out, "{piece}").and_then(|_| out.flush()).is_ok(),
-        Err(e) => {
-            failed = Some(e);
-            false
-        }
-    });
-    if let Some(e) = failed {
-        return Err(e);
-    }
+    let r = reply(
+        m,
+        args.system.as_deref(),
+        history,
+        user,
+        &sampling,
+        &mut |piece| write!(out, "{piece}").and_then(|_| out.flush()).is_ok(),
+    )?;
     writeln!(out)?;
-    if reason == StopReason::MaxTokens {
+    if r.stop == StopReason::MaxTokens {
         eprintln!("(stopped at --max-new-tokens {})", args.max_new_tokens);
     }
-    m.tokenizer.decode(&new)
+    Ok(r.text)
 }
 
 pub fn run(args: ChatArgs) -> Result<()> {

@@ -2,8 +2,10 @@
 //! data paths), with a progress bar, a summary table and `eval.json`.
 
 use super::say;
-use crate::eval::locate::{self, RunContext, DEFAULT_EXAM_SIZE, DEFAULT_MAX_NEW_TOKENS};
-use crate::eval::{evaluate, EvalReport, EvalSpec, Part, PartResult, Progress, Side, Tuned};
+use crate::eval::locate::{
+    self, RunContext, DEFAULT_EXAM_SIZE, DEFAULT_MAX_NEW_TOKENS, DEFAULT_TOP_P,
+};
+use crate::eval::{evaluate_to, EvalReport, EvalSpec, Part, PartResult, Progress, Side, Tuned};
 use crate::experiment::{Experiment, Goal};
 use anyhow::{bail, Result};
 use clap::Args;
@@ -46,7 +48,7 @@ pub struct EvalArgs {
     /// 0 = greedy decoding.
     #[arg(long, default_value_t = 0.0)]
     temperature: f64,
-    #[arg(long, default_value_t = 0.9)]
+    #[arg(long, default_value_t = DEFAULT_TOP_P)]
     top_p: f64,
     /// Seed of the exam sample and of sampling (default: the preset's seed, else 42).
     #[arg(long)]
@@ -91,7 +93,7 @@ fn spec_of(args: &EvalArgs) -> Result<(EvalSpec, PathBuf)> {
                 exam_size: DEFAULT_EXAM_SIZE,
                 max_new_tokens: DEFAULT_MAX_NEW_TOKENS,
                 temperature: 0.0,
-                top_p: 1.0,
+                top_p: DEFAULT_TOP_P,
                 seed: 42,
                 device: "auto".into(),
             };
@@ -150,7 +152,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     // A line per part and side, so a log without the bar (stderr not a terminal) still shows
     // where a long evaluation is.
     let mut segment = None;
-    let report = evaluate(&spec, &cancel, &mut |p| match p {
+    let report = evaluate_to(&spec, &out, &cancel, &mut |p| match p {
         // Only the spinner shows loading: a failing load leaves its one `error:` line alone.
         Progress::Loading(dir) => bar.set_message(format!("loading {}", dir.display())),
         Progress::Unsealed { reason, log } => say(
@@ -185,7 +187,6 @@ pub fn run(args: EvalArgs) -> Result<()> {
     });
     bar.finish_and_clear();
     let report = report?;
-    report.save(&out)?;
     for line in summary(&report) {
         println!("{line}");
     }

@@ -15,6 +15,8 @@ pub const BUNDLED_GUARD: &str = "datasets/guard/general.jsonl";
 pub const DEFAULT_EXAM_SIZE: usize = 20;
 /// Token limit per answer by default: room for a few sentences, and the demo's four lines.
 pub const DEFAULT_MAX_NEW_TOKENS: usize = 192;
+/// Nucleus mass when sampling (greedy decoding, the default, ignores it).
+pub const DEFAULT_TOP_P: f64 = 0.9;
 
 /// An experiment and one of its runs.
 #[derive(Debug, Clone)]
@@ -135,7 +137,7 @@ impl RunContext {
             exam_size: DEFAULT_EXAM_SIZE,
             max_new_tokens: DEFAULT_MAX_NEW_TOKENS,
             temperature: 0.0,
-            top_p: 1.0,
+            top_p: DEFAULT_TOP_P,
             seed: self.preset.seed,
             device: "auto".into(),
         }

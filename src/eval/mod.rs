@@ -29,4 +29,4 @@ mod testing;
 
 pub use blind::{BlindSession, BlindView, Choice, Label, Tally, WinRates, Winner};
 pub use results::{EvalReport, Item, Part, PartResult, Side, SideSummary};
-pub use runner::{evaluate, Cancelled, EvalSpec, Progress, Tuned};
+pub use runner::{evaluate, evaluate_to, Cancelled, EvalSpec, Progress, Tuned};

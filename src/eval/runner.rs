@@ -16,8 +16,8 @@ use super::results::{
 use super::verdict;
 use crate::data::SplitDir;
 use crate::experiment::Goal;
+use crate::lora::{plug, unplug, Unplugged};
 use crate::model::generate::{generate, token_logprobs, GenerateOptions, StopReason};
-use crate::model::linear::LoraBranch;
 use crate::model::{device, Model};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -115,6 +115,10 @@ pub enum Progress<'a> {
         done: usize,
         /// Answers in all.
         total: usize,
+        /// The question's position in its part, from 0.
+        item: usize,
+        /// Questions in the part.
+        items: usize,
         /// The answer.
         text: &'a str,
     },
@@ -299,29 +303,25 @@ pub fn evaluate(
     })
 }
 
+/// Runs the evaluation and writes its report to `out` (a run's `eval.json`) atomically: the
+/// one path `tunedeck eval` and the cockpit's Eval pane share.
+pub fn evaluate_to(
+    spec: &EvalSpec,
+    out: &Path,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<EvalReport> {
+    let report = evaluate(spec, cancel, progress)?;
+    report.save(out)?;
+    Ok(report)
+}
+
 /// What turns the base model into the tuned one after the base model's answers.
 enum Card<'a> {
-    /// The adapter's LoRA branches, one slot per projection in `linears_mut` order.
-    Adapter(Vec<Option<LoraBranch>>),
+    /// The adapter's LoRA branches.
+    Adapter(Unplugged),
     /// A fully fine-tuned model to load.
     Model(&'a Path),
-}
-
-/// Takes every LoRA branch out of the model, leaving the base model.
-fn unplug(model: &mut Model) -> Vec<Option<LoraBranch>> {
-    model
-        .decoder
-        .linears_mut()
-        .into_iter()
-        .map(|(_, l)| l.lora.take())
-        .collect()
-}
-
-/// Puts back what [`unplug`] took out.
-fn plug(model: &mut Model, branches: Vec<Option<LoraBranch>>) {
-    for ((_, l), b) in model.decoder.linears_mut().into_iter().zip(branches) {
-        l.lora = b;
-    }
 }
 
 /// Answers counted across both sides, for progress and speed.
@@ -378,6 +378,8 @@ fn answer_all(
                 side,
                 done: counter.done,
                 total: counter.total,
+                item: i,
+                items: qs.len(),
                 text: &text,
             });
             answers.push(Answer {
@@ -407,33 +409,4 @@ fn reference_perplexity(model: &Model, prompt_ids: &[u32], reference: &str) -> R
         .flatten()
         .collect();
     Ok(perplexity(&lps))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unplugging_gives_back_the_base_model_and_plugging_the_adapter() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-        let load =
-            || Model::load(&root.join("tiny-llama"), tch::Device::Cpu, "auto", false).unwrap();
-        let base = load();
-        let mut m = load();
-        crate::lora::attach_saved(&mut m, &root.join("peft-tiny-llama")).unwrap();
-        let ids = [1u32, 5, 9, 20, 33, 7];
-        let lp = |m: &Model| -> Vec<f32> {
-            token_logprobs(&m.decoder, &ids)
-                .into_iter()
-                .flatten()
-                .collect()
-        };
-        let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5);
-        let tuned = lp(&m);
-        assert!(!close(&tuned, &lp(&base)), "the adapter changes the model");
-        let branches = unplug(&mut m);
-        assert!(close(&lp(&m), &lp(&base)));
-        plug(&mut m, branches);
-        assert!(close(&lp(&m), &tuned));
-    }
 }

@@ -114,6 +114,30 @@ pub fn attach_saved(model: &mut Model, dir: &Path) -> Result<Adapter> {
     Ok(adapter)
 }
 
+/// A model's LoRA branches taken out of it ("the skill card" pulled), one slot per
+/// projection in `linears_mut` order, ready to be plugged back in.
+#[derive(Debug)]
+pub struct Unplugged(Vec<Option<LoraBranch>>);
+
+/// Takes every LoRA branch out of `model`, leaving the base model.
+pub fn unplug(model: &mut Model) -> Unplugged {
+    Unplugged(
+        model
+            .decoder
+            .linears_mut()
+            .into_iter()
+            .map(|(_, l)| l.lora.take())
+            .collect(),
+    )
+}
+
+/// Puts back what [`unplug`] took out of the same model.
+pub fn plug(model: &mut Model, card: Unplugged) {
+    for ((_, l), b) in model.decoder.linears_mut().into_iter().zip(card.0) {
+        l.lora = b;
+    }
+}
+
 impl Adapter {
     /// Write `adapter_config.json` and `adapter_model.safetensors` into `dir`.
     pub fn save(&self, dir: &Path) -> Result<()> {
@@ -127,5 +151,35 @@ impl Adapter {
         std::fs::rename(&tmp, dir.join("adapter_model.safetensors"))
             .with_context(|| format!("{}: cannot move adapter into place", dir.display()))?;
         crate::atomic::write_json(&dir.join("adapter_config.json"), &self.config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::generate::token_logprobs;
+
+    #[test]
+    fn unplugging_gives_back_the_base_model_and_plugging_the_adapter() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let load =
+            || Model::load(&root.join("tiny-llama"), tch::Device::Cpu, "auto", false).unwrap();
+        let base = load();
+        let mut m = load();
+        crate::lora::attach_saved(&mut m, &root.join("peft-tiny-llama")).unwrap();
+        let ids = [1u32, 5, 9, 20, 33, 7];
+        let lp = |m: &Model| -> Vec<f32> {
+            token_logprobs(&m.decoder, &ids)
+                .into_iter()
+                .flatten()
+                .collect()
+        };
+        let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5);
+        let tuned = lp(&m);
+        assert!(!close(&tuned, &lp(&base)), "the adapter changes the model");
+        let branches = unplug(&mut m);
+        assert!(close(&lp(&m), &lp(&base)));
+        plug(&mut m, branches);
+        assert!(close(&lp(&m), &tuned));
     }
 }

@@ -1,6 +1,7 @@
-//! The engine's model: Llama/Qwen2 decoders in tch, their tokenizer, chat templates and
-//! generation.
+//! The engine's model: Llama/Qwen2 decoders in tch, their tokenizer, chat templates,
+//! generation and streamed chat replies.
 
+pub mod chat;
 pub mod config;
 pub mod device;
 pub mod generate;

@@ -3,7 +3,7 @@
 
 use crate::experiment::Language;
 
-/// The cockpit's panes, in focus order (their number keys are 1 to 5).
+/// The cockpit's panes, in focus order (their number keys are 1 to 7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Pane {
     /// Goal statement, lint and the decision helper.
@@ -16,16 +16,22 @@ pub enum Pane {
     Loss,
     /// The two-week plan.
     Plan,
+    /// The three-part test and blind A/B judging.
+    Eval,
+    /// The chat playground with the pluggable skill card.
+    Chat,
 }
 
 impl Pane {
     /// Every pane in focus order.
-    pub const ALL: [Pane; 5] = [
+    pub const ALL: [Pane; 7] = [
         Pane::Goal,
         Pane::Dataset,
         Pane::Preset,
         Pane::Loss,
         Pane::Plan,
+        Pane::Eval,
+        Pane::Chat,
     ];
 
     /// Position in [`Pane::ALL`].
@@ -51,6 +57,8 @@ impl Pane {
             Pane::Preset => ("Preset", "参数"),
             Pane::Loss => ("Loss", "损失"),
             Pane::Plan => ("Plan", "计划"),
+            Pane::Eval => ("Eval", "评估"),
+            Pane::Chat => ("Chat", "对话"),
         };
         lang.pick(en, zh)
     }
@@ -128,6 +136,24 @@ pub enum Action {
     StopRun,
     /// Save a checkpoint now and go on.
     SaveNow,
+    /// Run the three-part test on the selected run.
+    StartEval,
+    /// Cancel the running test or stop the answer being written.
+    CancelJob,
+    /// Open or close blind A/B judging.
+    Judge,
+    /// Blind judging: answer A is better.
+    PickA,
+    /// Blind judging: answer B is better.
+    PickB,
+    /// Blind judging: neither is better.
+    PickTie,
+    /// Blind judging: reveal the labels and count the wins.
+    Reveal,
+    /// Plug the selected run's adapter in or out of the chat.
+    ToggleAdapter,
+    /// Chat compare mode: the base model and the adapter answer side by side.
+    ToggleCompare,
     /// Type a character.
     Insert(char),
     /// Delete before the cursor.

@@ -1,5 +1,6 @@
-//! The one event queue: terminal input, clock ticks and worker events arrive as [`Event`]s
-//! on a single channel, each source on its own thread, so the loop waits in one place.
+//! The one event queue: terminal input, clock ticks, trainer events and job events (tests,
+//! chat) arrive as [`Event`]s on a single channel, each source on its own thread, so the
+//! loop waits in one place.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
@@ -7,6 +8,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::worker::jobs::JobEvent;
 use crate::worker::WorkerEvent;
 
 /// Something for the loop to handle.
@@ -21,6 +23,8 @@ pub enum Event {
     /// A thread other than the UI's panicked (in practice the trainer: libtorch reports
     /// errors by panicking); the text says which thread, where and why.
     Panicked(String),
+    /// Progress of a test or a chat answer.
+    Job(JobEvent),
 }
 
 /// How long the input thread blocks before checking `stop`.

@@ -20,6 +20,8 @@ pub enum KeyContext {
     Help,
     /// The quit dialog is open.
     QuitDialog,
+    /// The Eval pane is judging answers A and B blind.
+    Judge,
 }
 
 /// Which bindings a table row belongs to.
@@ -39,6 +41,8 @@ pub enum Scope {
     Help,
     /// The quit dialog.
     QuitDialog,
+    /// Blind A/B judging.
+    Judge,
 }
 
 /// A key with its modifiers.
@@ -107,6 +111,9 @@ const DATA: Scope = Scope::Pane(Pane::Dataset);
 const PRESET: Scope = Scope::Pane(Pane::Preset);
 const LOSS: Scope = Scope::Pane(Pane::Loss);
 const PLAN: Scope = Scope::Pane(Pane::Plan);
+const EVAL: Scope = Scope::Pane(Pane::Eval);
+const CHAT: Scope = Scope::Pane(Pane::Chat);
+const JUDGE: Scope = Scope::Judge;
 const UP: &[Key] = &[key(KeyCode::Up), ch('k')];
 const DOWN: &[Key] = &[key(KeyCode::Down), ch('j')];
 const MORE: &[Key] = &[key(KeyCode::Right), ch('l'), ch('+')];
@@ -124,6 +131,8 @@ pub const BINDINGS: &[Binding] = &[
     b(Global, &[ch('3')], Action::Focus(Pane::Preset), "Preset pane", "参数窗格", false),
     b(Global, &[ch('4')], Action::Focus(Pane::Loss), "Loss pane", "损失窗格", false),
     b(Global, &[ch('5')], Action::Focus(Pane::Plan), "Plan pane", "计划窗格", false),
+    b(Global, &[ch('6')], Action::Focus(Pane::Eval), "Eval pane", "评估窗格", false),
+    b(Global, &[ch('7')], Action::Focus(Pane::Chat), "Chat pane", "对话窗格", false),
     b(Global, UP, Action::Up, "select up", "向上选择", false),
     b(Global, DOWN, Action::Down, "select down", "向下选择", false),
     b(Global, &[key(KeyCode::PageUp)], Action::PageUp, "page up", "向上翻页", false),
@@ -158,6 +167,31 @@ pub const BINDINGS: &[Binding] = &[
     b(LOSS, &[ch('x')], Action::StopRun, "stop and save", "停止并保存", true),
     b(LOSS, &[ch('c')], Action::SaveNow, "checkpoint now", "立即保存检查点", true),
     b(PLAN, &[key(KeyCode::Char(' ')), key(KeyCode::Enter), ch('x')], Action::Toggle, "tick / untick", "勾选 / 取消", true),
+    b(EVAL, &[ch('s')], Action::StartEval, "run the three-part test", "运行三维盲测", true),
+    b(EVAL, &[ch('x'), key(KeyCode::Esc)], Action::CancelJob, "cancel the test", "取消测试", true),
+    b(EVAL, &[key(KeyCode::Enter), ch('v')], Action::Judge, "blind A/B judging", "A/B 盲评", true),
+    b(EVAL, &[key(KeyCode::Right), ch('l')], Action::Increase, "next run", "下一次训练", true),
+    b(EVAL, &[key(KeyCode::Left), ch('h')], Action::Decrease, "previous run", "上一次训练", false),
+    b(EVAL, &[ch('J')], Action::DetailDown, "scroll down", "向下滚动", false),
+    b(EVAL, &[ch('K')], Action::DetailUp, "scroll up", "向上滚动", false),
+    b(JUDGE, &[ch('a')], Action::PickA, "A is better", "A 更好", true),
+    b(JUDGE, &[ch('b')], Action::PickB, "B is better", "B 更好", true),
+    b(JUDGE, &[ch('t')], Action::PickTie, "tie", "平局", true),
+    b(JUDGE, &[key(KeyCode::Right), ch('l'), ch('n')], Action::Increase, "next question", "下一题", true),
+    b(JUDGE, &[key(KeyCode::Left), ch('h'), ch('p')], Action::Decrease, "previous question", "上一题", false),
+    b(JUDGE, &[ch('r')], Action::Reveal, "reveal the labels (ends judging)", "揭晓标签（结束评判）", true),
+    b(JUDGE, &[key(KeyCode::Esc), key(KeyCode::Enter)], Action::Judge, "back to the scores", "返回成绩", true),
+    b(JUDGE, &[ch('J')], Action::DetailDown, "scroll the answers down", "答案向下滚动", false),
+    b(JUDGE, &[ch('K')], Action::DetailUp, "scroll the answers up", "答案向上滚动", false),
+    b(CHAT, &[key(KeyCode::Enter), ch('i'), ch('e')], Action::Edit, "write a message", "输入消息", true),
+    b(CHAT, &[ch('a')], Action::ToggleAdapter, "plug / unplug the skill card", "插上 / 拔下技能卡", true),
+    b(CHAT, &[ch('c')], Action::ToggleCompare, "compare base and adapter", "对比基础模型与适配器", true),
+    b(CHAT, &[key(KeyCode::Esc)], Action::CancelJob, "stop the answer", "停止回答", true),
+    b(CHAT, &[key(KeyCode::Right), ch('l')], Action::Increase, "next run's card", "下一次训练的技能卡", false),
+    b(CHAT, &[key(KeyCode::Left), ch('h')], Action::Decrease, "previous run's card", "上一次训练的技能卡", false),
+    b(CHAT, &[ch('n')], Action::Reset, "new conversation", "新对话", true),
+    b(CHAT, &[ch('J')], Action::DetailDown, "scroll down", "向下滚动", false),
+    b(CHAT, &[ch('K')], Action::DetailUp, "scroll up", "向上滚动", false),
     b(Editor, &[key(KeyCode::Esc)], Action::Done, "done (kept and saved)", "完成（已保存）", true),
     b(Editor, &[key(KeyCode::Enter)], Action::Newline, "new line (ends a one-line field)", "换行（单行字段则完成）", true),
     b(Editor, &[key(KeyCode::Backspace)], Action::Backspace, "delete back", "向前删除", false),
@@ -190,6 +224,9 @@ fn scopes(ctx: KeyContext) -> &'static [Scope] {
         KeyContext::Pane(Pane::Preset) => &[Always, PRESET, Global],
         KeyContext::Pane(Pane::Loss) => &[Always, LOSS, Global],
         KeyContext::Pane(Pane::Plan) => &[Always, PLAN, Global],
+        KeyContext::Pane(Pane::Eval) => &[Always, EVAL, Global],
+        KeyContext::Pane(Pane::Chat) => &[Always, CHAT, Global],
+        KeyContext::Judge => &[Always, JUDGE, Global],
         KeyContext::Editor => &[Always, Editor],
         KeyContext::Prompt => &[Always, Prompt],
         KeyContext::Help => &[Always, Help],
@@ -372,6 +409,7 @@ mod tests {
     #[test]
     fn every_key_is_bound_once_per_context() {
         let contexts = Pane::ALL.map(KeyContext::Pane).into_iter().chain([
+            KeyContext::Judge,
             KeyContext::Editor,
             KeyContext::Prompt,
             KeyContext::Help,
@@ -389,6 +427,30 @@ mod tests {
                 assert!(!b.help.0.is_empty() && !b.help.1.is_empty());
             }
         }
+    }
+
+    #[test]
+    fn eval_chat_and_judging_keys() {
+        let eval = KeyContext::Pane(Pane::Eval);
+        let chat = KeyContext::Pane(Pane::Chat);
+        let esc = press(KeyCode::Esc, KeyModifiers::NONE);
+        assert_eq!(lookup(eval, c('s')), Some(Action::StartEval));
+        assert_eq!(lookup(eval, c('x')), Some(Action::CancelJob));
+        assert_eq!(
+            lookup(KeyContext::Pane(Pane::Goal), c('6')),
+            Some(Action::Focus(Pane::Eval))
+        );
+        assert_eq!(lookup(eval, c('7')), Some(Action::Focus(Pane::Chat)));
+        assert_eq!(lookup(KeyContext::Judge, c('a')), Some(Action::PickA));
+        assert_eq!(lookup(KeyContext::Judge, c('b')), Some(Action::PickB));
+        assert_eq!(lookup(KeyContext::Judge, c('t')), Some(Action::PickTie));
+        assert_eq!(lookup(KeyContext::Judge, esc), Some(Action::Judge));
+        assert_eq!(lookup(KeyContext::Judge, c('q')), Some(Action::Quit));
+        assert_eq!(lookup(chat, c('a')), Some(Action::ToggleAdapter));
+        assert_eq!(lookup(chat, c('c')), Some(Action::ToggleCompare));
+        assert_eq!(lookup(chat, esc), Some(Action::CancelJob));
+        // Outside judging, a and b mean nothing in the Eval pane: no blind choice by accident.
+        assert_eq!(lookup(eval, c('a')), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! The cockpit's main loop: open the experiment, start the worker and the event sources,
-//! take over the terminal, handle events in bounded batches and redraw on change at most
-//! every [`FRAME`]; then restore the terminal and only after that stop and join the worker.
+//! The cockpit's main loop: open the experiment, start the worker, the jobs thread (tests
+//! and chat) and the event sources, take over the terminal, handle events in bounded batches
+//! and redraw on change at most every [`FRAME`]; then restore the terminal and only after
+//! that stop and join the threads.
 
 use std::panic::PanicHookInfo;
 use std::path::Path;
@@ -19,6 +20,7 @@ use super::event::{spawn_input, spawn_ticker, Event};
 use super::keymap;
 use super::ui;
 use crate::experiment::Date;
+use crate::worker::jobs::{self, JobsHandle};
 use crate::worker::{WorkerCommand, WorkerEvent};
 
 /// Shortest time between two redraws (about 30 frames per second).
@@ -63,6 +65,9 @@ pub fn run(dir: &Path, spawn: impl FnOnce(Sink) -> Box<dyn Worker>) -> Result<()
     let mut app = App::open(dir, local_today())?;
     let panic_key = std::env::var(PANIC_ON_KEY).ok();
     let (tx, rx) = mpsc::channel();
+    let jobs_tx = tx.clone();
+    let jobs = jobs::spawn(Box::new(move |e| jobs_tx.send(Event::Job(e)).is_ok()))
+        .context("cannot start the jobs thread")?;
     let worker_tx = tx.clone();
     let worker = spawn(Box::new(move |e| worker_tx.send(Event::Worker(e)).is_ok()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -82,11 +87,13 @@ pub fn run(dir: &Path, spawn: impl FnOnce(Sink) -> Box<dyn Worker>) -> Result<()
             &mut app,
             &rx,
             worker.as_ref(),
+            &jobs,
             panic_key.as_deref(),
             &mut panics,
         ),
     };
     app.save();
+    app.cancel_jobs();
     ratatui::restore();
     stop.store(true, Ordering::Relaxed);
     // Other threads' panics, the ones the loop showed and any it did not get to, now on the
@@ -107,6 +114,7 @@ pub fn run(dir: &Path, spawn: impl FnOnce(Sink) -> Box<dyn Worker>) -> Result<()
         );
     }
     worker.shutdown();
+    jobs.shutdown();
     for t in threads.into_iter().flatten() {
         let _ = t.join();
     }
@@ -155,6 +163,7 @@ fn event_loop(
     app: &mut App,
     rx: &Receiver<Event>,
     worker: &dyn Worker,
+    jobs: &JobsHandle,
     panic_key: Option<&str>,
     panics: &mut Vec<String>,
 ) -> Result<()> {
@@ -198,6 +207,12 @@ fn event_loop(
                 dirty = true;
             }
         }
+        for cmd in app.take_jobs() {
+            if !jobs.send(cmd) {
+                app.jobs_gone();
+                dirty = true;
+            }
+        }
         if app.should_quit {
             return Ok(());
         }
@@ -219,6 +234,7 @@ fn handle(app: &mut App, event: Event) -> bool {
             app.worker_panicked(&message);
             true
         }
+        Event::Job(e) => app.on_job(e),
     }
 }
 

@@ -2,6 +2,10 @@
 //! worker events, and text snapshots of rendered screens.
 #![allow(dead_code)]
 
+pub mod graduation;
+#[allow(unused_imports)]
+pub use graduation::*;
+
 use std::path::{Path, PathBuf};
 
 use ratatui::backend::TestBackend;
@@ -242,4 +246,11 @@ pub fn find(buffer: &Buffer, needle: &str) -> Vec<(u16, u16)> {
         }
     }
     found
+}
+
+/// Types `text` into the open prompt or editor.
+pub fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.update(Action::Insert(c));
+    }
 }

@@ -41,6 +41,8 @@ pub enum PromptKind {
     PassMark(GoalRow),
     /// Text to find in the records.
     Search,
+    /// A message for the chat.
+    Chat,
 }
 
 impl App {
@@ -131,6 +133,7 @@ impl App {
                 self.set_pass_mark(row, x / 100.0);
                 Ok(())
             }
+            PromptKind::Chat => self.chat_send(text),
             PromptKind::Search => {
                 let found = self.data.matches.len();
                 let msg = match self.lang() {

@@ -3,11 +3,15 @@
 //! `App` reads the experiment's files and spawns nothing, so tests create one directly.
 //!
 //! Pane states live in one file each: `goal.rs`, `dataset.rs`, `preset.rs`, `run.rs`
-//! (with `resume.rs`), `plan.rs`; `input.rs` holds the text inputs and prompts.
+//! (with `resume.rs`), `plan.rs`, `eval.rs`, `chat.rs`; `input.rs` holds the text inputs and
+//! prompts; `jobs.rs` routes the events of the tests and chat answers ([`App::on_job`]).
 
+mod chat;
 mod dataset;
+mod eval;
 mod goal;
 mod input;
+mod jobs;
 mod plan;
 mod preset;
 mod resume;
@@ -18,9 +22,12 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use crossterm::event::KeyEvent;
 
+pub use chat::{ActiveChat, ChatReply, ChatState, Exchange, ReplyState, CHAT_MAX_NEW_TOKENS};
 pub use dataset::{DatasetState, Row};
+pub use eval::{part_name, verdict_line, ActiveEval, EvalProgress, EvalState};
 pub use goal::{answer_of, GoalRow, GoalState, GOAL_ROWS};
 pub use input::{Input, PromptKind};
+pub use jobs::JobQueue;
 pub use plan::PlanView;
 pub use preset::PresetState;
 pub use resume::ResumePoint;
@@ -79,6 +86,10 @@ pub struct App {
     pub run: RunState,
     /// Plan pane.
     pub plan: PlanView,
+    /// Eval pane (and the run selection the Chat pane shares).
+    pub eval: EvalState,
+    /// Chat pane.
+    pub chat: ChatState,
     /// What the files show, for the plan's ticks.
     pub facts: ExperimentFacts,
     /// The status line's message.
@@ -88,6 +99,7 @@ pub struct App {
     /// Quit once the active run ends ("keep waiting").
     pub quit_when_done: bool,
     outbox: Vec<WorkerCommand>,
+    jobs: JobQueue,
     unsaved: bool,
 }
 
@@ -115,11 +127,14 @@ impl App {
             preset,
             run: RunState::last_on_disk(dir),
             plan: PlanView::default(),
+            eval: EvalState::default(),
+            chat: ChatState::default(),
             facts: ExperimentFacts::default(),
             notice: None,
             should_quit: false,
             quit_when_done: false,
             outbox: Vec::new(),
+            jobs: JobQueue::default(),
             unsaved: false,
         };
         app.refresh_facts();
@@ -138,7 +153,16 @@ impl App {
             (Overlay::Help, _) => KeyContext::Help,
             (_, Input::Edit { .. }) => KeyContext::Editor,
             (_, Input::Prompt { .. }) => KeyContext::Prompt,
-            _ => KeyContext::Pane(self.focus),
+            _ => self.pane_keys(),
+        }
+    }
+
+    /// The keys of the focused pane (blind judging has its own), as help lists them.
+    pub fn pane_keys(&self) -> KeyContext {
+        if self.focus == Pane::Eval && self.eval.judging {
+            KeyContext::Judge
+        } else {
+            KeyContext::Pane(self.focus)
         }
     }
 
@@ -160,6 +184,11 @@ impl App {
             KeyContext::QuitDialog => self.quit_dialog(action),
             KeyContext::Help => self.overlay = Overlay::None,
             KeyContext::Editor | KeyContext::Prompt => self.on_input(action),
+            KeyContext::Judge => {
+                if !self.global(action) {
+                    self.judge_action(action);
+                }
+            }
             KeyContext::Pane(pane) => {
                 if !self.global(action) {
                     match pane {
@@ -168,6 +197,8 @@ impl App {
                         Pane::Preset => self.preset_action(action),
                         Pane::Loss => self.run_action(action),
                         Pane::Plan => self.plan_action(action),
+                        Pane::Eval => self.eval_action(action),
+                        Pane::Chat => self.chat_action(action),
                     }
                 }
             }
@@ -179,9 +210,17 @@ impl App {
         match action {
             Action::Quit if self.run.is_active() => self.overlay = Overlay::Quit,
             Action::Quit => self.should_quit = true,
-            Action::FocusNext => self.focus = self.focus.next(),
-            Action::FocusPrev => self.focus = self.focus.prev(),
-            Action::Focus(pane) => self.focus = pane,
+            Action::FocusNext | Action::FocusPrev | Action::Focus(_) => {
+                self.focus = match action {
+                    Action::FocusNext => self.focus.next(),
+                    Action::FocusPrev => self.focus.prev(),
+                    Action::Focus(pane) => pane,
+                    _ => self.focus,
+                };
+                // What other commands wrote meanwhile (`tunedeck eval`, `tunedeck report`)
+                // ticks the plan and shows in the Eval pane.
+                self.refresh_facts();
+            }
             Action::ToggleHelp => self.overlay = Overlay::Help,
             Action::ToggleLanguage => {
                 self.exp.language = match self.exp.language {
@@ -275,6 +314,8 @@ impl App {
         facts.run_started |= self.run.started_here();
         facts.run_finished |= self.run.finished_here();
         self.facts = facts;
+        // A run that finished is one more to test and to chat with.
+        self.eval.refresh(&self.dir);
     }
 }
 

@@ -59,13 +59,14 @@ pub fn render(f: &mut Frame, top: Rect, tabs: Rect, app: &App) {
         Language::Zh => "L English",
     };
     let used: usize = spans.iter().map(|s| width(&s.content)).sum();
-    let hint = format!(
-        "Tab/1-5 {}  ? {}  {other} ",
-        lang.pick("panes", "切换"),
-        lang.pick("help", "帮助")
-    );
     let room = (tabs.width as usize).saturating_sub(used);
-    let hint = truncate(&hint, room);
+    // The longest reminder that fits: with seven tabs, 80 columns leave room for the short one.
+    let help = format!("? {}  {other} ", lang.pick("help", "帮助"));
+    let full = format!("Tab/1-7 {}  {help}", lang.pick("panes", "切换"));
+    let hint = [full, help]
+        .into_iter()
+        .find(|h| width(h) <= room)
+        .unwrap_or_else(|| truncate(&format!("? {}", lang.pick("help", "帮助")), room));
     spans.push(Span::raw(" ".repeat(room.saturating_sub(width(&hint)))));
     spans.push(Span::styled(hint, theme::DIM));
     f.render_widget(Paragraph::new(Line::from(spans)), tabs);

@@ -8,14 +8,14 @@ use ratatui::Frame;
 use super::{centered, draw_lines};
 use crate::experiment::Language;
 use crate::tui::app::App;
-use crate::tui::keymap::{self, KeyContext};
+use crate::tui::keymap;
 use crate::tui::text::{pad, truncate};
 use crate::tui::theme;
 
 /// Draws the keys of the focused pane, then the global ones, in two columns.
 pub fn render(f: &mut Frame, screen: Rect, app: &App) {
     let lang = app.lang();
-    let entries: Vec<(String, &str)> = keymap::help(KeyContext::Pane(app.focus))
+    let entries: Vec<(String, &str)> = keymap::help(app.pane_keys())
         .into_iter()
         .map(|b| (keymap::label(b.keys), lang.pick(b.help.0, b.help.1)))
         .collect();

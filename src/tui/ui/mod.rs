@@ -4,7 +4,9 @@
 //! Narrow terminals show the focused pane alone; from 140 columns the loss and plan panes
 //! (or, when one of them has the focus, the goal) stay visible on the right.
 
+mod chat;
 mod dataset;
+mod eval;
 mod goal;
 mod header;
 mod help;
@@ -77,6 +79,8 @@ fn draw_pane(f: &mut Frame, area: Rect, app: &App, pane: Pane, focused: bool) {
         Pane::Preset => preset::render(f, area, app, focused),
         Pane::Loss => loss::render(f, area, app, focused),
         Pane::Plan => plan::render(f, area, app, focused),
+        Pane::Eval => eval::render(f, area, app, focused),
+        Pane::Chat => chat::render(f, area, app, focused),
     }
 }
 

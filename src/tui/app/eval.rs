@@ -1,0 +1,501 @@
+//! Eval pane state: the finished runs to choose from, the selected run's `eval.json`, a
+//! three-part test running on the jobs thread, and blind A/B judging of its answers.
+//!
+//! The selected run is shared with the Chat pane: its adapter is the skill card there.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use super::App;
+use crate::eval::locate::{self, RunContext};
+use crate::eval::results::FILE_NAME;
+use crate::eval::{BlindSession, Choice, EvalReport, Part, Side};
+use crate::experiment::{runs_dir, Language};
+use crate::tui::action::Action;
+use crate::tui::loss::Mood;
+use crate::worker::jobs::{JobCommand, JobEvent, JobId};
+
+/// Where a running test is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvalProgress {
+    /// The part being answered.
+    pub part: Part,
+    /// Who is answering.
+    pub side: Side,
+    /// Questions of the part answered by this side.
+    pub item: usize,
+    /// Questions in the part.
+    pub items: usize,
+    /// Answers done over the whole test.
+    pub done: usize,
+    /// Answers in all.
+    pub total: usize,
+}
+
+/// A test running on the jobs thread.
+#[derive(Debug, Clone)]
+pub struct ActiveEval {
+    /// Its job.
+    pub job: JobId,
+    /// The run under test.
+    pub run: String,
+    /// Raised to cancel.
+    pub cancel: Arc<AtomicBool>,
+    /// A model loading now.
+    pub loading: Option<PathBuf>,
+    /// The sealed test split has been opened (and the opening logged).
+    pub unsealed: bool,
+    /// The latest answer's position.
+    pub progress: Option<EvalProgress>,
+}
+
+impl ActiveEval {
+    /// Cancel was asked for; the job ends at its next token.
+    pub fn cancelling(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+}
+
+/// Everything the Eval pane shows.
+#[derive(Debug, Clone, Default)]
+pub struct EvalState {
+    /// Finished runs (with an adapter or a fine-tuned model), least recently trained first.
+    pub runs: Vec<String>,
+    /// Index into `runs`.
+    pub selected: usize,
+    /// The selected run's `eval.json`.
+    pub report: Option<EvalReport>,
+    /// Why the selected run's `eval.json` could not be read.
+    pub report_error: Option<String>,
+    /// The test running now.
+    pub active: Option<ActiveEval>,
+    /// Why the last test failed.
+    pub error: Option<String>,
+    /// Blind judging is open.
+    pub judging: bool,
+    /// The question being judged (index into the blind session).
+    pub item: usize,
+    /// Scroll of the scores or of the answers, in lines.
+    pub scroll: u16,
+    /// When the shown `eval.json` was written, to notice a newer one.
+    report_stamp: Option<SystemTime>,
+}
+
+impl EvalState {
+    /// The selected run's name.
+    pub fn selected_run(&self) -> Option<&str> {
+        self.runs.get(self.selected).map(String::as_str)
+    }
+
+    /// The selected run's adapter folder, when it has one.
+    pub fn selected_adapter(&self, dir: &Path) -> Option<PathBuf> {
+        let adapter = runs_dir(dir).join(self.selected_run()?).join("adapter");
+        adapter
+            .join("adapter_model.safetensors")
+            .is_file()
+            .then_some(adapter)
+    }
+
+    /// The blind session of the report shown.
+    pub fn blind(&self) -> Option<&BlindSession> {
+        self.report.as_ref()?.blind.as_ref()
+    }
+
+    /// Re-reads the finished runs. The selection stays on its run; when it was on the latest
+    /// run (or nothing), it moves to the new latest one.
+    pub fn refresh(&mut self, dir: &Path) {
+        let was = self.selected_run().map(str::to_string);
+        let followed_latest = self.selected + 1 >= self.runs.len();
+        self.runs = locate::runs(dir)
+            .into_iter()
+            .filter(|(_, path)| finished(path))
+            .map(|(name, _)| name)
+            .collect();
+        let kept = was
+            .as_deref()
+            .and_then(|w| self.runs.iter().position(|r| r == w));
+        self.selected = match kept {
+            Some(i) if !followed_latest => i,
+            _ => self.runs.len().saturating_sub(1),
+        };
+        let moved = self.selected_run().map(str::to_string) != was;
+        // A newer eval.json (from `tunedeck eval`) replaces the one shown, unless the pane
+        // is busy with it.
+        let newer = self.active.is_none() && !self.judging && self.stamp(dir) != self.report_stamp;
+        if moved || newer {
+            self.load_report(dir);
+        }
+    }
+
+    /// The selected run's `eval.json`.
+    fn report_path(&self, dir: &Path) -> Option<PathBuf> {
+        Some(runs_dir(dir).join(self.selected_run()?).join(FILE_NAME))
+    }
+
+    /// When the selected run's `eval.json` was written, if it exists.
+    fn stamp(&self, dir: &Path) -> Option<SystemTime> {
+        std::fs::metadata(self.report_path(dir)?)
+            .and_then(|m| m.modified())
+            .ok()
+    }
+
+    /// Shows `report`, just written to the selected run's `eval.json`.
+    fn show(&mut self, report: EvalReport, dir: &Path) {
+        self.report = Some(report);
+        self.report_error = None;
+        self.report_stamp = self.stamp(dir);
+        (self.judging, self.item, self.scroll) = (false, 0, 0);
+    }
+
+    /// Shows the selected run's `eval.json`, if it has one.
+    fn load_report(&mut self, dir: &Path) {
+        (self.report, self.report_error) = (None, None);
+        (self.judging, self.item, self.scroll) = (false, 0, 0);
+        self.report_stamp = self.stamp(dir);
+        let Some(path) = self.report_path(dir) else {
+            return;
+        };
+        if path.is_file() {
+            match EvalReport::load(&path) {
+                Ok(r) => self.report = Some(r),
+                Err(e) => self.report_error = Some(format!("{e:#}")),
+            }
+        }
+    }
+}
+
+/// A run that produced something to test: `adapter/` or, after full fine-tuning, `model/`.
+fn finished(run: &Path) -> bool {
+    run.join("adapter/adapter_model.safetensors").is_file()
+        || run.join("model/config.json").is_file()
+}
+
+/// A seed nobody can guess from the screen, so the labels stay blind.
+fn fresh_seed() -> u64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    t.as_secs().rotate_left(32) ^ u64::from(t.subsec_nanos()) ^ u64::from(std::process::id())
+}
+
+impl App {
+    pub(super) fn eval_action(&mut self, action: Action) {
+        let lang = self.lang();
+        match action {
+            Action::StartEval => self.start_eval(),
+            Action::CancelJob => match &self.eval.active {
+                Some(a) if !a.cancelling() => {
+                    a.cancel.store(true, Ordering::Relaxed);
+                    let msg = lang.pick("Cancelling the test…", "正在取消测试…");
+                    self.tell(msg, Mood::Neutral);
+                }
+                Some(_) => {}
+                None => self.tell(
+                    lang.pick("No test is running.", "没有正在运行的测试。"),
+                    Mood::Neutral,
+                ),
+            },
+            Action::Judge => self.open_judging(),
+            Action::Increase | Action::Decrease => self.select_run(action),
+            Action::DetailDown => self.eval.scroll = self.eval.scroll.saturating_add(3),
+            Action::DetailUp => self.eval.scroll = self.eval.scroll.saturating_sub(3),
+            _ => {}
+        }
+    }
+
+    /// ←/→ in the Eval and Chat panes: the previous or next finished run.
+    pub(super) fn select_run(&mut self, action: Action) {
+        let e = &mut self.eval;
+        if e.runs.is_empty() {
+            let msg = self.lang().pick(
+                "No finished run yet: train one in the Loss pane (4).",
+                "还没有完成的训练：请在损失窗格（4）训练一次。",
+            );
+            return self.tell(msg, Mood::Neutral);
+        }
+        let next = match action {
+            Action::Increase => (e.selected + 1).min(e.runs.len() - 1),
+            _ => e.selected.saturating_sub(1),
+        };
+        if next != e.selected {
+            e.selected = next;
+            e.load_report(&self.dir);
+        }
+    }
+
+    /// Starts the three-part test of the selected run on the jobs thread, with the settings
+    /// and files `tunedeck eval EXPERIMENT --run RUN` uses.
+    fn start_eval(&mut self) {
+        let lang = self.lang();
+        if let Some(busy) = self.busy() {
+            return self.tell(busy, Mood::Neutral);
+        }
+        let Some(run) = self.eval.selected_run().map(str::to_string) else {
+            let msg = lang.pick(
+                "No finished run to test: train one in the Loss pane (4) first.",
+                "没有可测试的训练结果：请先在损失窗格（4）完成一次训练。",
+            );
+            return self.tell(msg, Mood::Bad);
+        };
+        let ctx = match RunContext::open(&self.dir, Some(&run)) {
+            Ok(ctx) => ctx,
+            Err(e) => return self.tell(&format!("{e:#}"), Mood::Bad),
+        };
+        if let Err(e) = ctx.tuned().check() {
+            return self.tell(&format!("{e:#}"), Mood::Bad);
+        }
+        let spec = Box::new(ctx.eval_spec());
+        let out = ctx.file(FILE_NAME);
+        let (job, cancel) = self.jobs.next();
+        self.jobs.send(JobCommand::Eval {
+            job,
+            spec,
+            out,
+            cancel: cancel.clone(),
+        });
+        self.eval.active = Some(ActiveEval {
+            job,
+            run: run.clone(),
+            cancel,
+            loading: None,
+            unsealed: false,
+            progress: None,
+        });
+        self.eval.error = None;
+        self.eval.judging = false;
+        let msg = match lang {
+            Language::En => format!("Testing {run}: the jobs thread loads the models…"),
+            Language::Zh => format!("正在测试 {run}：后台加载模型…"),
+        };
+        self.tell(&msg, Mood::Neutral);
+    }
+
+    /// One event of the running test.
+    pub(super) fn on_eval_event(&mut self, event: JobEvent) {
+        let lang = self.lang();
+        let Some(active) = self.eval.active.as_mut() else {
+            return;
+        };
+        match event {
+            JobEvent::Loading { path, .. } => active.loading = Some(path),
+            JobEvent::Unsealed { .. } => {
+                active.loading = None;
+                active.unsealed = true;
+            }
+            JobEvent::Answered {
+                part,
+                side,
+                item,
+                items,
+                done,
+                total,
+                ..
+            } => {
+                active.loading = None;
+                active.progress = Some(EvalProgress {
+                    part,
+                    side,
+                    item: item + 1,
+                    items,
+                    done,
+                    total,
+                });
+            }
+            JobEvent::Evaluated { report, .. } => {
+                let run = active.run.clone();
+                self.eval.active = None;
+                let msg = verdict_line(&run, &report, lang);
+                let mood = if report.graduated {
+                    Mood::Good
+                } else {
+                    Mood::Warn
+                };
+                if self.eval.selected_run() == Some(run.as_str()) {
+                    self.eval.show(*report, &self.dir);
+                }
+                self.tell(&msg, mood);
+                // eval.json now exists: the plan's "three-part test" item ticks itself.
+                self.refresh_facts();
+            }
+            JobEvent::Cancelled { .. } => {
+                let unsealed = active.unsealed;
+                self.eval.active = None;
+                let msg = match (unsealed, lang) {
+                    (false, _) => lang.pick(
+                        "Test cancelled; nothing was written.",
+                        "测试已取消，未写入任何结果。",
+                    ),
+                    (true, Language::En) => {
+                        "Test cancelled; no results written (the test split's unsealing stays logged)."
+                    }
+                    (true, Language::Zh) => "测试已取消，未写入结果（测试集的启封记录保留）。",
+                };
+                self.tell(msg, Mood::Neutral);
+            }
+            JobEvent::Failed { error, .. } => {
+                self.eval.active = None;
+                self.tell(&error, Mood::Bad);
+                self.eval.error = Some(error);
+            }
+            JobEvent::Token { .. } | JobEvent::Replied { .. } => {}
+        }
+    }
+
+    /// Enter in the Eval pane: judge the interview and guard answers blind. The session is
+    /// made (and saved) on first use, with labels in an order nobody chose.
+    fn open_judging(&mut self) {
+        let lang = self.lang();
+        let Some(report) = self.eval.report.as_mut() else {
+            let msg = lang.pick(
+                "No test results to judge yet: s runs the three-part test.",
+                "还没有可评判的测试结果：按 s 运行三维盲测。",
+            );
+            return self.tell(msg, Mood::Neutral);
+        };
+        let made = report.blind.is_none();
+        if made {
+            report.blind = Some(BlindSession::new(report, fresh_seed()));
+        }
+        let session = report.blind.as_ref().expect("set above");
+        if session.is_empty() {
+            let msg = lang.pick(
+                "Nothing to judge: no interview or guard answers.",
+                "没有可评判的面试或常识题答案。",
+            );
+            return self.tell(msg, Mood::Neutral);
+        }
+        self.eval.item = session.next_unjudged().unwrap_or(0);
+        self.eval.judging = true;
+        self.eval.scroll = 0;
+        if made {
+            self.save_eval();
+        }
+    }
+
+    pub(super) fn judge_action(&mut self, action: Action) {
+        let Some(session) = self.eval.blind() else {
+            self.eval.judging = false;
+            return;
+        };
+        let last = session.len().saturating_sub(1);
+        match action {
+            Action::PickA => self.pick(Choice::A),
+            Action::PickB => self.pick(Choice::B),
+            Action::PickTie => self.pick(Choice::Tie),
+            Action::Reveal => self.reveal(),
+            Action::Increase | Action::Down => self.show_item((self.eval.item + 1).min(last)),
+            Action::Decrease | Action::Up => self.show_item(self.eval.item.saturating_sub(1)),
+            Action::Top => self.show_item(0),
+            Action::Bottom => self.show_item(last),
+            Action::Judge => self.eval.judging = false,
+            Action::DetailDown => self.eval.scroll = self.eval.scroll.saturating_add(3),
+            Action::DetailUp => self.eval.scroll = self.eval.scroll.saturating_sub(3),
+            _ => {}
+        }
+    }
+
+    fn show_item(&mut self, item: usize) {
+        if item != self.eval.item {
+            self.eval.item = item;
+            self.eval.scroll = 0;
+        }
+    }
+
+    /// Records a choice for the question shown, then moves to the next unjudged one; the
+    /// labels are revealed once every question is judged.
+    fn pick(&mut self, choice: Choice) {
+        let item = self.eval.item;
+        let Some(session) = self.eval.report.as_mut().and_then(|r| r.blind.as_mut()) else {
+            return;
+        };
+        if let Err(e) = session.choose(item, choice) {
+            let msg = match self.lang() {
+                Language::En => format!("{e}"),
+                Language::Zh => "标签已揭晓：再评判就不是盲评了。".to_string(),
+            };
+            return self.tell(&msg, Mood::Neutral);
+        }
+        match session.next_unjudged() {
+            Some(next) => self.show_item(next),
+            None => return self.reveal(),
+        }
+        self.save_eval();
+    }
+
+    /// Reveals the labels and counts the wins (after at least one judgement).
+    fn reveal(&mut self) {
+        let lang = self.lang();
+        let Some(session) = self.eval.report.as_mut().and_then(|r| r.blind.as_mut()) else {
+            return;
+        };
+        if session.revealed() {
+            return;
+        }
+        if session.judged() == 0 {
+            let msg = lang.pick(
+                "Judge at least one question before revealing the labels.",
+                "请至少评判一题再揭晓标签。",
+            );
+            return self.tell(msg, Mood::Neutral);
+        }
+        let all = session.reveal().all;
+        let pct = |x: f64| (100.0 * x).round();
+        let msg = match lang {
+            Language::En => format!(
+                "Labels revealed: the adapter won {:.0}%, the base model {:.0}%, ties {:.0}% of {} judged.",
+                pct(all.adapter_rate()),
+                pct(all.base_rate()),
+                pct(all.tie_rate()),
+                all.judged
+            ),
+            Language::Zh => format!(
+                "标签已揭晓：{} 题中适配器胜 {:.0}%，基础模型胜 {:.0}%，平局 {:.0}%。",
+                all.judged,
+                pct(all.adapter_rate()),
+                pct(all.base_rate()),
+                pct(all.tie_rate())
+            ),
+        };
+        self.save_eval();
+        self.tell(&msg, Mood::Good);
+    }
+
+    /// Writes the shown report (with its judging) back to the selected run's `eval.json`.
+    fn save_eval(&mut self) {
+        let (Some(report), Some(path)) = (&self.eval.report, self.eval.report_path(&self.dir))
+        else {
+            return;
+        };
+        match report.save(&path) {
+            Ok(()) => self.eval.report_stamp = self.eval.stamp(&self.dir),
+            Err(e) => self.tell(&format!("{e:#}"), Mood::Bad),
+        }
+    }
+}
+
+/// "run-2: graduated — all three parts passed." / "run-2: not graduated (guard failed)."
+pub fn verdict_line(run: &str, r: &EvalReport, lang: Language) -> String {
+    let failed: Vec<&str> = r
+        .parts
+        .iter()
+        .filter(|p| !p.passed)
+        .map(|p| part_name(p.part, lang))
+        .collect();
+    match (r.graduated, lang) {
+        (true, Language::En) => format!("{run}: graduated — all three parts passed."),
+        (true, Language::Zh) => format!("{run}：毕业——三部分全部通过。"),
+        (false, Language::En) => format!("{run}: not graduated ({} failed).", failed.join(", ")),
+        (false, Language::Zh) => format!("{run}：未毕业（{}未通过）。", failed.join("、")),
+    }
+}
+
+/// A part's name in the interface language.
+pub fn part_name(part: Part, lang: Language) -> &'static str {
+    match part {
+        Part::Exam => lang.pick("exam", "笔试"),
+        Part::Interview => lang.pick("interview", "面试"),
+        Part::Guard => lang.pick("guard", "常识"),
+    }
+}

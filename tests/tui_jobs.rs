@@ -1,0 +1,335 @@
+//! The Eval and Chat panes end to end on the real jobs thread and the tiny fixture model:
+//! the cockpit's commands go to `worker::jobs`, which loads the model, unseals the test
+//! split, generates and streams, and its events come back into the cockpit's state. What the
+//! pane writes and shows is checked against `tunedeck eval` and `tunedeck chat`.
+//!
+//! Only the answer length is cut (the tiny model rarely ends a turn, and this machine is
+//! small); every other setting is the one the cockpit sends.
+
+#[path = "tui_support/mod.rs"]
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{channel, Receiver};
+use std::time::{Duration, Instant};
+
+use support::*;
+use tunedeck::eval::{EvalReport, Side};
+use tunedeck::experiment::{ItemStatus, Step, PLAN};
+use tunedeck::preset::{Device, Preset, Template};
+use tunedeck::tui::app::ReplyState;
+use tunedeck::tui::{Action, App, Pane};
+use tunedeck::worker::jobs::{self, JobCommand, JobEvent, JobsHandle};
+
+fn fixtures() -> PathBuf {
+    root().join("tests/fixtures")
+}
+
+/// A demo experiment turned into a tiny one: the fixture split and guard set as its data,
+/// and `runs/run-1` trained on the tiny Llama (the PEFT fixture adapter, the run's preset).
+fn tiny_experiment(parent: &Path) -> PathBuf {
+    let dir = demo_experiment(parent);
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    for f in ["train.jsonl", "val.jsonl", "test.jsonl", "split.toml"] {
+        std::fs::copy(fixtures().join("eval/split").join(f), data.join(f)).unwrap();
+    }
+    std::fs::copy(
+        fixtures().join("eval/guard.jsonl"),
+        data.join("guard.jsonl"),
+    )
+    .unwrap();
+    finished_run(&dir, "run-1");
+    let run = dir.join("runs/run-1");
+    for f in ["adapter_config.json", "adapter_model.safetensors"] {
+        std::fs::copy(
+            fixtures().join("peft-tiny-llama").join(f),
+            run.join("adapter").join(f),
+        )
+        .unwrap();
+    }
+    let mut preset = Preset::builtin("smollm2-cpu").unwrap();
+    preset.model = fixtures().join("tiny-llama").display().to_string();
+    preset.template = Template::Auto;
+    preset.device = Device::Cpu;
+    preset.save(&run.join("preset.toml")).unwrap();
+    dir
+}
+
+/// The real jobs thread, its events on a channel.
+fn start_jobs() -> (JobsHandle, Receiver<JobEvent>) {
+    let (tx, rx) = channel();
+    let handle = jobs::spawn(Box::new(move |e| tx.send(e).is_ok())).unwrap();
+    (handle, rx)
+}
+
+/// Feeds the thread's events into the app until `done`; returns them.
+fn pump(app: &mut App, rx: &Receiver<JobEvent>, done: impl Fn(&App) -> bool) -> Vec<JobEvent> {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let mut seen = Vec::new();
+    while !done(app) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let e = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no end after {seen:#?}"));
+        seen.push(e.clone());
+        app.on_job(e);
+    }
+    seen
+}
+
+fn tunedeck(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_tunedeck"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn answers(r: &EvalReport) -> Vec<(String, String, String)> {
+    r.parts
+        .iter()
+        .flat_map(|p| &p.items)
+        .map(|i| {
+            (
+                i.prompt.clone(),
+                i.base.text.clone(),
+                i.adapter.text.clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_eval_pane_runs_the_real_test_and_writes_what_the_cli_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tiny_experiment(tmp.path());
+    let mut app = App::open(&dir, date(TODAY)).unwrap();
+    app.update(Action::Focus(Pane::Eval));
+    app.update(Action::StartEval);
+    let JobCommand::Eval {
+        job,
+        mut spec,
+        out,
+        cancel,
+    } = one_job(&mut app)
+    else {
+        panic!("expected an eval job")
+    };
+    (spec.exam_size, spec.max_new_tokens) = (3, 8);
+    let (jobs, rx) = start_jobs();
+    assert!(jobs.send(JobCommand::Eval {
+        job,
+        spec,
+        out: out.clone(),
+        cancel
+    }));
+    let seen = pump(&mut app, &rx, |a| a.eval.active.is_none());
+
+    assert!(matches!(&seen[0], JobEvent::Loading { path, .. } if path.ends_with("tiny-llama")));
+    assert!(seen.iter().any(|e| matches!(e, JobEvent::Unsealed { .. })));
+    let progress: Vec<(usize, usize)> = seen
+        .iter()
+        .filter_map(|e| match e {
+            JobEvent::Answered { done, total, .. } => Some((*done, *total)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(progress.len(), 14, "(3 exam + 1 interview + 3 guard) x 2");
+    assert_eq!(progress.last(), Some(&(14, 14)));
+    assert!(matches!(seen.last(), Some(JobEvent::Evaluated { .. })));
+
+    // What the pane shows is what it wrote, in the place the CLI writes it.
+    assert_eq!(out, dir.join("runs/run-1/eval.json"));
+    let shown = app.eval.report.clone().expect("the report is shown");
+    let written = std::fs::read(&out).unwrap();
+    let again = tmp.path().join("shown.json");
+    shown.save(&again).unwrap();
+    assert_eq!(
+        written,
+        std::fs::read(&again).unwrap(),
+        "the file holds what is shown"
+    );
+    let sizes: Vec<usize> = shown.parts.iter().map(|p| p.items.len()).collect();
+    assert_eq!(sizes, [3, 1, 3]);
+    let log = std::fs::read_to_string(dir.join("data/unsealed.log")).unwrap();
+    assert!(log.contains("interview of run run-1"), "{log}");
+    let i = PLAN
+        .iter()
+        .position(|p| p.step == Step::ThreePartTest)
+        .unwrap();
+    assert_eq!(
+        app.exp.plan.statuses(&app.facts, app.today)[i],
+        ItemStatus::DoneAuto
+    );
+    let screen = text(&render(&app, 80, 24));
+    assert!(screen.contains("Not graduated"), "{screen}");
+
+    // `tunedeck eval` with the same settings gives the same answers and verdicts.
+    let cli_out = tmp.path().join("cli.json");
+    tunedeck(&[
+        "eval",
+        dir.to_str().unwrap(),
+        "--run",
+        "run-1",
+        "--exam-size",
+        "3",
+        "--max-new-tokens",
+        "8",
+        "--out",
+        cli_out.to_str().unwrap(),
+    ]);
+    let cli = EvalReport::load(&cli_out).unwrap();
+    assert_eq!(answers(&cli), answers(&shown));
+    let verdicts = |r: &EvalReport| {
+        r.parts
+            .iter()
+            .map(|p| (p.passed, p.rule.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(verdicts(&cli), verdicts(&shown));
+    assert_eq!(
+        (cli.settings, cli.graduated),
+        (shown.settings.clone(), shown.graduated)
+    );
+
+    // Cancelling stops the next test at its next token and leaves eval.json alone.
+    app.update(Action::StartEval);
+    let cmd = one_job(&mut app);
+    assert!(jobs.send(cmd));
+    pump(&mut app, &rx, |a| {
+        a.eval.active.as_ref().is_some_and(|t| t.unsealed)
+    });
+    app.update(Action::CancelJob);
+    let seen = pump(&mut app, &rx, |a| a.eval.active.is_none());
+    assert!(
+        matches!(seen.last(), Some(JobEvent::Cancelled { .. })),
+        "{seen:?}"
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), written, "eval.json untouched");
+    jobs.shutdown();
+}
+
+#[test]
+fn the_chat_pane_streams_real_answers_with_and_without_the_skill_card() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tiny_experiment(tmp.path());
+    let mut app = App::open(&dir, date(TODAY)).unwrap();
+    app.update(Action::Focus(Pane::Chat));
+    app.update(Action::ToggleCompare);
+    let prompt = "What is the capital of France?";
+    app.update(Action::Edit);
+    type_text(&mut app, prompt);
+    app.update(Action::Submit);
+    let JobCommand::Chat {
+        job,
+        mut request,
+        cancel,
+    } = one_job(&mut app)
+    else {
+        panic!("expected a chat job")
+    };
+    request.sampling.max_new_tokens = 16;
+    let (jobs, rx) = start_jobs();
+    assert!(jobs.send(JobCommand::Chat {
+        job,
+        request,
+        cancel
+    }));
+    let seen = pump(&mut app, &rx, |a| a.chat.active.is_none());
+
+    // The model and then the adapter are read once; each answer arrives in pieces.
+    let loads: Vec<&Path> = seen
+        .iter()
+        .filter_map(|e| match e {
+            JobEvent::Loading { path, .. } => Some(path.as_path()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(loads.len(), 2, "{loads:?}");
+    assert!(loads[0].ends_with("tiny-llama") && loads[1].ends_with("run-1/adapter"));
+    for side in [Side::Base, Side::Adapter] {
+        let pieces = seen
+            .iter()
+            .filter(|e| matches!(e, JobEvent::Token { side: s, .. } if *s == side))
+            .count();
+        assert!(pieces >= 2, "{side:?} streamed {pieces} pieces");
+    }
+    let replies = &app.chat.exchanges[0].replies;
+    assert_eq!(replies[0].side, Side::Base);
+    assert_eq!(replies[1].side, Side::Adapter);
+    assert!(replies
+        .iter()
+        .all(|r| r.state == ReplyState::HitLimit && r.tokens == 16));
+
+    // The same answers as `tunedeck chat`, base and with the adapter plugged in.
+    let model = fixtures().join("tiny-llama");
+    let adapter = dir.join("runs/run-1/adapter");
+    let base_args = [
+        "chat",
+        "--model",
+        model.to_str().unwrap(),
+        "--prompt",
+        prompt,
+        "--max-new-tokens",
+        "16",
+    ];
+    let cli_base = tunedeck(&base_args);
+    let mut with_card = base_args.to_vec();
+    with_card.extend(["--adapter", adapter.to_str().unwrap()]);
+    let cli_adapter = tunedeck(&with_card);
+    assert_eq!(cli_base.strip_suffix('\n'), Some(replies[0].text.as_str()));
+    assert_eq!(
+        cli_adapter.strip_suffix('\n'),
+        Some(replies[1].text.as_str())
+    );
+    assert_ne!(
+        replies[0].text, replies[1].text,
+        "the skill card changes the answer"
+    );
+
+    // The model stays loaded; Esc stops a long answer at its next token.
+    app.update(Action::ToggleCompare);
+    app.update(Action::Edit);
+    type_text(&mut app, "Tell me more.");
+    app.update(Action::Submit);
+    let JobCommand::Chat {
+        job,
+        mut request,
+        cancel,
+    } = one_job(&mut app)
+    else {
+        panic!()
+    };
+    request.sampling.max_new_tokens = 4096;
+    assert!(jobs.send(JobCommand::Chat {
+        job,
+        request,
+        cancel: cancel.clone()
+    }));
+    pump(&mut app, &rx, |a| {
+        a.chat.exchanges[1].replies[0].state == ReplyState::Streaming
+    });
+    app.update(Action::CancelJob);
+    assert!(cancel.load(Ordering::Relaxed));
+    let seen = pump(&mut app, &rx, |a| a.chat.active.is_none());
+    assert!(
+        !seen.iter().any(|e| matches!(e, JobEvent::Loading { .. })),
+        "no reload"
+    );
+    assert!(
+        matches!(seen.last(), Some(JobEvent::Cancelled { .. })),
+        "{seen:?}"
+    );
+    let stopped = &app.chat.exchanges[1].replies[0];
+    assert_eq!(stopped.state, ReplyState::Stopped);
+    assert!(!stopped.text.is_empty());
+    jobs.shutdown();
+}
