@@ -241,8 +241,9 @@ mod tests {
     fn lora_trains_a_few_million_parameters_of_smollm2() {
         let s = ModelShape::from_dims(SMOLLM2);
         let p = Preset::builtin("smollm2-cpu").unwrap();
-        // Rank 32 on all seven projections of 30 layers: 9.8 M, as the trainer reports.
-        assert_eq!(s.trainable(&p), 30 * 32 * (2 * 1152 + 2 * 768 + 3 * 2112));
+        // r × (in + out) on all seven projections of 30 layers, at the preset's rank.
+        let r = u64::from(p.lora_rank);
+        assert_eq!(s.trainable(&p), 30 * r * (2 * 1152 + 2 * 768 + 3 * 2112));
         let full = Preset {
             finetuning_type: FinetuningType::Full,
             ..p.clone()
