@@ -248,6 +248,13 @@ fn a_second_run_into_the_same_directory_needs_resume() {
     ];
     assert!(tunedeck(&args).status.success());
     expect_error(&args, &["already has checkpoints", "--resume"]);
+    // Resuming with another adapter shape would not fit the checkpoint's weights.
+    let mut resume: Vec<&str> = args.to_vec();
+    resume.extend(["--resume", "--set", "lora_rank=8"]);
+    expect_error(
+        &resume,
+        &["cannot resume with lora_rank 4 → 8", "preset.toml"],
+    );
 }
 
 #[test]

@@ -397,6 +397,25 @@ fn record_preset(
             .into_iter()
             .map(|(k, a, b)| format!("{k} {a} → {b}"))
             .collect();
+        // The checkpoint's weights only fit the model and adapter shape they were saved from.
+        const SHAPING: [&str; 4] = ["model", "finetuning_type", "lora_rank", "lora_target"];
+        let shaping: Vec<&String> = changed
+            .iter()
+            .filter(|c| SHAPING.iter().any(|k| c.starts_with(&format!("{k} "))))
+            .collect();
+        if !shaping.is_empty() {
+            bail!(
+                "{}: cannot resume with {}: the checkpoints were trained with the preset in {}; \
+                 set it back, or start a new run in another --out folder",
+                out.display(),
+                shaping
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                path.display()
+            );
+        }
         if !changed.is_empty() {
             warn(format!(
                 "resuming with a different preset than the run started with: {}",
