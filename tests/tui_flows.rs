@@ -254,19 +254,7 @@ fn checkpoint_on_disk(run_dir: &std::path::Path, step: u64, total_steps: u64) {
         .unwrap()
         .resolve_preset(experiment)
         .unwrap();
-    let targets: Vec<String> = preset
-        .target_modules()
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let config = AdapterConfig::new(
-        preset.lora_rank as usize,
-        f64::from(preset.lora_alpha),
-        preset.lora_dropout,
-        &targets,
-        preset.use_rslora,
-        &preset.model,
-    );
+    let config = AdapterConfig::from_preset(&preset);
     let state = TrainerState {
         global_step: step,
         total_steps,

@@ -50,6 +50,23 @@ pub enum TargetModules {
 }
 
 impl AdapterConfig {
+    /// The adapter `preset` trains.
+    pub fn from_preset(preset: &crate::preset::Preset) -> Self {
+        let targets: Vec<String> = preset
+            .target_modules()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        Self::new(
+            preset.lora_rank as usize,
+            f64::from(preset.lora_alpha),
+            preset.lora_dropout,
+            &targets,
+            preset.use_rslora,
+            &preset.model,
+        )
+    }
+
     pub fn new(
         r: usize,
         alpha: f64,

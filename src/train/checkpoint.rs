@@ -3,6 +3,8 @@
 //! written into a temporary folder and renamed into place, so a kill mid-save leaves the
 //! previous checkpoint intact.
 
+use crate::lora::AdapterConfig;
+use crate::preset::{FinetuningType, Preset};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -80,4 +82,51 @@ pub fn load_state(dir: &Path) -> Result<TrainerState> {
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("{}: cannot read", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{}: not a trainer state", path.display()))
+}
+
+/// A preset key whose value changed since the checkpoint was written in a way that changes
+/// the trainable weights (their shapes, or the model they belong to): the trainer could not
+/// load the checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// The preset key.
+    pub key: &'static str,
+    /// Its value when the checkpoint was written.
+    pub was: String,
+    /// Its value now.
+    pub now: String,
+}
+
+impl Conflict {
+    fn of(key: &'static str, was: impl ToString, now: impl ToString) -> Option<Conflict> {
+        let (was, now) = (was.to_string(), now.to_string());
+        (was != now).then_some(Conflict { key, was, now })
+    }
+}
+
+/// Why the latest checkpoint in `run_dir` cannot go on under `preset`, if it cannot. A
+/// checkpoint this cannot read is left to the trainer, whose error names the file.
+pub fn conflict(run_dir: &Path, preset: &Preset) -> Option<Conflict> {
+    let (_, dir) = latest(run_dir)?;
+    let lora_checkpoint = dir.join("adapter_config.json").is_file();
+    let kind = |lora: bool| if lora { "lora" } else { "full" };
+    let lora_preset = preset.finetuning_type == FinetuningType::Lora;
+    if lora_checkpoint != lora_preset {
+        return Conflict::of("finetuning_type", kind(lora_checkpoint), kind(lora_preset));
+    }
+    if !lora_preset {
+        return None;
+    }
+    let saved = AdapterConfig::load(&dir).ok()?;
+    let sorted = |mut names: Vec<&'static str>| {
+        names.sort_unstable();
+        names.join(", ")
+    };
+    let base = saved.base_model_name_or_path.clone().unwrap_or_default();
+    Conflict::of("model", base, &preset.model)
+        .or_else(|| Conflict::of("lora_rank", saved.r, preset.lora_rank))
+        .or_else(|| {
+            let targets = sorted(saved.targets().ok()?);
+            Conflict::of("lora_target", targets, sorted(preset.target_modules()))
+        })
 }

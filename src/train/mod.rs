@@ -97,6 +97,20 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
     let status = |hooks: &mut dyn Hooks, message: String| {
         hooks.event(WorkerEvent::Status { run_id, message })
     };
+    if spec.resume {
+        // The checkpoint's weights only fit the model and adapter shape they were saved from.
+        if let Some(c) = checkpoint::conflict(out, preset) {
+            bail!(
+                "{}: cannot resume with {} {} → {}: the checkpoints were trained with the preset \
+                 in {}; set it back, or start a new run in another --out folder",
+                out.display(),
+                c.key,
+                c.was,
+                c.now,
+                out.join("preset.toml").display()
+            );
+        }
+    }
     record_preset(out, preset, spec.resume, &mut |m| status(hooks, m))?;
 
     let split = SplitDir::open(&spec.data_dir)?;
@@ -123,19 +137,7 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
     let trainable = if full {
         Trainable::Full
     } else {
-        let targets: Vec<String> = preset
-            .target_modules()
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let cfg = AdapterConfig::new(
-            preset.lora_rank as usize,
-            f64::from(preset.lora_alpha),
-            preset.lora_dropout,
-            &targets,
-            preset.use_rslora,
-            &preset.model,
-        );
+        let cfg = AdapterConfig::from_preset(preset);
         match &spec.init_adapter {
             Some(dir) => Trainable::Lora(Box::new(lora::attach_saved(&mut model, dir)?)),
             None => Trainable::Lora(Box::new(lora::attach_new(&mut model, cfg)?)),
@@ -397,25 +399,6 @@ fn record_preset(
             .into_iter()
             .map(|(k, a, b)| format!("{k} {a} → {b}"))
             .collect();
-        // The checkpoint's weights only fit the model and adapter shape they were saved from.
-        const SHAPING: [&str; 4] = ["model", "finetuning_type", "lora_rank", "lora_target"];
-        let shaping: Vec<&String> = changed
-            .iter()
-            .filter(|c| SHAPING.iter().any(|k| c.starts_with(&format!("{k} "))))
-            .collect();
-        if !shaping.is_empty() {
-            bail!(
-                "{}: cannot resume with {}: the checkpoints were trained with the preset in {}; \
-                 set it back, or start a new run in another --out folder",
-                out.display(),
-                shaping
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                path.display()
-            );
-        }
         if !changed.is_empty() {
             warn(format!(
                 "resuming with a different preset than the run started with: {}",

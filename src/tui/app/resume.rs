@@ -1,11 +1,10 @@
-//! Continuing a run: where a run that ended before its last step can go on from, and whether
-//! the preset as it is now can load that checkpoint.
+//! Continuing a run: where a run that ended before its last step can go on from. Whether the
+//! preset as it is now can load that checkpoint is the trainer's rule ([`conflict`]).
 
 use std::path::Path;
 
-use crate::lora::AdapterConfig;
-use crate::preset::{FinetuningType, Preset};
 use crate::train::checkpoint;
+pub use crate::train::checkpoint::{conflict, Conflict};
 
 /// A checkpoint of a run that stopped before its last step: starting again continues there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,56 +28,11 @@ impl ResumePoint {
     }
 }
 
-/// A preset key whose value changed since the checkpoint was written in a way that changes
-/// the trainable weights (their shapes, or the model they belong to): the trainer could not
-/// load the checkpoint.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Conflict {
-    /// The preset key.
-    pub key: &'static str,
-    /// Its value when the checkpoint was written.
-    pub was: String,
-    /// Its value now.
-    pub now: String,
-}
-
-impl Conflict {
-    fn of(key: &'static str, was: impl ToString, now: impl ToString) -> Option<Conflict> {
-        let (was, now) = (was.to_string(), now.to_string());
-        (was != now).then_some(Conflict { key, was, now })
-    }
-}
-
-/// Why the latest checkpoint in `run_dir` cannot go on under `preset`, if it cannot. A
-/// checkpoint this cannot read is left to the trainer, whose error names the file.
-pub fn conflict(run_dir: &Path, preset: &Preset) -> Option<Conflict> {
-    let (_, dir) = checkpoint::latest(run_dir)?;
-    let lora_checkpoint = dir.join("adapter_config.json").is_file();
-    let kind = |lora: bool| if lora { "lora" } else { "full" };
-    let lora_preset = preset.finetuning_type == FinetuningType::Lora;
-    if lora_checkpoint != lora_preset {
-        return Conflict::of("finetuning_type", kind(lora_checkpoint), kind(lora_preset));
-    }
-    if !lora_preset {
-        return None;
-    }
-    let saved = AdapterConfig::load(&dir).ok()?;
-    let sorted = |mut names: Vec<&'static str>| {
-        names.sort_unstable();
-        names.join(", ")
-    };
-    let base = saved.base_model_name_or_path.clone().unwrap_or_default();
-    Conflict::of("model", base, &preset.model)
-        .or_else(|| Conflict::of("lora_rank", saved.r, preset.lora_rank))
-        .or_else(|| {
-            let targets = sorted(saved.targets().ok()?);
-            Conflict::of("lora_target", targets, sorted(preset.target_modules()))
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lora::AdapterConfig;
+    use crate::preset::{FinetuningType, Preset};
     use crate::train::checkpoint::TrainerState;
 
     fn state(step: u64, total_steps: u64) -> TrainerState {
@@ -96,19 +50,7 @@ mod tests {
 
     /// A LoRA checkpoint at `step` as `preset` would have written it (config only).
     fn lora_checkpoint(run: &Path, step: u64, total: u64, preset: &Preset) {
-        let targets: Vec<String> = preset
-            .target_modules()
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let cfg = AdapterConfig::new(
-            preset.lora_rank as usize,
-            f64::from(preset.lora_alpha),
-            preset.lora_dropout,
-            &targets,
-            preset.use_rslora,
-            &preset.model,
-        );
+        let cfg = AdapterConfig::from_preset(preset);
         checkpoint::save(run, &state(step, total), &mut |tmp| {
             std::fs::write(
                 tmp.join("adapter_config.json"),
