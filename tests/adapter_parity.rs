@@ -71,11 +71,7 @@ fn merged_weights_give_the_logits_of_base_plus_adapter() {
         "--out",
         path_str(out.path()),
     ]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    succeeded(&run);
     let merged = Model::load(out.path(), Device::Cpu, "auto", false).unwrap();
     let worst = worst_logprob_diff(&merged, &reference()["peft-tiny-llama"]);
     assert!(worst < 1e-4, "worst log-prob difference {worst}");

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{expect_error, fixtures, path_str, tunedeck};
+use common::{expect_error, fixtures, path_str, succeeded, tunedeck};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -16,30 +16,51 @@ fn split_copy(tmp: &Path, name: &str) -> PathBuf {
     to
 }
 
-fn eval_explicit(split: &Path, guard: &Path, out: &Path) -> std::process::Output {
-    let (model, adapter) = (
-        fixtures().join("tiny-llama"),
-        fixtures().join("peft-tiny-llama"),
-    );
-    tunedeck(&[
+/// `eval` of the tiny model with `adapter` on `split` and `guard`, then `extra`.
+fn eval_args(adapter: &Path, split: &Path, guard: &Path, extra: &[&str]) -> Vec<String> {
+    let model = fixtures().join("tiny-llama");
+    [
         "eval",
         "--model",
         path_str(&model),
         "--adapter",
-        path_str(&adapter),
+        path_str(adapter),
         "--data",
         path_str(split),
         "--guard",
         path_str(guard),
-        "--max-new-tokens",
-        "8",
-        "--exam-size",
-        "3",
-        "--device",
-        "cpu",
-        "--out",
-        path_str(out),
-    ])
+    ]
+    .iter()
+    .chain(extra)
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// `tunedeck eval ARGS`, expecting a clean error that mentions `mentions`.
+fn expect_eval_error(args: &[String], mentions: &[&str]) -> String {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    expect_error(&args, mentions)
+}
+
+fn eval_explicit(split: &Path, guard: &Path, out: &Path) -> std::process::Output {
+    let adapter = fixtures().join("peft-tiny-llama");
+    let args = eval_args(
+        &adapter,
+        split,
+        guard,
+        &[
+            "--max-new-tokens",
+            "8",
+            "--exam-size",
+            "3",
+            "--device",
+            "cpu",
+            "--out",
+            path_str(out),
+        ],
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    tunedeck(&args)
 }
 
 #[test]
@@ -50,11 +71,7 @@ fn eval_answers_scores_and_records_every_part() {
     let out = tmp.path().join("eval.json");
     let run = eval_explicit(&split, &guard, &out);
     let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    succeeded(&run);
     for line in ["exam", "interview", "guard", "graduated: no", "results:"] {
         assert!(stdout.contains(line), "{line:?} missing from {stdout}");
     }
@@ -121,22 +138,9 @@ fn an_empty_test_split_is_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
     let split = split_copy(tmp.path(), "split-no-test");
     let guard = fixtures().join("eval/guard.jsonl");
-    let (model, adapter) = (
-        fixtures().join("tiny-llama"),
-        fixtures().join("peft-tiny-llama"),
-    );
-    expect_error(
-        &[
-            "eval",
-            "--model",
-            path_str(&model),
-            "--adapter",
-            path_str(&adapter),
-            "--data",
-            path_str(&split),
-            "--guard",
-            path_str(&guard),
-        ],
+    let adapter = fixtures().join("peft-tiny-llama");
+    expect_eval_error(
+        &eval_args(&adapter, &split, &guard, &[]),
         &["the test split is empty", "--ratio 8:1:1"],
     );
 }
@@ -145,10 +149,7 @@ fn an_empty_test_split_is_a_clear_error() {
 fn guard_files_with_errors_are_clear_errors_and_unseal_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let split = split_copy(tmp.path(), "split");
-    let (model, adapter) = (
-        fixtures().join("tiny-llama"),
-        fixtures().join("peft-tiny-llama"),
-    );
+    let adapter = fixtures().join("peft-tiny-llama");
     let cases: [(&str, &[&str]); 3] = [
         ("guard-broken.jsonl", &["guard set", "guard-broken.jsonl:2"]),
         (
@@ -162,20 +163,7 @@ fn guard_files_with_errors_are_clear_errors_and_unseal_nothing() {
     ];
     for (file, mentions) in cases {
         let guard = fixtures().join("eval").join(file);
-        expect_error(
-            &[
-                "eval",
-                "--model",
-                path_str(&model),
-                "--adapter",
-                path_str(&adapter),
-                "--data",
-                path_str(&split),
-                "--guard",
-                path_str(&guard),
-            ],
-            mentions,
-        );
+        expect_eval_error(&eval_args(&adapter, &split, &guard, &[]), mentions);
     }
     assert!(
         !split.join("unsealed.log").exists(),
@@ -210,21 +198,9 @@ fn a_broken_adapter_fails_before_any_answer_and_unseals_nothing() {
         b"PK\x03\x04 not safetensors",
     )
     .unwrap();
-    let model = fixtures().join("tiny-llama");
     let guard = fixtures().join("eval/guard.jsonl");
-    let args = [
-        "eval",
-        "--model",
-        path_str(&model),
-        "--adapter",
-        path_str(&adapter),
-        "--data",
-        path_str(&split),
-        "--guard",
-        path_str(&guard),
-    ];
-    let stderr = expect_error(
-        &args,
+    let stderr = expect_eval_error(
+        &eval_args(&adapter, &split, &guard, &[]),
         &["adapter_model.safetensors", "cannot read safetensors"],
     );
     assert!(

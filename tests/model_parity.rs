@@ -155,11 +155,7 @@ fn smollm2_knows_the_capital_of_france() {
         "--device",
         "cpu",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let answer = String::from_utf8_lossy(&out.stdout);
     assert!(answer.contains("Paris"), "answer: {answer}");
 }

@@ -40,11 +40,7 @@ fn split(dir: &Path) -> PathBuf {
         "--out",
         path_str(&out),
     ]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    succeeded(&run);
     out
 }
 
@@ -56,29 +52,57 @@ fn log(run: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// The validation losses a run logged, in order.
+fn eval_losses(run: &Path) -> Vec<f64> {
+    log(run)
+        .iter()
+        .filter_map(|e| e["eval_loss"].as_f64())
+        .collect()
+}
+
+/// One `tunedeck train` set-up: a preset, the split fixture and a run folder in `dir`.
+struct Training {
+    preset: PathBuf,
+    data: PathBuf,
+    run: PathBuf,
+}
+
+impl Training {
+    fn new(dir: &Path, overrides: &str) -> Self {
+        Training {
+            preset: preset(dir, overrides),
+            data: split(dir),
+            run: dir.join("run"),
+        }
+    }
+
+    /// `train --preset … --data … --out …` followed by `extra`.
+    fn args<'a>(&'a self, extra: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec![
+            "train",
+            "--preset",
+            path_str(&self.preset),
+            "--data",
+            path_str(&self.data),
+            "--out",
+            path_str(&self.run),
+        ];
+        args.extend_from_slice(extra);
+        args
+    }
+
+    /// Trains to the end and fails the test with tunedeck's stderr if it does not.
+    fn train(&self) {
+        succeeded(&tunedeck(&self.args(&[])));
+    }
+}
+
 #[test]
 fn trains_logs_checkpoints_and_writes_a_peft_adapter() {
     let tmp = tempfile::tempdir().unwrap();
-    let (p, data, run) = (
-        preset(tmp.path(), "max_steps = 20\n"),
-        split(tmp.path()),
-        tmp.path().join("run"),
-    );
-    let out = tunedeck(&[
-        "train",
-        "--preset",
-        path_str(&p),
-        "--data",
-        path_str(&data),
-        "--out",
-        path_str(&run),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let entries = log(&run);
+    let t = Training::new(tmp.path(), "max_steps = 20\n");
+    t.train();
+    let entries = log(&t.run);
     let last = entries.last().unwrap();
     for key in [
         "current_steps",
@@ -96,23 +120,21 @@ fn trains_logs_checkpoints_and_writes_a_peft_adapter() {
         );
     }
     assert_eq!(last["current_steps"], 20);
-    let evals: Vec<f64> = entries
-        .iter()
-        .filter_map(|e| e["eval_loss"].as_f64())
-        .collect();
+    let evals = eval_losses(&t.run);
     assert!(evals.len() >= 4, "{evals:?}");
     assert!(
         evals.last().unwrap() < &evals[0],
         "validation loss should fall: {evals:?}"
     );
-    assert!(run.join("adapter/adapter_model.safetensors").exists());
-    assert!(run
+    assert!(t.run.join("adapter/adapter_model.safetensors").exists());
+    assert!(t
+        .run
         .join("checkpoints/checkpoint-20/optimizer.safetensors")
         .exists());
     // Older checkpoints are pruned to the last two.
-    assert!(!run.join("checkpoints/checkpoint-5").exists());
+    assert!(!t.run.join("checkpoints/checkpoint-5").exists());
     // The run folder keeps the preset it was trained with.
-    let kept = std::fs::read_to_string(run.join("preset.toml")).unwrap();
+    let kept = std::fs::read_to_string(t.run.join("preset.toml")).unwrap();
     assert!(kept.contains("max_steps = 20"), "{kept}");
 }
 
@@ -121,77 +143,43 @@ fn lora_trains_over_a_bfloat16_base() {
     // The GPU path: base weights in bfloat16, the adapter (and its update) in float32 as in
     // PEFT. Runs on the CPU here with the tiny model.
     let tmp = tempfile::tempdir().unwrap();
-    let p = preset(
+    let t = Training::new(
         tmp.path(),
         "dtype = \"bfloat16\"\nmax_steps = 10\neval_steps = 10",
     );
-    let (data, run) = (split(tmp.path()), tmp.path().join("run"));
-    let out = tunedeck(&[
-        "train",
-        "--preset",
-        path_str(&p),
-        "--data",
-        path_str(&data),
-        "--out",
-        path_str(&run),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let evals: Vec<f64> = log(&run)
-        .iter()
-        .filter_map(|e| e["eval_loss"].as_f64())
-        .collect();
+    t.train();
+    let evals = eval_losses(&t.run);
     assert!(
         evals.len() == 2 && evals[1] < evals[0],
         "validation loss should fall: {evals:?}"
     );
-    let scored = tunedeck(&[
+    succeeded(&tunedeck(&[
         "model",
         "logprobs",
         "--model",
         path_str(&fixtures().join("tiny-llama")),
         "--adapter",
-        path_str(&run.join("adapter")),
+        path_str(&t.run.join("adapter")),
         "--text",
         "Hello there",
-    ]);
-    assert!(
-        scored.status.success(),
-        "{}",
-        String::from_utf8_lossy(&scored.stderr)
-    );
+    ]));
 }
 
 #[test]
 fn a_killed_run_resumes_to_the_same_final_step() {
     let tmp = tempfile::tempdir().unwrap();
-    let (p, data, run) = (
-        preset(
-            tmp.path(),
-            "max_steps = 400\nsave_steps = 2\neval_steps = 0\n",
-        ),
-        split(tmp.path()),
-        tmp.path().join("run"),
+    let t = Training::new(
+        tmp.path(),
+        "max_steps = 400\nsave_steps = 2\neval_steps = 0\n",
     );
     let mut child = Command::new(env!("CARGO_BIN_EXE_tunedeck"))
-        .args([
-            "train",
-            "--preset",
-            path_str(&p),
-            "--data",
-            path_str(&data),
-            "--out",
-            path_str(&run),
-        ])
+        .args(t.args(&[]))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let start = Instant::now();
-    while !run.join("checkpoints/checkpoint-4").exists() {
+    while !t.run.join("checkpoints/checkpoint-4").exists() {
         assert!(
             start.elapsed() < Duration::from_secs(120),
             "no checkpoint appeared"
@@ -200,25 +188,18 @@ fn a_killed_run_resumes_to_the_same_final_step() {
     }
     child.kill().unwrap(); // SIGKILL: no chance to clean up
     child.wait().unwrap();
-    let killed_at = log(&run).last().unwrap()["current_steps"].as_u64().unwrap();
+    let killed_at = log(&t.run).last().unwrap()["current_steps"]
+        .as_u64()
+        .unwrap();
     assert!(
         killed_at < 400,
         "the run finished before it could be killed"
     );
-    let out = tunedeck(&[
-        "train",
-        "--preset",
-        path_str(&p),
-        "--data",
-        path_str(&data),
-        "--out",
-        path_str(&run),
-        "--resume",
-    ]);
+    let out = tunedeck(&t.args(&["--resume"]));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("resuming from"), "{stderr}");
-    let entries = log(&run);
+    let entries = log(&t.run);
     assert_eq!(entries.last().unwrap()["current_steps"], 400);
     // The log reads as one run: steps strictly increase.
     let steps: Vec<u64> = entries
@@ -232,27 +213,12 @@ fn a_killed_run_resumes_to_the_same_final_step() {
 #[test]
 fn a_second_run_into_the_same_directory_needs_resume() {
     let tmp = tempfile::tempdir().unwrap();
-    let (p, data, run) = (
-        preset(tmp.path(), "max_steps = 2\n"),
-        split(tmp.path()),
-        tmp.path().join("run"),
-    );
-    let args = [
-        "train",
-        "--preset",
-        path_str(&p),
-        "--data",
-        path_str(&data),
-        "--out",
-        path_str(&run),
-    ];
-    assert!(tunedeck(&args).status.success());
-    expect_error(&args, &["already has checkpoints", "--resume"]);
+    let t = Training::new(tmp.path(), "max_steps = 2\n");
+    t.train();
+    expect_error(&t.args(&[]), &["already has checkpoints", "--resume"]);
     // Resuming with another adapter shape would not fit the checkpoint's weights.
-    let mut resume: Vec<&str> = args.to_vec();
-    resume.extend(["--resume", "--set", "lora_rank=8"]);
     expect_error(
-        &resume,
+        &t.args(&["--resume", "--set", "lora_rank=8"]),
         &["cannot resume with lora_rank 4 → 8", "preset.toml"],
     );
 }
@@ -260,77 +226,31 @@ fn a_second_run_into_the_same_directory_needs_resume() {
 #[test]
 fn bad_presets_and_split_dirs_are_clear_errors() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = split(tmp.path());
-    let run = tmp.path().join("run");
-    let unknown = preset(tmp.path(), "learnin_rate = 0.1\n");
+    let good = Training::new(tmp.path(), "max_steps = 1\n");
+    // Each case swaps one piece of the good set-up for a bad one.
+    let with_preset = |overrides: &str| Training {
+        preset: preset(tmp.path(), overrides),
+        data: good.data.clone(),
+        run: good.run.clone(),
+    };
     expect_error(
-        &[
-            "train",
-            "--preset",
-            path_str(&unknown),
-            "--data",
-            path_str(&data),
-            "--out",
-            path_str(&run),
-        ],
+        &with_preset("learnin_rate = 0.1\n").args(&[]),
         &["learnin_rate", "tiny.toml"],
     );
-    let impossible = preset(tmp.path(), "lora_dropout = 1.5");
     expect_error(
-        &[
-            "train",
-            "--preset",
-            path_str(&impossible),
-            "--data",
-            path_str(&data),
-            "--out",
-            path_str(&run),
-        ],
+        &with_preset("lora_dropout = 1.5").args(&[]),
         &["lora_dropout"],
     );
-    let good = preset(tmp.path(), "max_steps = 1\n");
-    expect_error(
-        &[
-            "train",
-            "--preset",
-            path_str(&good),
-            "--data",
-            path_str(&data),
-            "--out",
-            path_str(&run),
-            "--set",
-            "lora_rank=0",
-        ],
-        &["lora_rank"],
-    );
+    let good = with_preset("max_steps = 1\n");
+    expect_error(&good.args(&["--set", "lora_rank=0"]), &["lora_rank"]);
+    expect_error(&good.args(&["--set", "nope"]), &["KEY=VALUE"]);
     let empty = tmp.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
-    expect_error(
-        &[
-            "train",
-            "--preset",
-            path_str(&good),
-            "--data",
-            path_str(&empty),
-            "--out",
-            path_str(&run),
-        ],
-        &["train.jsonl"],
-    );
-    expect_error(
-        &[
-            "train",
-            "--preset",
-            path_str(&good),
-            "--data",
-            path_str(&data),
-            "--out",
-            path_str(&run),
-            "--set",
-            "nope",
-        ],
-        &["KEY=VALUE"],
-    );
+    let no_split = Training {
+        data: empty,
+        ..good
+    };
+    expect_error(&no_split.args(&[]), &["train.jsonl"]);
 }
 
 #[test]
@@ -343,12 +263,8 @@ fn adapter_report_shows_the_update_per_projection() {
         "--adapter",
         path_str(&fixtures().join("peft-tiny-llama")),
     ]);
+    succeeded(&out);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(text.contains("model.layers.1.mlp.down_proj"), "{text}");
     assert!(text.contains("14 projections"), "{text}");
 }
@@ -356,44 +272,22 @@ fn adapter_report_shows_the_update_per_projection() {
 #[test]
 fn full_fine_tuning_writes_a_loadable_model() {
     let tmp = tempfile::tempdir().unwrap();
-    let p = preset(
+    let t = Training::new(
         tmp.path(),
         "finetuning_type = \"full\"\nmax_steps = 6\nlearning_rate = 0.001\neval_steps = 3",
     );
-    let (data, run) = (split(tmp.path()), tmp.path().join("run"));
-    let out = tunedeck(&[
-        "train",
-        "--preset",
-        path_str(&p),
-        "--data",
-        path_str(&data),
-        "--out",
-        path_str(&run),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let evals: Vec<f64> = log(&run)
-        .iter()
-        .filter_map(|e| e["eval_loss"].as_f64())
-        .collect();
+    t.train();
+    let evals = eval_losses(&t.run);
     assert!(
         evals.last().unwrap() < &evals[0],
         "validation loss should fall: {evals:?}"
     );
-    let scored = tunedeck(&[
+    succeeded(&tunedeck(&[
         "model",
         "logprobs",
         "--model",
-        path_str(&run.join("model")),
+        path_str(&t.run.join("model")),
         "--text",
         "Hello there",
-    ]);
-    assert!(
-        scored.status.success(),
-        "{}",
-        String::from_utf8_lossy(&scored.stderr)
-    );
+    ]));
 }

@@ -61,6 +61,15 @@ pub fn expect_error(args: &[&str], mentions: &[&str]) -> String {
     stderr
 }
 
+/// Fails the test with the command's stderr unless it succeeded.
+pub fn succeeded(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 pub fn json_stdout(out: &Output) -> Value {
     assert!(
         out.status.success(),
