@@ -12,7 +12,8 @@
 #                           peer half runs too, on the CPU (PY=.venv/bin/python).
 #
 # Environment: BIN (tunedeck binary, default target/release/tunedeck), PY (python3),
-# TOKENIZER (a model directory to take the tokenizer from), STEPS, BATCH, SEQ, WORK (a
+# TOKENIZER (a model directory to take the tokenizer from), STEPS, BATCH, SEQ, SHAPE (with
+# --tiny: another `model init-random` shape, e.g. qwen2.5-0.5b), WORK (a
 # scratch directory, default a new temporary one), PEAK_TFLOPS (790: the H200's measured
 # bf16 dense ceiling).
 set -euo pipefail
@@ -27,7 +28,7 @@ WORK=${WORK:-$(mktemp -d)}
 mkdir -p "$WORK"
 PEAK_TFLOPS=${PEAK_TFLOPS:-790}
 if $tiny; then
-  SHAPE=tiny-qwen2 DEVICE=cpu DTYPE=float32
+  SHAPE=${SHAPE:-tiny-qwen2} DEVICE=cpu DTYPE=float32
   STEPS=${STEPS:-3} BATCH=${BATCH:-2} SEQ=${SEQ:-128}
 else
   SHAPE=qwen2.5-7b DEVICE=cuda DTYPE=bfloat16

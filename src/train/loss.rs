@@ -13,34 +13,113 @@ pub fn loss_sum(model: &Decoder, batch: &Batch, train: bool) -> (Tensor, usize) 
     loss_at_labels(model, &hidden, batch)
 }
 
-/// The loss sum and label count from final hidden states (B, T, H) of `batch`.
-pub fn loss_at_labels(model: &Decoder, hidden: &Tensor, batch: &Batch) -> (Tensor, usize) {
+/// Full-vocabulary float32 logits held at once by [`backward_at_labels`] and [`mean_loss`]:
+/// 2^24 elements (64 MiB), 341 positions of SmolLM2's 49,152-token vocabulary or 110 of
+/// Qwen2.5's 152,064. Without the limit a 7B batch of 4 × 2048 labelled tokens would hold
+/// about 5 GB of logits, again for their log-softmax and again for its gradient.
+pub const LOGIT_CHUNK_ELEMENTS: i64 = 1 << 24;
+
+/// The final hidden states (N, H) at the N labelled positions of `batch` and their targets
+/// (N); `None` when nothing is labelled. Shifted as in transformers: position t predicts
+/// label t+1.
+fn labelled(hidden: &Tensor, batch: &Batch) -> Option<(Tensor, Tensor)> {
     let device = hidden.device();
     let (b, t, h) = hidden.size3().expect("hidden is (B, T, H)");
     let targets = batch.labels.narrow(1, 1, t - 1).reshape([-1]); // (B·(T-1))
     let keep = targets.ne(IGNORE).nonzero().squeeze_dim(1); // (N)
-    let n = keep.size()[0] as usize;
-    if n == 0 {
-        return (Tensor::zeros([], (Kind::Float, device)), 0);
+    if keep.size()[0] == 0 {
+        return None;
     }
     let keep = keep.to_device(device);
     let states = hidden
         .narrow(1, 0, t - 1)
         .reshape([b * (t - 1), h])
         .index_select(0, &keep); // (N, H)
-    let logits = model.logits(&states).to_kind(Kind::Float); // (N, V)
-    let targets = targets.to_device(device).index_select(0, &keep);
-    let loss = logits.cross_entropy_loss::<Tensor>(&targets, None, Reduction::Sum, IGNORE, 0.0);
-    (loss, n)
+    Some((states, targets.to_device(device).index_select(0, &keep)))
 }
 
-/// Mean token loss over batches without gradients (validation).
+/// Positions per logits chunk for a vocabulary of `vocab` tokens.
+fn chunk_rows(vocab: i64, elements: i64) -> i64 {
+    (elements / vocab.max(1)).max(1)
+}
+
+/// Summed cross-entropy of `states` (N, H) against `targets` (N), as one tensor (with a graph
+/// when gradients are on).
+fn cross_entropy_sum(model: &Decoder, states: &Tensor, targets: &Tensor) -> Tensor {
+    let logits = model.logits(states).to_kind(Kind::Float); // (n, V)
+    logits.cross_entropy_loss::<Tensor>(targets, None, Reduction::Sum, IGNORE, 0.0)
+}
+
+/// The loss sum and label count from final hidden states (B, T, H) of `batch`, as one graph:
+/// the reference definition, holding every labelled position's logits at once.
+pub fn loss_at_labels(model: &Decoder, hidden: &Tensor, batch: &Batch) -> (Tensor, usize) {
+    match labelled(hidden, batch) {
+        None => (Tensor::zeros([], (Kind::Float, hidden.device())), 0),
+        Some((states, targets)) => {
+            let n = targets.size()[0] as usize;
+            (cross_entropy_sum(model, &states, &targets), n)
+        }
+    }
+}
+
+/// Forward and backward of the loss sum divided by `denominator`, from final hidden states
+/// (B, T, H) that carry a graph; gradients accumulate as `loss.backward()` would. The head
+/// runs a chunk of positions at a time — logits, loss and their gradient, then freed — and
+/// the summed gradient of the hidden states then goes through the rest of the graph once
+/// (the fused cross-entropy Unsloth writes a kernel for, built from libtorch's own ops).
+/// Returns the scaled loss and the label count.
+pub fn backward_at_labels(
+    model: &Decoder,
+    hidden: &Tensor,
+    batch: &Batch,
+    denominator: f64,
+) -> (f64, usize) {
+    backward_in_chunks(model, hidden, batch, denominator, LOGIT_CHUNK_ELEMENTS)
+}
+
+/// [`backward_at_labels`] with at most `elements` logits per chunk.
+pub(super) fn backward_in_chunks(
+    model: &Decoder,
+    hidden: &Tensor,
+    batch: &Batch,
+    denominator: f64,
+    elements: i64,
+) -> (f64, usize) {
+    let Some((states, targets)) = labelled(hidden, batch) else {
+        return (0.0, 0);
+    };
+    let n = targets.size()[0];
+    let rows = chunk_rows(model.config.vocab_size as i64, elements);
+    // The head's graph starts here, so each chunk's backward stops at these states.
+    let cut = states.detach().set_requires_grad(states.requires_grad());
+    let mut value = 0.0;
+    for start in (0..n).step_by(rows as usize) {
+        let len = rows.min(n - start);
+        let loss = cross_entropy_sum(
+            model,
+            &cut.narrow(0, start, len),
+            &targets.narrow(0, start, len),
+        ) / denominator;
+        value += loss.double_value(&[]);
+        if loss.requires_grad() {
+            loss.backward();
+        }
+    }
+    if states.requires_grad() {
+        // d(sum(states · g))/d(states) = g: pushes the head's gradient through the decoder.
+        (states * cut.grad()).sum(Kind::Float).backward();
+    }
+    (value, n as usize)
+}
+
+/// Mean token loss over batches without gradients (validation), a logits chunk at a time.
 pub fn mean_loss(model: &Decoder, batches: &[Batch]) -> f64 {
     let _guard = tch::no_grad_guard();
     let (mut sum, mut n) = (0.0, 0usize);
     for b in batches {
-        let (l, k) = loss_sum(model, b, false);
-        sum += l.double_value(&[]);
+        let hidden = model.hidden(&b.ids.to_device(model.embed_tokens.device()), None, false);
+        let (l, k) = backward_at_labels(model, &hidden, b, 1.0);
+        sum += l;
         n += k;
     }
     if n == 0 {

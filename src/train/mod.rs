@@ -281,10 +281,11 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
                 let (value, _) = recompute::backward(&model.decoder, &batch, denominator, seed);
                 loss_total += value;
             } else {
-                let (sum, _) = loss::loss_sum(&model.decoder, &batch, true);
-                let scaled = sum / denominator;
-                scaled.backward();
-                loss_total += scaled.double_value(&[]);
+                let ids = batch.ids.to_device(model.decoder.embed_tokens.device());
+                let hidden = model.decoder.hidden(&ids, None, true);
+                let (value, _) =
+                    loss::backward_at_labels(&model.decoder, &hidden, &batch, denominator);
+                loss_total += value;
             }
         }
         let grad_norm = opt.clip_grad_norm(preset.max_grad_norm);
