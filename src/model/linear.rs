@@ -26,22 +26,21 @@ pub struct Linear {
 impl Linear {
     /// (..., in) -> (..., out)
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        self.forward_with(x, &lora_input(x, &[self]), train)
+    }
+
+    /// As [`Linear::forward_t`], with the LoRA branch reading `lora_x`: `x` already in the
+    /// adapter's dtype ([`lora_input`]), so that projections sharing an input (q/k/v,
+    /// gate/up) cast it once, and keep one copy of it for the backward pass, not three.
+    pub fn forward_with(&self, x: &Tensor, lora_x: &Tensor, train: bool) -> Tensor {
         let y = x.linear(&self.weight, self.bias.as_ref());
         match &self.lora {
             None => y,
             Some(l) => {
                 let x = if train && l.dropout > 0.0 {
-                    x.dropout(l.dropout, true)
+                    lora_x.dropout(l.dropout, true)
                 } else {
-                    x.shallow_clone()
-                };
-                // As PEFT does, the branch computes in the adapter's own dtype (float32 above
-                // a bfloat16 base keeps small updates from rounding away) and the sum comes
-                // back in the base's dtype.
-                let x = if x.kind() == l.a.kind() {
-                    x
-                } else {
-                    x.to_kind(l.a.kind())
+                    lora_x.shallow_clone()
                 };
                 // The rank-r intermediate keeps the extra cost at 2·r·(in + out) per token.
                 let h = x.linear::<Tensor>(&l.a, None).linear::<Tensor>(&l.b, None) * l.scale;
@@ -58,5 +57,21 @@ impl Linear {
     /// The dense update `B · A · scale`, shape (out, in), if a LoRA branch is attached.
     pub fn lora_delta(&self) -> Option<Tensor> {
         self.lora.as_ref().map(|l| l.b.matmul(&l.a) * l.scale)
+    }
+}
+
+/// The input of the LoRA branches of `linears`, which all read `x`: as PEFT does, a branch
+/// computes in the adapter's own dtype (float32 above a bfloat16 base keeps small updates from
+/// rounding away), and the sum comes back in the base's dtype. PEFT casts before dropout, so
+/// one cast serves every branch. `x` itself when no branch needs another dtype.
+pub fn lora_input(x: &Tensor, linears: &[&Linear]) -> Tensor {
+    let kind = linears
+        .iter()
+        .filter_map(|l| l.lora.as_ref())
+        .map(|l| l.a.kind())
+        .find(|&k| k != x.kind());
+    match kind {
+        Some(k) => x.to_kind(k),
+        None => x.shallow_clone(),
     }
 }

@@ -2,7 +2,7 @@
 //! Qwen2 is Llama with a bias on q/k/v.
 
 use super::config::ModelConfig;
-use super::linear::Linear;
+use super::linear::{lora_input, Linear};
 use tch::{Device, Kind, Tensor};
 
 /// Keys and values of the positions seen so far, one pair per layer.
@@ -114,19 +114,20 @@ impl Attention {
             cfg.kv_heads() as i64,
             cfg.head_dim() as i64,
         );
+        let lx = lora_input(x, &[&self.q_proj, &self.k_proj, &self.v_proj]);
         let q = self
             .q_proj
-            .forward_t(x, train)
+            .forward_with(x, &lx, train)
             .view([b, t, h, d])
             .transpose(1, 2); // (B, H, T, D)
         let k = self
             .k_proj
-            .forward_t(x, train)
+            .forward_with(x, &lx, train)
             .view([b, t, kvh, d])
             .transpose(1, 2); // (B, KVH, T, D)
         let v = self
             .v_proj
-            .forward_t(x, train)
+            .forward_with(x, &lx, train)
             .view([b, t, kvh, d])
             .transpose(1, 2);
         let (cos, sin) = rope;
@@ -183,9 +184,10 @@ impl Attention {
 impl Mlp {
     /// SwiGLU: down(silu(gate(x)) · up(x))
     fn forward(&self, x: &Tensor, train: bool) -> Tensor {
-        let g = self.gate_proj.forward_t(x, train).silu();
+        let lx = lora_input(x, &[&self.gate_proj, &self.up_proj]);
+        let g = self.gate_proj.forward_with(x, &lx, train).silu();
         self.down_proj
-            .forward_t(&(g * self.up_proj.forward_t(x, train)), train)
+            .forward_t(&(g * self.up_proj.forward_with(x, &lx, train)), train)
     }
 }
 
