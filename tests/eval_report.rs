@@ -123,7 +123,7 @@ fn an_experiment_run_is_evaluated_into_its_folder_and_reported() {
         "## Goal",
         "security code reviewer",
         "## Data",
-        "Records: 123",
+        "Records: 200",
         "Split 8:1:1 (seed 7): 8 train, 1 validation, 1 sealed test; test set unsealed 1 time",
         "## Preset",
         "| lora_rank | 4 | 8 |",

@@ -285,7 +285,7 @@ fn dataset_search_split_and_sealed_test() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = demo_experiment(tmp.path());
     let mut app = open(&dir);
-    assert_eq!(app.data.rows.len(), 123);
+    assert_eq!(app.data.rows.len(), 200);
     app.update(Action::Focus(Pane::Dataset));
     app.update(Action::Search);
     for c in "sql injection".chars() {
@@ -304,7 +304,7 @@ fn dataset_search_split_and_sealed_test() {
 
     app.update(Action::Split);
     let m = app.data.split.clone().expect("split");
-    assert_eq!(m.counts.train + m.counts.val + m.counts.test, 123);
+    assert_eq!(m.counts.train + m.counts.val + m.counts.test, 200);
     assert!(dir.join("data/test.jsonl").is_file() && dir.join("data/split.toml").is_file());
     app.update(Action::Split);
     assert!(app

@@ -214,7 +214,7 @@ fn navigate_edit_a_preset_and_quit_with_the_terminal_restored() {
     open(&t, &dir);
 
     t.keys(&["Tab"]);
-    t.wait_for("the dataset pane", |s| s.contains("123 records"));
+    t.wait_for("the dataset pane", |s| s.contains("200 records"));
     t.keys(&["5"]);
     t.wait_for("the plan pane", |s| {
         s.contains("Week 1") && s.contains("Week 2")
