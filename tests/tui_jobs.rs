@@ -15,11 +15,13 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use support::*;
 use tunedeck::eval::{EvalReport, Side};
 use tunedeck::experiment::{ItemStatus, Step, PLAN};
 use tunedeck::preset::{Device, Preset, Template};
 use tunedeck::tui::app::ReplyState;
+use tunedeck::tui::loss::Mood;
 use tunedeck::tui::{Action, App, Pane};
 use tunedeck::worker::jobs::{self, JobCommand, JobEvent, JobsHandle};
 
@@ -331,5 +333,126 @@ fn the_chat_pane_streams_real_answers_with_and_without_the_skill_card() {
     let stopped = &app.chat.exchanges[1].replies[0];
     assert_eq!(stopped.state, ReplyState::Stopped);
     assert!(!stopped.text.is_empty());
+    jobs.shutdown();
+}
+
+/// Presses `w` in the Eval pane and lets the real jobs thread write the report.
+fn write_report_key(app: &mut App, jobs: &JobsHandle, rx: &Receiver<JobEvent>) {
+    app.on_key(KeyEvent::new(KeyCode::Char('w'), KeyModifiers::NONE));
+    for cmd in app.take_jobs() {
+        assert!(jobs.send(cmd));
+    }
+    pump(app, rx, |a| a.eval.report_job.is_none());
+}
+
+fn notice(app: &App) -> (String, Mood) {
+    let n = app.notice.as_ref().expect("a notice");
+    (n.text.clone(), n.mood)
+}
+
+fn retrospective(app: &App) -> ItemStatus {
+    let i = PLAN
+        .iter()
+        .position(|p| p.step == Step::Retrospective)
+        .unwrap();
+    app.exp.plan.statuses(&app.facts, app.today)[i]
+}
+
+#[test]
+fn w_writes_the_selected_run_s_report_as_tunedeck_report_does_and_ticks_the_plan() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = demo_experiment(tmp.path());
+    // run-1 was tested (the guard failed); run-2, the latest, was not.
+    finished_run(&dir, "run-1");
+    write_report(&dir, "run-1", &sample_report("run-1", false));
+    std::thread::sleep(Duration::from_millis(20));
+    finished_run(&dir, "run-2");
+    let mut app = App::open(&dir, date(TODAY)).unwrap();
+    assert_ne!(retrospective(&app), ItemStatus::DoneAuto);
+    app.update(Action::Focus(Pane::Eval));
+    app.update(Action::Decrease);
+    assert_eq!(app.eval.selected_run(), Some("run-1"));
+    let (jobs, rx) = start_jobs();
+
+    write_report_key(&mut app, &jobs, &rx);
+    let (said, mood) = notice(&app);
+    let report = dir.join("runs/run-1/report.md");
+    let md = std::fs::read_to_string(&report).unwrap_or_else(|e| panic!("{said}: {e}"));
+    assert!(md.starts_with("# Retrospective: run-1\n"), "{md}");
+    assert!(md.contains("**Not graduated**"), "{md}");
+    let png = std::fs::read(dir.join("runs/run-1/loss.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+    assert!(
+        !dir.join("runs/run-2/report.md").exists(),
+        "only the selected run"
+    );
+    // The notice names the file and the report's own next step.
+    assert_eq!(mood, Mood::Good);
+    assert!(
+        said.starts_with("Wrote runs/run-1/report.md and loss.png"),
+        "{said}"
+    );
+    let (_, next) = said.split_once("next step: ").expect("a next step");
+    assert!(
+        md.contains(&format!("**Next:** {next} — ")),
+        "{next:?} in\n{md}"
+    );
+    assert_eq!(retrospective(&app), ItemStatus::DoneAuto);
+
+    // One code path: `tunedeck report` writes the same report.
+    let kept = tmp.path().join("cockpit.md");
+    std::fs::rename(&report, &kept).unwrap();
+    tunedeck(&["report", dir.to_str().unwrap(), "--run", "run-1"]);
+    assert_eq!(std::fs::read_to_string(&report).unwrap(), md);
+
+    // In Chinese, for the untested run: the report says to run the test first.
+    app.update(Action::ToggleLanguage);
+    app.update(Action::Increase);
+    write_report_key(&mut app, &jobs, &rx);
+    assert_eq!(
+        notice(&app).0,
+        "已写出 runs/run-2/report.md 和 loss.png · 下一步：运行三维盲测"
+    );
+    let md = std::fs::read_to_string(dir.join("runs/run-2/report.md")).unwrap();
+    assert!(md.contains("Not evaluated yet"), "{md}");
+    jobs.shutdown();
+}
+
+#[test]
+fn w_without_a_run_or_a_training_log_says_why_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = App::open(&demo_experiment(tmp.path()), date(TODAY)).unwrap();
+    app.update(Action::Focus(Pane::Eval));
+    app.update(Action::WriteReport);
+    assert!(app.take_jobs().is_empty());
+    assert!(notice(&app).0.contains("No finished run to report on"));
+
+    let dir = demo_experiment(&tmp.path().join("b"));
+    finished_run(&dir, "run-1");
+    std::fs::remove_file(dir.join("runs/run-1/trainer_log.jsonl")).unwrap();
+    let mut app = App::open(&dir, date(TODAY)).unwrap();
+    app.update(Action::Focus(Pane::Eval));
+    let (jobs, rx) = start_jobs();
+    write_report_key(&mut app, &jobs, &rx);
+    let (said, mood) = notice(&app);
+    assert!(said.contains("trainer_log.jsonl"), "{said}");
+    assert_eq!(mood, Mood::Bad);
+    assert!(!dir.join("runs/run-1/report.md").exists());
+    assert_ne!(retrospective(&app), ItemStatus::DoneAuto);
+
+    // An eval.json that does not read is named, and neither file is half written.
+    finished_run(&dir, "run-1");
+    std::fs::write(dir.join("runs/run-1/eval.json"), "{ not json").unwrap();
+    write_report_key(&mut app, &jobs, &rx);
+    assert!(notice(&app).0.contains("eval.json"), "{:?}", notice(&app));
+    assert!(!dir.join("runs/run-1/report.md").exists());
+    assert!(!dir.join("runs/run-1/loss.png").exists());
+
+    // While the test runs, the report waits for it (one job at a time).
+    app.update(Action::StartEval);
+    assert_eq!(app.take_jobs().len(), 1);
+    app.update(Action::WriteReport);
+    assert!(app.take_jobs().is_empty());
+    assert!(notice(&app).0.contains("three-part test is running"));
     jobs.shutdown();
 }

@@ -3,6 +3,7 @@
 //! graduated adapter moves on to an integration trial.
 
 use super::results::{EvalReport, Part};
+use crate::experiment::Language;
 
 /// What to do next, most urgent first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,16 +23,17 @@ pub enum NextStep {
 }
 
 impl NextStep {
-    /// A short heading.
-    pub fn title(self) -> &'static str {
-        match self {
-            NextStep::Evaluate => "run the three-part test",
-            NextStep::FixTraining => "fix the training run",
-            NextStep::FixData => "fix the data and the task definition",
-            NextStep::MoreDiverseData => "write more diverse data",
-            NextStep::ProtectGeneralAbility => "protect general ability",
-            NextStep::IntegrationTrial => "integration trial",
-        }
+    /// A short heading (the report's is English; the cockpit's notice speaks its language).
+    pub fn title(self, lang: Language) -> &'static str {
+        let (en, zh) = match self {
+            NextStep::Evaluate => ("run the three-part test", "运行三维盲测"),
+            NextStep::FixTraining => ("fix the training run", "先修好训练"),
+            NextStep::FixData => ("fix the data and the task definition", "修正数据与任务定义"),
+            NextStep::MoreDiverseData => ("write more diverse data", "补充更多样的数据"),
+            NextStep::ProtectGeneralAbility => ("protect general ability", "保护通用能力"),
+            NextStep::IntegrationTrial => ("integration trial", "集成试用"),
+        };
+        lang.pick(en, zh)
     }
 
     /// What to do and why.

@@ -7,12 +7,14 @@
 //! - [`runner`] (engine) — answers from the base model and the adapter, into [`EvalReport`];
 //! - [`results`] — the contents of `eval.json`;
 //! - [`blind`] (pure) — A/B judging state for the cockpit;
-//! - [`report`] and [`advice`] (pure), [`loss_log`], [`plot`] — `report.md`, its next step,
-//!   the run's loss history and `loss.png`;
+//! - [`report`] and [`advice`] (pure), [`curve`] (pure), [`loss_log`], [`plot`] —
+//!   `report.md`, its next step, the loss curve's verdict, the run's loss history and
+//!   `loss.png`; [`retrospective`] gathers them and writes a run's report;
 //! - [`locate`] — where an experiment's runs, adapters and guard set are.
 
 pub mod advice;
 pub mod blind;
+pub mod curve;
 pub mod locate;
 pub mod loss_log;
 pub mod metrics;
@@ -20,6 +22,7 @@ pub mod plot;
 pub mod questions;
 pub mod report;
 pub mod results;
+pub mod retrospective;
 pub mod runner;
 pub mod verdict;
 
@@ -29,4 +32,5 @@ mod testing;
 
 pub use blind::{BlindSession, BlindView, Choice, Label, Tally, WinRates, Winner};
 pub use results::{EvalReport, Item, Part, PartResult, Side, SideSummary};
+pub use retrospective::{write_run_report, ReportWritten};
 pub use runner::{evaluate, evaluate_to, Cancelled, EvalSpec, Progress, Tuned};

@@ -6,7 +6,7 @@ use super::advice::next_steps;
 use super::loss_log::LossLog;
 use super::results::{EvalReport, Item, Part, PartResult, Side};
 use crate::data::{CheckReport, SplitManifest};
-use crate::experiment::{Goal, Purpose};
+use crate::experiment::{Goal, Language, Purpose};
 use crate::preset::{Choice, Preset};
 use std::fmt::Write;
 
@@ -83,7 +83,12 @@ fn cell(text: &str) -> String {
 pub fn render(r: &ReportInputs) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "# Retrospective: {}\n", r.run_id);
-    let _ = writeln!(md, "_Written by `tunedeck report` on {}._\n", r.date);
+    let _ = writeln!(
+        md,
+        "_Written by tunedeck on {}; `tunedeck report` or `w` in the cockpit's Eval pane \
+         writes it again._\n",
+        r.date
+    );
     verdict_section(&mut md, r);
     goal_section(&mut md, r.goal);
     data_section(&mut md, r);
@@ -93,7 +98,12 @@ pub fn render(r: &ReportInputs) -> String {
     let _ = writeln!(md, "## Next step\n");
     for (i, step) in next_steps(r.eval, r.curve.healthy).iter().enumerate() {
         let lead = if i == 0 { "**Next:** " } else { "Also: " };
-        let _ = writeln!(md, "- {lead}{} — {}", step.title(), step.advice());
+        let _ = writeln!(
+            md,
+            "- {lead}{} — {}",
+            step.title(Language::En),
+            step.advice()
+        );
     }
     md
 }

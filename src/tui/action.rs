@@ -142,6 +142,8 @@ pub enum Action {
     CancelJob,
     /// Open or close blind A/B judging.
     Judge,
+    /// Write the selected run's `report.md` and `loss.png`.
+    WriteReport,
     /// Blind judging: answer A is better.
     PickA,
     /// Blind judging: answer B is better.

@@ -6,8 +6,8 @@
 //! - [`ui`]: drawing, a pure function of `&App`, one file per pane; [`theme`]: every style;
 //! - [`keymap`]: the only place that names keys, mapping them to [`action::Action`]s;
 //! - [`event`] and [`runner`]: the single event queue, the loop and the terminal;
-//! - pure helpers: [`loss`] (loss history and health verdict), [`estimate`] (derived
-//!   figures), [`text`] (cell-width wrapping), [`editor`] (text input).
+//! - pure helpers: [`loss`] (loss history, and how worried its verdict looks),
+//!   [`estimate`] (derived figures), [`text`] (cell-width wrapping), [`editor`] (text input).
 
 pub mod action;
 pub mod app;

@@ -167,7 +167,9 @@ pub fn one_job(app: &mut App) -> JobCommand {
 /// The job id of a command.
 pub fn job_of(cmd: &JobCommand) -> JobId {
     match cmd {
-        JobCommand::Eval { job, .. } | JobCommand::Chat { job, .. } => *job,
+        JobCommand::Eval { job, .. }
+        | JobCommand::Chat { job, .. }
+        | JobCommand::Report { job, .. } => *job,
         JobCommand::Shutdown => panic!("no job in Shutdown"),
     }
 }

@@ -343,7 +343,10 @@ impl App {
                 self.tell(&error, Mood::Bad);
                 self.chat.error = Some(error);
             }
-            JobEvent::Unsealed { .. } | JobEvent::Answered { .. } | JobEvent::Evaluated { .. } => {}
+            JobEvent::Unsealed { .. }
+            | JobEvent::Answered { .. }
+            | JobEvent::Evaluated { .. }
+            | JobEvent::Reported { .. } => {}
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Eval pane state: the finished runs to choose from, the selected run's `eval.json`, a
-//! three-part test running on the jobs thread, and blind A/B judging of its answers.
+//! three-part test running on the jobs thread, blind A/B judging of its answers, and
+//! writing the run's report (on the jobs thread too).
 //!
 //! The selected run is shared with the Chat pane: its adapter is the skill card there.
 
@@ -71,6 +72,8 @@ pub struct EvalState {
     pub report_error: Option<String>,
     /// The test running now.
     pub active: Option<ActiveEval>,
+    /// The job writing a run's `report.md`, while it runs.
+    pub report_job: Option<JobId>,
     /// Why the last test failed.
     pub error: Option<String>,
     /// Blind judging is open.
@@ -198,6 +201,7 @@ impl App {
                 ),
             },
             Action::Judge => self.open_judging(),
+            Action::WriteReport => self.write_report(),
             Action::Increase | Action::Decrease => self.select_run(action),
             Action::DetailDown => self.eval.scroll = self.eval.scroll.saturating_add(3),
             Action::DetailUp => self.eval.scroll = self.eval.scroll.saturating_sub(3),
@@ -272,6 +276,67 @@ impl App {
         self.tell(&msg, Mood::Neutral);
     }
 
+    /// w in the Eval pane: writes the selected run's `report.md` and `loss.png` on the jobs
+    /// thread, as `tunedeck report EXPERIMENT --run RUN` does.
+    fn write_report(&mut self) {
+        let lang = self.lang();
+        if let Some(busy) = self.busy() {
+            return self.tell(busy, Mood::Neutral);
+        }
+        let Some(run) = self.eval.selected_run().map(str::to_string) else {
+            let msg = lang.pick(
+                "No finished run to report on: train one in the Loss pane (4) first.",
+                "没有可写报告的训练结果：请先在损失窗格（4）完成一次训练。",
+            );
+            return self.tell(msg, Mood::Neutral);
+        };
+        // Nothing to cancel: the job reads a few files and draws one plot.
+        let (job, _) = self.jobs.next();
+        self.jobs.send(JobCommand::Report {
+            job,
+            dir: self.dir.clone(),
+            run: run.clone(),
+        });
+        self.eval.report_job = Some(job);
+        let msg = match lang {
+            Language::En => format!("Writing the report of {run}…"),
+            Language::Zh => format!("正在写出 {run} 的报告…"),
+        };
+        self.tell(&msg, Mood::Neutral);
+    }
+
+    /// The report job's end.
+    pub(super) fn on_report_event(&mut self, event: JobEvent) {
+        let lang = self.lang();
+        match event {
+            JobEvent::Reported { written, .. } => {
+                self.eval.report_job = None;
+                let shown = written
+                    .report
+                    .strip_prefix(&self.dir)
+                    .unwrap_or(&written.report);
+                let next = written.next.title(lang);
+                let msg = match lang {
+                    Language::En => {
+                        format!("Wrote {} and loss.png · next step: {next}", shown.display())
+                    }
+                    Language::Zh => {
+                        format!("已写出 {} 和 loss.png · 下一步：{next}", shown.display())
+                    }
+                };
+                self.tell(&msg, Mood::Good);
+                // report.md now exists: the plan's retrospective ticks itself.
+                self.refresh_facts();
+            }
+            JobEvent::Failed { error, .. } => {
+                self.eval.report_job = None;
+                self.tell(&error, Mood::Bad);
+            }
+            // A report job sends nothing else.
+            _ => {}
+        }
+    }
+
     /// One event of the running test.
     pub(super) fn on_eval_event(&mut self, event: JobEvent) {
         let lang = self.lang();
@@ -339,7 +404,7 @@ impl App {
                 self.tell(&error, Mood::Bad);
                 self.eval.error = Some(error);
             }
-            JobEvent::Token { .. } | JobEvent::Replied { .. } => {}
+            JobEvent::Token { .. } | JobEvent::Replied { .. } | JobEvent::Reported { .. } => {}
         }
     }
 

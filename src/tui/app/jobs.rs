@@ -1,5 +1,6 @@
-//! The cockpit's side of the jobs thread (tests and chat): numbering jobs, queueing their
-//! commands for the event loop, and routing their events to the pane that waits for them.
+//! The cockpit's side of the jobs thread (tests, chat and reports): numbering jobs, queueing
+//! their commands for the event loop, and routing their events to the pane that waits for
+//! them.
 //! One job at a time: the thread would only queue a second one behind the first.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,6 +43,8 @@ impl App {
             self.on_eval_event(event);
         } else if self.chat.active.as_ref().is_some_and(|a| a.job == job) {
             self.on_chat_event(event);
+        } else if self.eval.report_job == Some(job) {
+            self.on_report_event(event);
         } else {
             return false;
         }
@@ -60,6 +63,11 @@ impl App {
             Some(lang.pick(
                 "The chat is answering (Chat pane, Esc stops it).",
                 "对话正在回答（对话窗格，按 Esc 停止）。",
+            ))
+        } else if self.eval.report_job.is_some() {
+            Some(lang.pick(
+                "A report is being written; a moment.",
+                "正在写出报告，请稍候。",
             ))
         } else {
             None
@@ -82,6 +90,7 @@ impl App {
         let ids: Vec<JobId> = [
             self.eval.active.as_ref().map(|a| a.job),
             self.chat.active.as_ref().map(|a| a.job),
+            self.eval.report_job,
         ]
         .into_iter()
         .flatten()

@@ -38,7 +38,7 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, focused: bool) {
         "A good curve is a process metric, not the result: the three-part test decides.",
         "好看的曲线只是过程指标，不是结果：以三维盲测为准。",
     );
-    let mut foot = wrapped(&verdict, w, theme::mood(health.mood()), 2);
+    let mut foot = wrapped(&verdict, w, theme::mood(Mood::of(health)), 2);
     foot.extend(wrapped(reminder, w, theme::DIM, 1));
     if r.history.train().is_empty() {
         head.extend(idle_lines(app, w));

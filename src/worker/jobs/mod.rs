@@ -1,6 +1,7 @@
-//! The cockpit's second background thread, beside the trainer: the three-part test and the
-//! chat playground, one job at a time. [`JobCommand`] in, [`JobEvent`] out, every event
-//! tagged with its job id so a front end drops what it no longer waits for.
+//! The cockpit's second background thread, beside the trainer: the three-part test, the
+//! chat playground and writing a run's report, one job at a time. [`JobCommand`] in,
+//! [`JobEvent`] out, every event tagged with its job id so a front end drops what it no
+//! longer waits for.
 //!
 //! Cancellation is cooperative: each job carries an `Arc<AtomicBool>` that the front end
 //! raises and the job checks between tokens. A failed send means the front end is gone, so
@@ -18,7 +19,11 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use crate::eval::{evaluate_to, Cancelled, EvalReport, EvalSpec, Part, Progress, Side};
+use crate::eval::locate::RunContext;
+use crate::eval::{
+    evaluate_to, write_run_report, Cancelled, EvalReport, EvalSpec, Part, Progress, ReportWritten,
+    Side,
+};
 use crate::model::chat::Sampling;
 use crate::model::generate::StopReason;
 
@@ -78,6 +83,16 @@ pub enum JobCommand {
         /// Raised to stop the answer.
         cancel: Arc<AtomicBool>,
     },
+    /// Write a run's `report.md` and `loss.png`, as `tunedeck report` does (off the UI
+    /// thread: it checks the whole records file, which grows with the dataset).
+    Report {
+        /// The job.
+        job: JobId,
+        /// The experiment folder.
+        dir: PathBuf,
+        /// The run under `runs/`.
+        run: String,
+    },
     /// End the thread once the current job is over.
     Shutdown,
 }
@@ -125,6 +140,13 @@ pub enum JobEvent {
         /// Where it was written.
         path: PathBuf,
     },
+    /// A run's report and loss plot are written.
+    Reported {
+        /// The job.
+        job: JobId,
+        /// What was written, and the report's next step.
+        written: ReportWritten,
+    },
     /// A piece of a chat answer.
     Token {
         /// The job.
@@ -167,6 +189,7 @@ impl JobEvent {
             | JobEvent::Unsealed { job, .. }
             | JobEvent::Answered { job, .. }
             | JobEvent::Evaluated { job, .. }
+            | JobEvent::Reported { job, .. }
             | JobEvent::Token { job, .. }
             | JobEvent::Replied { job, .. }
             | JobEvent::Cancelled { job }
@@ -240,6 +263,16 @@ fn jobs_loop(rx: &Receiver<JobCommand>, sink: &JobSink) {
                 if let Some(e) = event {
                     sink(e);
                 }
+            }
+            JobCommand::Report { job, dir, run } => {
+                let written = RunContext::open(&dir, Some(&run)).and_then(|c| write_run_report(&c));
+                sink(match written {
+                    Ok(written) => JobEvent::Reported { job, written },
+                    Err(e) => JobEvent::Failed {
+                        job,
+                        error: format!("{e:#}"),
+                    },
+                });
             }
             JobCommand::Shutdown => return,
         }
