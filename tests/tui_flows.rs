@@ -1,18 +1,24 @@
 //! App-flow tests of runs: scripted worker events replayed into the cockpit's state,
-//! checking the loss pane, the plan, the commands sent to the worker and the quit dialog.
+//! checking the loss pane, the plan, the commands sent to the worker and the quit dialog
+//! (while training, while the three-part test runs, and both).
 //! Editing flows are in `tui_editing.rs`.
 
 #[path = "tui_support/mod.rs"]
 mod support;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use support::*;
-use tunedeck::experiment::{Experiment, ItemStatus, Step, PLAN};
+use tunedeck::eval::{Part, Side};
+use tunedeck::experiment::{Experiment, ItemStatus, Language, Step, PLAN};
 use tunedeck::lora::AdapterConfig;
 use tunedeck::train::checkpoint::{self, TrainerState};
 use tunedeck::tui::app::{Overlay, Phase, ResumePoint};
 use tunedeck::tui::loss::Health;
 use tunedeck::tui::{Action, Pane};
+use tunedeck::worker::jobs::{JobCommand, JobEvent};
 use tunedeck::worker::{RunSpec, WorkerCommand, WorkerEvent};
 
 fn status(app: &tunedeck::tui::App, step: Step) -> ItemStatus {
@@ -130,23 +136,72 @@ fn run_keys_send_commands_only_when_they_apply() {
     assert_eq!(app.run.phase, Phase::Stopping);
 }
 
+fn key(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+}
+
+/// The quit dialog's question as drawn: its rows up to "What now?", joined.
+fn dialog(app: &tunedeck::tui::App) -> String {
+    let buffer = render(app, 80, 24);
+    let (x, y) = *find(&buffer, "┌ Quit?")
+        .first()
+        .or(find(&buffer, "┌ 退出？").first())
+        .unwrap_or_else(|| panic!("no quit dialog:\n{}", text(&buffer)));
+    let mut rows = Vec::new();
+    for row in y + 1..buffer.area.height {
+        // The dialog's inside, a wide character's hidden cell skipped.
+        let mut line = String::new();
+        let mut skip = 0;
+        for col in x + 1..(x + 63).min(buffer.area.width) {
+            let symbol = buffer[(col, row)].symbol();
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            skip = tunedeck::tui::text::width(symbol).saturating_sub(1);
+            line.push_str(symbol);
+        }
+        let line = line.trim().to_string();
+        let last = line.ends_with("What now?") || line.ends_with("要怎么做？");
+        rows.push(line);
+        if last {
+            return rows.join(" ");
+        }
+    }
+    panic!("no question in the quit dialog:\n{}", text(&buffer))
+}
+
 #[test]
 fn quitting_asks_while_a_run_is_active() {
     let tmp = tempfile::tempdir().unwrap();
     let mut app = open(&demo_experiment(tmp.path()));
     let id = split_and_start(&mut app);
     app.on_worker(loaded(id));
+    feed_steps(&mut app, id, 1..=12);
 
-    app.on_key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE));
+    app.on_key(key('q'));
     assert_eq!(app.overlay, Overlay::Quit);
     assert!(!app.should_quit);
+    let screen = dialog(&app);
+    assert!(
+        screen.contains("run-1 is training (12/75). What now?"),
+        "{screen}"
+    );
+    assert!(!screen.contains("three-part test"), "{screen}");
     app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
     assert_eq!(app.overlay, Overlay::None);
 
     // Keep waiting: the cockpit closes when the run ends.
-    press(&mut app, &[Action::Quit, Action::KeepWaiting]);
+    app.on_key(key('q'));
+    app.on_key(key('w'));
     assert!(app.quit_when_done && !app.should_quit);
-    app.on_worker(step(id, 1, 2.0));
+    assert!(app
+        .notice
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("when the run ends"));
+    app.on_worker(step(id, 13, 2.0));
     assert!(!app.should_quit);
     app.on_worker(finished(id, false));
     assert!(app.should_quit);
@@ -155,7 +210,8 @@ fn quitting_asks_while_a_run_is_active() {
     let mut app = open(&tmp.path().join("demo"));
     let id = split_and_start(&mut app);
     app.on_worker(loaded(id));
-    press(&mut app, &[Action::Quit, Action::StopAndQuit]);
+    app.on_key(key('q'));
+    app.on_key(key('s'));
     assert!(app.should_quit);
     assert!(matches!(
         app.take_commands().as_slice(),
@@ -170,6 +226,144 @@ fn quitting_asks_while_a_run_is_active() {
     app.update(Action::Edit);
     app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
     assert!(app.should_quit);
+}
+
+/// The Eval pane of a demo experiment with a finished `run-1`, its three-part test started
+/// and 37 of 120 answers done; returns the job and its cancel flag.
+fn testing(dir: &std::path::Path) -> (tunedeck::tui::App, u64, Arc<AtomicBool>) {
+    let mut app = open(dir);
+    app.update(Action::Focus(Pane::Eval));
+    app.update(Action::StartEval);
+    let JobCommand::Eval { job, cancel, .. } = one_job(&mut app) else {
+        panic!("expected the test's job")
+    };
+    assert!(app.on_job(answered(job, 37)));
+    (app, job, cancel)
+}
+
+fn answered(job: u64, done: usize) -> JobEvent {
+    JobEvent::Answered {
+        job,
+        part: Part::Interview,
+        side: Side::Adapter,
+        item: 3,
+        items: 20,
+        done,
+        total: 120,
+    }
+}
+
+#[test]
+fn quitting_asks_while_the_three_part_test_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = demo_experiment(tmp.path());
+    finished_run(&dir, "run-1");
+    let (mut app, job, cancel) = testing(&dir);
+    assert!(!app.run.is_active(), "no training: only the test runs");
+
+    app.on_key(key('q'));
+    assert_eq!(app.overlay, Overlay::Quit);
+    assert!(!app.should_quit);
+    let screen = dialog(&app);
+    assert!(
+        screen.contains("The three-part test of run-1 is at 37/120."),
+        "{screen}"
+    );
+    assert!(!screen.contains("training"), "{screen}");
+    app.exp.language = Language::Zh;
+    let screen = dialog(&app);
+    assert!(
+        screen.contains("run-1 的三维盲测进行到 37/120。要怎么做？"),
+        "{screen}"
+    );
+    app.exp.language = Language::En;
+    app.on_key(key('c'));
+    assert_eq!(app.overlay, Overlay::None);
+    assert!(!app.should_quit && !cancel.load(Ordering::Relaxed));
+
+    // Keep waiting: the cockpit closes when the test ends, whatever way it ends.
+    app.on_key(key('q'));
+    app.on_key(key('w'));
+    assert!(app.quit_when_done && !app.should_quit);
+    assert!(app
+        .notice
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("when the test ends"));
+    assert!(app.on_job(answered(job, 38)));
+    assert!(!app.should_quit);
+    let report = sample_report("run-1", true);
+    write_report(&dir, "run-1", &report);
+    assert!(app.on_job(JobEvent::Evaluated {
+        job,
+        report: Box::new(report),
+        path: dir.join("runs/run-1/eval.json"),
+    }));
+    assert!(app.should_quit);
+
+    // Stop: the test is cancelled, and there is no training run to tell the worker about.
+    let (mut app, job, cancel) = testing(&dir);
+    app.on_key(key('q'));
+    app.on_key(key('s'));
+    assert!(app.should_quit);
+    assert!(
+        cancel.load(Ordering::Relaxed),
+        "the job's cancel flag is raised"
+    );
+    assert!(app.take_commands().is_empty());
+    assert!(app.on_job(JobEvent::Cancelled { job }));
+
+    // Ctrl-C still quits at once, dialog or not.
+    let (mut app, _, _) = testing(&dir);
+    app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert!(app.should_quit);
+}
+
+#[test]
+fn with_a_run_and_a_test_running_the_dialog_names_both_and_waits_for_both() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = demo_experiment(tmp.path());
+    finished_run(&dir, "run-1");
+    let (mut app, job, cancel) = testing(&dir);
+    let id = split_and_start(&mut app);
+    app.on_worker(loaded(id));
+    feed_steps(&mut app, id, 1..=5);
+    assert_eq!(app.run.name, "run-2");
+
+    app.on_key(key('q'));
+    let screen = dialog(&app);
+    assert!(
+        screen.contains("run-2 is training (5/75). The three-part test of run-1 is at"),
+        "{screen}"
+    );
+    app.on_key(key('w'));
+    assert!(app
+        .notice
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("when the run and the test end"));
+    app.on_worker(finished(id, false));
+    assert!(!app.should_quit, "the test still runs");
+    assert!(app.on_job(JobEvent::Cancelled { job }));
+    assert!(app.should_quit);
+
+    // Stop and quit stops both.
+    let (mut app, _, cancel2) = testing(&dir);
+    let id = split_and_start(&mut app);
+    app.on_worker(loaded(id));
+    app.on_key(key('q'));
+    app.on_key(key('s'));
+    assert!(app.should_quit && cancel2.load(Ordering::Relaxed));
+    assert!(matches!(
+        app.take_commands().as_slice(),
+        [WorkerCommand::Stop]
+    ));
+    assert!(
+        !cancel.load(Ordering::Relaxed),
+        "the first app's test was left alone"
+    );
 }
 
 #[test]

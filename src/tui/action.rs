@@ -67,7 +67,7 @@ impl Pane {
 /// One thing the user asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
-    /// Quit, asking first while a run is active.
+    /// Quit, asking first while a training run or the three-part test is running.
     Quit,
     /// Quit now (Ctrl-C); a running trainer is stopped and saved by the worker's shutdown.
     ForceQuit,
@@ -182,9 +182,9 @@ pub enum Action {
     Submit,
     /// Close a prompt without applying it.
     Cancel,
-    /// Quit dialog: stop the run, save it and quit.
+    /// Quit dialog: stop the training run (saving it) and cancel the test, then quit.
     StopAndQuit,
-    /// Quit dialog: let the run finish, then quit.
+    /// Quit dialog: let the run and the test finish, then quit.
     KeepWaiting,
     /// Quit dialog: back to the cockpit.
     CancelQuit,

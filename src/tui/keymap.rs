@@ -212,8 +212,8 @@ pub const BINDINGS: &[Binding] = &[
     b(Prompt, &[key(KeyCode::Home)], Action::LineStart, "line start", "行首", false),
     b(Prompt, &[key(KeyCode::End)], Action::LineEnd, "line end", "行尾", false),
     b(Help, &[key(KeyCode::Esc), ch('?'), ch('q')], Action::ToggleHelp, "close help", "关闭帮助", true),
-    b(QuitDialog, &[ch('s')], Action::StopAndQuit, "stop the run, save it and quit", "停止训练、保存并退出", true),
-    b(QuitDialog, &[ch('w')], Action::KeepWaiting, "keep waiting: quit when the run ends", "继续等待：训练结束后退出", true),
+    b(QuitDialog, &[ch('s')], Action::StopAndQuit, "stop and quit (training is saved first)", "停止并退出（训练会先保存）", true),
+    b(QuitDialog, &[ch('w')], Action::KeepWaiting, "keep waiting: quit when done", "继续等待：结束后退出", true),
     b(QuitDialog, &[key(KeyCode::Esc), ch('c')], Action::CancelQuit, "cancel", "取消", true),
 ];
 

@@ -383,6 +383,7 @@ impl App {
                 self.tell(&msg, mood);
                 // eval.json now exists: the plan's "three-part test" item ticks itself.
                 self.refresh_facts();
+                self.quit_if_done();
             }
             JobEvent::Cancelled { .. } => {
                 let unsealed = active.unsealed;
@@ -398,11 +399,13 @@ impl App {
                     (true, Language::Zh) => "测试已取消，未写入结果（测试集的启封记录保留）。",
                 };
                 self.tell(msg, Mood::Neutral);
+                self.quit_if_done();
             }
             JobEvent::Failed { error, .. } => {
                 self.eval.active = None;
                 self.tell(&error, Mood::Bad);
                 self.eval.error = Some(error);
+                self.quit_if_done();
             }
             JobEvent::Token { .. } | JobEvent::Replied { .. } | JobEvent::Reported { .. } => {}
         }

@@ -46,7 +46,7 @@ pub enum Overlay {
     None,
     /// The key help.
     Help,
-    /// "A run is active: stop and save / keep waiting / cancel".
+    /// "A run or the three-part test is running: stop / keep waiting / cancel".
     Quit,
 }
 
@@ -96,7 +96,7 @@ pub struct App {
     pub notice: Option<Notice>,
     /// The loop should end.
     pub should_quit: bool,
-    /// Quit once the active run ends ("keep waiting").
+    /// Quit once the running training run and test end ("keep waiting").
     pub quit_when_done: bool,
     outbox: Vec<WorkerCommand>,
     jobs: JobQueue,
@@ -208,7 +208,7 @@ impl App {
     /// Keys that mean the same in every pane; true when handled.
     fn global(&mut self, action: Action) -> bool {
         match action {
-            Action::Quit if self.run.is_active() => self.overlay = Overlay::Quit,
+            Action::Quit if self.work_running() => self.overlay = Overlay::Quit,
             Action::Quit => self.should_quit = true,
             Action::FocusNext | Action::FocusPrev | Action::Focus(_) => {
                 self.focus = match action {
@@ -235,28 +235,55 @@ impl App {
         true
     }
 
+    /// Work that quitting would cut short: a training run, or the three-part test (a chat
+    /// answer is not: nothing of it is kept).
+    pub fn work_running(&self) -> bool {
+        self.run.is_active() || self.eval.active.is_some()
+    }
+
     fn quit_dialog(&mut self, action: Action) {
         match action {
             Action::StopAndQuit => {
-                self.send(WorkerCommand::Stop);
+                if self.run.is_active() {
+                    self.send(WorkerCommand::Stop);
+                }
+                self.cancel_jobs();
                 self.should_quit = true;
             }
             Action::KeepWaiting => {
                 self.quit_when_done = true;
                 self.overlay = Overlay::None;
-                self.tell(
-                    self.lang().pick(
+                let lang = self.lang();
+                let msg = match (self.run.is_active(), self.eval.active.is_some()) {
+                    (true, true) => lang.pick(
+                        "The cockpit closes when the run and the test end; q asks again.",
+                        "训练和测试结束后自动退出；再按 q 可重新选择。",
+                    ),
+                    (false, true) => lang.pick(
+                        "The cockpit closes when the test ends; q asks again.",
+                        "测试结束后自动退出；再按 q 可重新选择。",
+                    ),
+                    _ => lang.pick(
                         "The cockpit closes when the run ends; q asks again.",
                         "训练结束后自动退出；再按 q 可重新选择。",
                     ),
-                    Mood::Neutral,
-                );
+                };
+                self.tell(msg, Mood::Neutral);
+                // Whatever was running may have ended while the dialog was open.
+                self.quit_if_done();
             }
             Action::CancelQuit => {
                 self.quit_when_done = false;
                 self.overlay = Overlay::None;
             }
             _ => {}
+        }
+    }
+
+    /// After a run or a test ended: quits when the user chose to wait and nothing runs now.
+    fn quit_if_done(&mut self) {
+        if self.quit_when_done && !self.work_running() {
+            self.should_quit = true;
         }
     }
 

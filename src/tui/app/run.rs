@@ -403,9 +403,7 @@ impl App {
         // A stopped or failed run that saved a checkpoint can be continued.
         self.run.resume_from = ResumePoint::find(&self.run.dir());
         self.refresh_facts();
-        if self.quit_when_done {
-            self.should_quit = true;
-        }
+        self.quit_if_done();
     }
 }
 
