@@ -118,6 +118,7 @@ pub fn mean_loss(model: &Decoder, batches: &[Batch]) -> f64 {
     let (mut sum, mut n) = (0.0, 0usize);
     for b in batches {
         let hidden = model.hidden(&b.ids.to_device(model.embed_tokens.device()), None, false);
+        // Without gradients the chunked head only sums: no logits for the whole batch at once.
         let (l, k) = backward_at_labels(model, &hidden, b, 1.0);
         sum += l;
         n += k;
