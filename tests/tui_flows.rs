@@ -50,7 +50,9 @@ fn a_run_updates_the_loss_pane_and_ticks_the_plan() {
     assert!(app.on_worker(WorkerEvent::Eval {
         run_id: id,
         step: 30,
-        eval_loss: 0.9
+        eval_loss: 0.9,
+        probe_ppl: None,
+        best_step: 30,
     }));
     assert_eq!(app.run.history.val(), [(30.0, 0.9)]);
     let path = "runs/run-1/checkpoints/step-30".into();

@@ -88,7 +88,8 @@ impl Preset {
 
     /// One cockpit step of `key` up or down: learning rate ×/÷ 2, rank by powers of two
     /// (alpha unchanged), epochs ± 1, dropout and warm-up ratio ± 0.05, weight decay ± 0.01,
-    /// seed ± 1, other whole numbers and floats ×/÷ 2, switches toggle, choices cycle.
+    /// replay ratio ± 0.25, seed and patience ± 1, other whole numbers and floats ×/÷ 2,
+    /// switches toggle, choices cycle.
     /// A step that would make the key invalid is not taken: returns `Ok(false)`.
     pub fn step(&mut self, key: &str, up: bool) -> Result<bool> {
         let table = self.to_table();
@@ -111,6 +112,10 @@ fn stepped(key: &str, current: &Value, up: bool) -> Result<Value> {
         ("num_train_epochs", Value::Float(x)) => Value::Float(if up { x + 1.0 } else { x - 1.0 }),
         ("lora_dropout" | "warmup_ratio", Value::Float(x)) => add(*x, 0.05),
         ("weight_decay", Value::Float(x)) => add(*x, 0.01),
+        ("replay_ratio", Value::Float(x)) => add(*x, 0.25),
+        ("early_stopping_patience", Value::Integer(n)) => {
+            Value::Integer(if up { n + 1 } else { (n - 1).max(0) })
+        }
         ("lora_rank", Value::Integer(r)) => {
             let r = (*r).max(1) as u64;
             // Powers of two bracketing r: from 12, up is 16 and down is 8.

@@ -86,6 +86,16 @@ pub struct Preset {
     pub gradient_checkpointing: bool,
     /// Also compute the loss on prompt tokens, not only on the response.
     pub train_on_prompt: bool,
+    /// General records mixed into every epoch, per training record (0 = off): the cure for
+    /// forgetting that users of other tools apply by hand ("mix in general data").
+    pub replay_ratio: f64,
+    /// Where replay records come from: empty = the bundled everyday prompts answered once by
+    /// the base model itself (cached in the experiment's `data/replay.jsonl`); otherwise an
+    /// Alpaca/ShareGPT file of the user's own general data.
+    pub replay_file: String,
+    /// Stop after this many evaluations without a better validation loss (0 = never); the
+    /// run's `adapter/` is always the best validation checkpoint.
+    pub early_stopping_patience: u32,
 }
 
 /// The seven projections of a Llama/Qwen2 decoder layer that LoRA can adapt, in layer order.
@@ -234,13 +244,16 @@ impl Default for Preset {
             gradient_checkpointing: true,
             train_on_prompt: false,
             group_by_length: false,
+            replay_ratio: 0.0,
+            replay_file: String::new(),
+            early_stopping_patience: 0,
         }
     }
 }
 
 impl Preset {
     /// Every key, in file order (the cockpit lists them in this order).
-    pub const KEYS: [&'static str; 29] = [
+    pub const KEYS: [&'static str; 32] = [
         "model",
         "template",
         "finetuning_type",
@@ -270,6 +283,9 @@ impl Preset {
         "group_by_length",
         "gradient_checkpointing",
         "train_on_prompt",
+        "replay_ratio",
+        "replay_file",
+        "early_stopping_patience",
     ];
 
     /// Names of the presets compiled into the binary.

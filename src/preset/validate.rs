@@ -26,6 +26,8 @@ pub fn usual_range(key: &str) -> Option<(f64, f64)> {
         "cutoff_len" => (256.0, 8192.0),
         "max_grad_norm" => (0.3, 1.0),
         "weight_decay" => (0.0, 0.1),
+        "replay_ratio" => (0.0, 1.0),
+        "early_stopping_patience" => (0.0, 5.0),
         _ => return None,
     })
 }
@@ -179,6 +181,16 @@ impl Preset {
                     "weight_decay = {} must be >= 0 and < 1{}",
                     num(self.weight_decay),
                     usual("weight_decay")
+                ),
+            );
+        }
+        if !(self.replay_ratio >= 0.0 && self.replay_ratio <= 10.0) {
+            bad(
+                "replay_ratio",
+                format!(
+                    "replay_ratio = {} must be between 0 (off) and 10 general records per training record{}",
+                    num(self.replay_ratio),
+                    usual("replay_ratio")
                 ),
             );
         }

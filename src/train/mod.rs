@@ -241,6 +241,8 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
             run_id,
             step: 0,
             eval_loss: l,
+            probe_ppl: None,
+            best_step: 0,
         });
     }
 
@@ -339,6 +341,8 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
                 run_id,
                 step: s,
                 eval_loss: l,
+                probe_ppl: None,
+                best_step: s,
             });
         }
         let log_now = preset.logging_steps > 0 && s.is_multiple_of(u64::from(preset.logging_steps));
@@ -376,6 +380,8 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
         elapsed_s: state.elapsed_s,
         adapter_dir,
         stopped,
+        best_step: None,
+        early_stopped: false,
     };
     hooks.event(WorkerEvent::Finished {
         run_id,

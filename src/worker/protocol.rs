@@ -78,6 +78,10 @@ pub struct RunSummary {
     pub adapter_dir: PathBuf,
     /// True when the run ended early because it was stopped.
     pub stopped: bool,
+    /// The step whose weights `adapter_dir` holds: the best validation loss.
+    pub best_step: Option<u64>,
+    /// True when early stopping ended the run (the patience ran out).
+    pub early_stopped: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -100,6 +104,11 @@ pub enum WorkerEvent {
         run_id: RunId,
         step: u64,
         eval_loss: f64,
+        /// Perplexity of the base model's own answers to held-out replay prompts under the
+        /// adapter (the forgetting probe); `None` when replay is off.
+        probe_ppl: Option<f64>,
+        /// The step whose validation loss is the best so far (what `adapter/` will hold).
+        best_step: u64,
     },
     Checkpoint {
         run_id: RunId,

@@ -140,6 +140,8 @@ pub fn finished(run_id: RunId, stopped: bool) -> WorkerEvent {
             elapsed_s: 75.0,
             adapter_dir: PathBuf::from("runs/run-1/adapter"),
             stopped,
+            best_step: Some(TOTAL_STEPS),
+            early_stopped: false,
         },
     }
 }
@@ -154,7 +156,9 @@ pub fn feed(app: &mut App, run_id: RunId, steps: u64) {
             assert!(app.on_worker(WorkerEvent::Eval {
                 run_id,
                 step: s,
-                eval_loss
+                eval_loss,
+                probe_ppl: None,
+                best_step: s,
             }));
         }
         if s == 20 {
