@@ -105,7 +105,11 @@ fn one_training_step_matches_peft() {
     let seqs: Vec<Sequence> = rows("input_ids")
         .into_iter()
         .zip(rows("labels"))
-        .map(|(ids, labels)| Sequence { ids, labels })
+        .map(|(ids, labels)| Sequence {
+            ids,
+            labels,
+            teacher: None,
+        })
         .collect();
     let mut m = tiny_llama();
     let adapter =

@@ -460,6 +460,7 @@ fn checkpoint_on_disk(run_dir: &std::path::Path, step: u64, total_steps: u64) {
         initial_eval_loss: Some(2.0),
         last_eval_loss: Some(1.0),
         seed: 42,
+        ..TrainerState::default()
     };
     checkpoint::save(run_dir, &state, &mut |tmp| {
         tunedeck::atomic::write_json(&tmp.join("adapter_config.json"), &config)

@@ -170,6 +170,13 @@ pub fn evaluate(
     let exam_idx = questions::sample(train.records.len(), spec.exam_size.max(1), spec.seed);
     let exam = questions::from_dataset(&train, Some(&exam_idx))?;
     let guard = questions::load_guard(&spec.guard)?;
+    let replay = crate::train::replay::cached_prompts(&spec.data)?;
+    crate::train::replay::check_blind(
+        &replay,
+        &spec.data.join(crate::train::replay::CACHE).display().to_string(),
+        &guard.iter().map(|q| q.prompt.clone()).collect::<Vec<_>>(),
+        &spec.guard.display().to_string(),
+    )?;
 
     progress(Progress::Loading(&spec.model));
     let dev = device::pick(&spec.device)?;

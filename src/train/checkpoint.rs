@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 pub const KEEP: usize = 2;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TrainerState {
     pub global_step: u64,
     pub total_steps: u64,
@@ -21,6 +21,60 @@ pub struct TrainerState {
     pub initial_eval_loss: Option<f64>,
     pub last_eval_loss: Option<f64>,
     pub seed: u64,
+    /// The step with the best validation loss so far, and that loss (kept in `best/`).
+    #[serde(default)]
+    pub best_step: Option<u64>,
+    #[serde(default)]
+    pub best_eval_loss: Option<f64>,
+    /// Evaluations since the best one (early stopping's count).
+    #[serde(default)]
+    pub evals_since_best: u32,
+}
+
+/// The best validation checkpoint's folder in a run.
+pub const BEST: &str = "best";
+/// What `best/` holds: its step and validation loss.
+const BEST_INFO: &str = "best.json";
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BestInfo {
+    pub step: u64,
+    pub eval_loss: f64,
+}
+
+/// Replaces `run_dir/best/` with weights written by `write_weights(tmp_dir)`. The old copy is
+/// moved aside before the new one moves in, so a kill at any point leaves one complete copy
+/// (`best/`, or `.best-old/` between the two renames; [`best`] finds either).
+pub fn save_best(
+    run_dir: &Path,
+    info: BestInfo,
+    write_weights: &mut dyn FnMut(&Path) -> Result<()>,
+) -> Result<()> {
+    let dst = run_dir.join(BEST);
+    let tmp = run_dir.join(".best-tmp");
+    let old = run_dir.join(".best-old");
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
+    write_weights(&tmp)?;
+    crate::atomic::write_json(&tmp.join(BEST_INFO), &info)?;
+    if dst.exists() {
+        let _ = std::fs::remove_dir_all(&old);
+        std::fs::rename(&dst, &old)
+            .with_context(|| format!("{}: cannot move aside", dst.display()))?;
+    }
+    std::fs::rename(&tmp, &dst)
+        .with_context(|| format!("{}: cannot move into place", dst.display()))?;
+    let _ = std::fs::remove_dir_all(&old);
+    Ok(())
+}
+
+/// The run's best validation checkpoint: its folder and what it holds, when there is one.
+pub fn best(run_dir: &Path) -> Option<(PathBuf, BestInfo)> {
+    [BEST, ".best-old"].iter().find_map(|name| {
+        let dir = run_dir.join(name);
+        let text = std::fs::read_to_string(dir.join(BEST_INFO)).ok()?;
+        Some((dir, serde_json::from_str(&text).ok()?))
+    })
 }
 
 pub fn dir_for(run_dir: &Path, step: u64) -> PathBuf {

@@ -10,11 +10,23 @@ use tch::Tensor;
 pub const IGNORE: i64 = -100;
 
 /// One tokenised training sequence.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Sequence {
     pub ids: Vec<i64>,
     /// `IGNORE` where no loss is taken.
     pub labels: Vec<i64>,
+    /// Soft targets from a teacher (replay distillation): when present, the loss at each
+    /// labelled position is the cross-entropy against this distribution instead of the label.
+    pub teacher: Option<Teacher>,
+}
+
+/// A teacher's top-k distribution at each labelled position of a sequence, in position order:
+/// `ids` and `probs` both hold `k` values per position (probabilities renormalised over the k).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Teacher {
+    pub k: usize,
+    pub ids: Vec<i64>,
+    pub probs: Vec<f32>,
 }
 
 impl Sequence {
@@ -49,10 +61,24 @@ pub fn encode(
     cutoff: usize,
     train_on_prompt: bool,
 ) -> Result<Sequence> {
+    encode_turn(tok, ex, cutoff, train_on_prompt, true)
+}
+
+/// Encode one record; `closed` says whether the answer ends its turn. A replayed base-model
+/// answer that was cut at its token limit did not end, and teaching the turn end there would
+/// teach the model to stop mid-thought.
+pub fn encode_turn(
+    tok: &TextTokenizer,
+    ex: &Example,
+    cutoff: usize,
+    train_on_prompt: bool,
+    closed: bool,
+) -> Result<Sequence> {
     let prompt = tok
         .template
         .prompt(ex.system.as_deref(), &ex.history, &ex.prompt());
-    let response = format!("{}{}", ex.output, tok.template.turn_end());
+    let end = if closed { tok.template.turn_end() } else { "" };
+    let response = format!("{}{end}", ex.output);
     let p = tok.encode(&prompt)?;
     let r = tok.encode(&response)?;
     let (np, nr) = keep_lengths(p.len(), r.len(), cutoff);
@@ -64,27 +90,23 @@ pub fn encode(
             .chain(r[..nr].iter().map(|&t| t as i64))
             .collect()
     };
-    Ok(Sequence { ids, labels })
+    Ok(Sequence {
+        ids,
+        labels,
+        teacher: None,
+    })
 }
 
 /// Concatenate sequences into rows of at most `cutoff` tokens (packing). Sequences are not
 /// split; attention crosses record boundaries inside a row, as in LLaMA-Factory's default
-/// packing without neat_packing.
+/// packing without neat_packing. Rows carry hard labels only: the trainer packs before it
+/// attaches a teacher.
 pub fn pack(seqs: &[Sequence], cutoff: usize) -> Vec<Sequence> {
     let mut rows: Vec<Sequence> = Vec::new();
-    let mut cur = Sequence {
-        ids: Vec::new(),
-        labels: Vec::new(),
-    };
+    let mut cur = Sequence::default();
     for s in seqs {
         if !cur.ids.is_empty() && cur.ids.len() + s.ids.len() > cutoff {
-            rows.push(std::mem::replace(
-                &mut cur,
-                Sequence {
-                    ids: Vec::new(),
-                    labels: Vec::new(),
-                },
-            ));
+            rows.push(std::mem::take(&mut cur));
         }
         cur.ids.extend(&s.ids);
         cur.labels.extend(&s.labels);
@@ -104,6 +126,9 @@ pub struct Batch {
     pub tokens: usize,
     /// Positions that carry a loss.
     pub label_tokens: usize,
+    /// Soft targets at the labelled positions: ids (N, k) and probabilities (N, k), when a
+    /// sequence of the batch has a teacher.
+    pub soft: Option<(Tensor, Tensor)>,
 }
 
 pub fn collate(seqs: &[&Sequence], pad_id: i64) -> Batch {
@@ -122,7 +147,37 @@ pub fn collate(seqs: &[&Sequence], pad_id: i64) -> Batch {
         labels: Tensor::from_slice(&labels).view([b, t as i64]),
         tokens: seqs.iter().map(|s| s.ids.len()).sum(),
         label_tokens: seqs.iter().map(|s| s.label_tokens()).sum(),
+        soft: soft_targets(seqs),
     }
+}
+
+/// The batch's soft targets (N, k) ids and probabilities over its labelled positions in the
+/// order the loss visits them (row by row), when any sequence has a teacher; the other
+/// sequences' labels become one-hot rows.
+fn soft_targets(seqs: &[&Sequence]) -> Option<(Tensor, Tensor)> {
+    let k = seqs.iter().find_map(|s| s.teacher.as_ref())?.k;
+    let (mut ids, mut probs) = (Vec::new(), Vec::new());
+    for s in seqs {
+        match &s.teacher {
+            Some(t) => {
+                ids.extend(&t.ids);
+                probs.extend(&t.probs);
+            }
+            None => {
+                for &l in s.labels.iter().skip(1).filter(|&&l| l != IGNORE) {
+                    ids.push(l);
+                    ids.extend(std::iter::repeat_n(l, k - 1));
+                    probs.push(1.0f32);
+                    probs.extend(std::iter::repeat_n(0.0f32, k - 1));
+                }
+            }
+        }
+    }
+    let n = (ids.len() / k) as i64;
+    Some((
+        Tensor::from_slice(&ids).view([n, k as i64]),
+        Tensor::from_slice(&probs).view([n, k as i64]),
+    ))
 }
 
 #[cfg(test)]
@@ -143,6 +198,7 @@ mod tests {
         let s = |n: usize| Sequence {
             ids: vec![1; n],
             labels: vec![2; n],
+            teacher: None,
         };
         let rows = pack(&[s(3), s(4), s(2), s(6)], 8);
         let lens: Vec<usize> = rows.iter().map(|r| r.ids.len()).collect();
@@ -154,10 +210,12 @@ mod tests {
         let a = Sequence {
             ids: vec![5, 6, 7],
             labels: vec![IGNORE, 6, 7],
+            teacher: None,
         };
         let b = Sequence {
             ids: vec![8],
             labels: vec![8],
+            teacher: None,
         };
         let batch = collate(&[&a, &b], 0);
         assert_eq!(batch.ids.size(), [2, 3]);

@@ -72,3 +72,15 @@ pub fn entry(
     }
     v
 }
+
+/// An evaluation entry's extra keys: `probe_ppl` (the forgetting probe, when replay is on) and
+/// `best_step` (the step whose weights the run's `adapter/` will hold).
+pub fn with_eval(mut entry: Value, probe_ppl: Option<f64>, best_step: Option<u64>) -> Value {
+    if let Some(p) = probe_ppl {
+        entry["probe_ppl"] = json!(p);
+    }
+    if let Some(b) = best_step {
+        entry["best_step"] = json!(b);
+    }
+    entry
+}

@@ -50,6 +50,41 @@ fn cross_entropy_sum(model: &Decoder, states: &Tensor, targets: &Tensor) -> Tens
     logits.cross_entropy_loss::<Tensor>(targets, None, Reduction::Sum, IGNORE, 0.0)
 }
 
+/// Summed cross-entropy of `states` (N, H) against the soft targets `ids` (N, k) with
+/// probabilities `probs` (N, k): `-Σ p · log q`, which for one-hot rows is the plain
+/// cross-entropy.
+fn soft_cross_entropy_sum(model: &Decoder, states: &Tensor, ids: &Tensor, probs: &Tensor) -> Tensor {
+    let logq = model
+        .logits(states)
+        .to_kind(Kind::Float)
+        .log_softmax(-1, Kind::Float); // (n, V)
+    -(logq.gather(1, ids, false) * probs).sum(Kind::Float)
+}
+
+/// The model's top-`k` next-token distribution at every labelled position of `batch`, without
+/// gradients: ids (N, k) and probabilities renormalised over the k (N, k), on the CPU. This is
+/// what replay distillation teaches: the base model's whole ranking of likely answers, not
+/// only the one token it happened to pick.
+pub fn top_k_at_labels(model: &Decoder, batch: &Batch, k: i64) -> Option<(Tensor, Tensor)> {
+    let _guard = tch::no_grad_guard();
+    let hidden = model.hidden(&batch.ids.to_device(model.embed_tokens.device()), None, false);
+    let (states, _) = labelled(&hidden, batch)?;
+    let n = states.size()[0];
+    let rows = chunk_rows(model.config.vocab_size as i64, LOGIT_CHUNK_ELEMENTS);
+    let (mut all_ids, mut all_probs) = (Vec::new(), Vec::new());
+    for start in (0..n).step_by(rows as usize) {
+        let len = rows.min(n - start);
+        let logp = model
+            .logits(&states.narrow(0, start, len))
+            .to_kind(Kind::Float)
+            .log_softmax(-1, Kind::Float);
+        let (top, ids) = logp.topk(k, -1, true, true);
+        all_probs.push(top.softmax(-1, Kind::Float).to_device(tch::Device::Cpu));
+        all_ids.push(ids.to_device(tch::Device::Cpu));
+    }
+    Some((Tensor::cat(&all_ids, 0), Tensor::cat(&all_probs, 0)))
+}
+
 /// The loss sum and label count from final hidden states (B, T, H) of `batch`, as one graph:
 /// the reference definition, holding every labelled position's logits at once.
 pub fn loss_at_labels(model: &Decoder, hidden: &Tensor, batch: &Batch) -> (Tensor, usize) {
@@ -92,14 +127,23 @@ pub(super) fn backward_in_chunks(
     let rows = chunk_rows(model.config.vocab_size as i64, elements);
     // The head's graph starts here, so each chunk's backward stops at these states.
     let cut = states.detach().set_requires_grad(states.requires_grad());
+    let soft = batch
+        .soft
+        .as_ref()
+        .map(|(ids, probs)| (ids.to_device(states.device()), probs.to_device(states.device())));
     let mut value = 0.0;
     for start in (0..n).step_by(rows as usize) {
         let len = rows.min(n - start);
-        let loss = cross_entropy_sum(
-            model,
-            &cut.narrow(0, start, len),
-            &targets.narrow(0, start, len),
-        ) / denominator;
+        let chunk = cut.narrow(0, start, len);
+        let loss = match &soft {
+            None => cross_entropy_sum(model, &chunk, &targets.narrow(0, start, len)),
+            Some((ids, probs)) => soft_cross_entropy_sum(
+                model,
+                &chunk,
+                &ids.narrow(0, start, len),
+                &probs.narrow(0, start, len),
+            ),
+        } / denominator;
         value += loss.double_value(&[]);
         if loss.requires_grad() {
             loss.backward();

@@ -8,6 +8,7 @@ pub mod encode;
 pub mod log;
 pub mod loss;
 mod recompute;
+pub mod replay;
 mod schedule;
 
 use crate::data::SplitDir;
@@ -18,7 +19,7 @@ use crate::worker::{LoadedInfo, RunId, RunSpec, RunSummary, StepStats, WorkerEve
 use adamw::AdamW;
 use anyhow::{bail, Context, Result};
 use checkpoint::TrainerState;
-use encode::{collate, Batch, Sequence};
+use encode::{collate, Batch, Sequence, Teacher};
 use std::path::Path;
 use std::time::Instant;
 use tch::{Kind, Tensor};
@@ -133,6 +134,37 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
     );
     let full = preset.finetuning_type == FinetuningType::Full;
     let mut model = Model::load_with(&model_dir, dev, kind, preset.template.name(), full)?;
+    // Replay answers and their teacher distributions come from the base model, so they are
+    // made before an adapter is attached.
+    let replay = replay::prepare(
+        &model,
+        preset,
+        &split,
+        &spec.base_dir,
+        train_data.records.len(),
+        &mut |m| {
+            status(hooks, m);
+        },
+    )?;
+    let pad = i64::from(model.tokenizer.pad_id);
+    let (replay_seqs, probe_batches) = match &replay {
+        None => (Vec::new(), Vec::new()),
+        Some(r) => {
+            status(
+                hooks,
+                format!(
+                    "replay: {} general records an epoch from {}; {} held out as the forgetting probe",
+                    r.train.len(),
+                    r.source,
+                    r.probe.len()
+                ),
+            );
+            let seqs = encode_replay(&model, &r.train, preset, true)?;
+            let probe = encode_replay(&model, &r.probe, preset, false)?;
+            let batch = preset.per_device_train_batch_size as usize;
+            (seqs, batches_of(&probe, batch, pad))
+        }
+    };
     tch::manual_seed(preset.seed as i64);
     let trainable = if full {
         Trainable::Full
@@ -145,9 +177,9 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
     };
 
     status(hooks, "tokenizing".into());
-    let train_seqs = encode_all(&model, &train_data, preset)?;
+    let mut train_seqs = encode_all(&model, &train_data, preset)?;
+    train_seqs.extend(replay_seqs);
     let val_seqs = encode_all(&model, &val_data, preset)?;
-    let pad = i64::from(model.tokenizer.pad_id);
     let val_batches = batches_of(&val_seqs, preset.per_device_train_batch_size as usize, pad);
     let plan = schedule::Plan::new(&train_seqs, preset);
     let total = plan.total_steps();
@@ -189,6 +221,7 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
         initial_eval_loss: None,
         last_eval_loss: None,
         seed: preset.seed,
+        ..TrainerState::default()
     };
     if let Some((step, dir)) = &resume_from {
         status(hooks, format!("resuming from {}", dir.display()));
@@ -218,6 +251,9 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
         },
     });
 
+    let save_best = |info: checkpoint::BestInfo| -> Result<()> {
+        checkpoint::save_best(out, info, &mut |tmp| save_weights(&trainable, &model, tmp))
+    };
     let save = |state: &TrainerState, hooks: &mut dyn Hooks, opt: &AdamW| -> Result<()> {
         let dir = checkpoint::save(out, state, &mut |tmp| {
             save_weights(&trainable, &model, tmp)?;
@@ -236,12 +272,18 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
         let l = loss::mean_loss(&model.decoder, &val_batches);
         state.initial_eval_loss = Some(l);
         state.last_eval_loss = Some(l);
-        log.write(&log::entry(0, total, None, Some(l), 0.0, 0.0, 0.0, 0.0, 0))?;
+        let probe_ppl = probe(&model, &probe_batches);
+        track_best(&mut state, 0, l, &save_best)?;
+        log.write(&log::with_eval(
+            log::entry(0, total, None, Some(l), 0.0, 0.0, 0.0, 0.0, 0),
+            probe_ppl,
+            state.best_step,
+        ))?;
         hooks.event(WorkerEvent::Eval {
             run_id,
             step: 0,
             eval_loss: l,
-            probe_ppl: None,
+            probe_ppl,
             best_step: 0,
         });
     }
@@ -251,6 +293,7 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
     let mut recent: std::collections::VecDeque<(usize, f64)> = Default::default();
     let mut last_loss = None;
     let mut stopped = false;
+    let mut early_stopped = false;
     while state.global_step < total {
         match hooks.poll() {
             Signal::Stop => {
@@ -331,23 +374,28 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
         let s = state.global_step;
         let at_end = s == total;
         let mut eval_loss = None;
+        let mut probe_ppl = None;
         if !val_batches.is_empty()
             && ((preset.eval_steps > 0 && s.is_multiple_of(u64::from(preset.eval_steps))) || at_end)
         {
             let l = loss::mean_loss(&model.decoder, &val_batches);
             state.last_eval_loss = Some(l);
             eval_loss = Some(l);
+            probe_ppl = probe(&model, &probe_batches);
+            track_best(&mut state, s, l, &save_best)?;
+            let patience = preset.early_stopping_patience;
+            early_stopped = patience > 0 && state.evals_since_best >= patience && !at_end;
             hooks.event(WorkerEvent::Eval {
                 run_id,
                 step: s,
                 eval_loss: l,
-                probe_ppl: None,
-                best_step: s,
+                probe_ppl,
+                best_step: state.best_step.unwrap_or(s),
             });
         }
         let log_now = preset.logging_steps > 0 && s.is_multiple_of(u64::from(preset.logging_steps));
         if log_now || at_end || eval_loss.is_some() {
-            log.write(&log::entry(
+            let mut entry = log::entry(
                 s,
                 total,
                 Some(loss_total),
@@ -357,10 +405,31 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
                 state.elapsed_s,
                 throughput,
                 state.total_tokens,
-            ))?;
+            );
+            if eval_loss.is_some() {
+                entry = log::with_eval(entry, probe_ppl, state.best_step);
+            }
+            if early_stopped {
+                entry["early_stopped"] = serde_json::json!(true);
+            }
+            log.write(&entry)?;
         }
-        if (preset.save_steps > 0 && s.is_multiple_of(u64::from(preset.save_steps))) || at_end {
+        if (preset.save_steps > 0 && s.is_multiple_of(u64::from(preset.save_steps)))
+            || at_end
+            || early_stopped
+        {
             save(&state, hooks, &opt)?;
+        }
+        if early_stopped {
+            status(
+                hooks,
+                format!(
+                    "early stopping: no better validation loss in {} evaluations; the adapter is step {}'s",
+                    preset.early_stopping_patience,
+                    state.best_step.unwrap_or(s)
+                ),
+            );
+            break;
         }
         if !listening {
             stopped = true;
@@ -371,6 +440,13 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
         save(&state, hooks, &opt)?;
     }
     let adapter_dir = out.join(if full { "model" } else { "adapter" });
+    // The run's result is its best validation checkpoint, as load_best_model_at_end does.
+    let best = checkpoint::best(out);
+    if let Some((dir, info)) = &best {
+        if info.step != state.global_step {
+            load_weights(&trainable, &model, dir)?;
+        }
+    }
     save_final(&trainable, &model, &adapter_dir)?;
     let summary = RunSummary {
         steps: state.global_step,
@@ -380,14 +456,89 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
         elapsed_s: state.elapsed_s,
         adapter_dir,
         stopped,
-        best_step: None,
-        early_stopped: false,
+        best_step: best.map(|(_, info)| info.step),
+        early_stopped,
     };
     hooks.event(WorkerEvent::Finished {
         run_id,
         summary: summary.clone(),
     });
     Ok(summary)
+}
+
+/// Records an evaluation's loss in the best-so-far bookkeeping, saving the weights to `best/`
+/// when it is the best yet.
+fn track_best(
+    state: &mut TrainerState,
+    step: u64,
+    eval_loss: f64,
+    save_best: &dyn Fn(checkpoint::BestInfo) -> Result<()>,
+) -> Result<()> {
+    if state.best_eval_loss.is_none_or(|b| eval_loss < b) {
+        save_best(checkpoint::BestInfo { step, eval_loss })?;
+        state.best_step = Some(step);
+        state.best_eval_loss = Some(eval_loss);
+        state.evals_since_best = 0;
+    } else {
+        state.evals_since_best += 1;
+    }
+    Ok(())
+}
+
+/// The forgetting probe: perplexity of the base model's own answers under the current
+/// weights; `None` without replay.
+fn probe(model: &Model, batches: &[Batch]) -> Option<f64> {
+    (!batches.is_empty()).then(|| loss::mean_loss(&model.decoder, batches).exp())
+}
+
+/// Replay records as sequences. With `teach`, base-model answers get their teacher
+/// distributions (computed now, so `model` must still be the base model); the user's own
+/// general data trains on plain labels. Replay sequences are never packed, so their soft
+/// targets stay aligned with their positions.
+fn encode_replay(
+    model: &Model,
+    records: &[replay::ReplayRecord],
+    preset: &Preset,
+    teach: bool,
+) -> Result<Vec<Sequence>> {
+    let cutoff = preset.cutoff_len as usize;
+    let mut seqs = records
+        .iter()
+        .map(|r| {
+            encode::encode_turn(
+                &model.tokenizer,
+                &r.example,
+                cutoff,
+                preset.train_on_prompt,
+                r.ended,
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if !teach || !records.iter().all(|r| r.distill) {
+        return Ok(seqs);
+    }
+    let pad = i64::from(model.tokenizer.pad_id);
+    let k = replay::TOP_K;
+    for chunk in seqs.chunks_mut(8) {
+        let refs: Vec<&Sequence> = chunk.iter().collect();
+        let batch = collate(&refs, pad);
+        let Some((ids, probs)) = loss::top_k_at_labels(&model.decoder, &batch, k) else {
+            continue;
+        };
+        let ids = Vec::<i64>::try_from(ids.reshape([-1]))?;
+        let probs = Vec::<f32>::try_from(probs.reshape([-1]))?;
+        let mut at = 0;
+        for s in chunk.iter_mut() {
+            let n = s.label_tokens() * k as usize;
+            s.teacher = Some(Teacher {
+                k: k as usize,
+                ids: ids[at..at + n].to_vec(),
+                probs: probs[at..at + n].to_vec(),
+            });
+            at += n;
+        }
+    }
+    Ok(seqs)
 }
 
 /// Keeps the preset a run was trained with in `out/preset.toml`, so a run folder says how it

@@ -45,6 +45,7 @@ mod tests {
             initial_eval_loss: None,
             last_eval_loss: None,
             seed: 42,
+            ..TrainerState::default()
         }
     }
 

@@ -1,0 +1,424 @@
+//! Replay: general records mixed into every epoch so the adapter learns its task without
+//! forgetting how the base model answers everyday questions ("mix in general data", which
+//! users of other tools are told to do by hand).
+//!
+//! The bundled source needs no download: everyday prompts (English and Chinese) answered once
+//! by the base model itself and cached in the split folder (`replay.jsonl`), each answer
+//! stamped with the base model's fingerprint so a changed base answers again. The trainer
+//! teaches those answers by distillation — the base model's top-k distribution at every
+//! answer token, not only the token it picked — and teaches the turn end only where the base
+//! answer really ended.
+//!
+//! A fixed slice of the prompts never trains: it is the forgetting probe, whose perplexity
+//! under base + adapter the trainer logs at every evaluation. The probe and the replay records
+//! come from the replay source only; the trainer never opens the guard set or the sealed test.
+
+use crate::data::{Example, SplitDir};
+use crate::model::generate::{generate, GenerateOptions, StopReason};
+use crate::model::Model;
+use crate::preset::Preset;
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// The bundled everyday prompts (`datasets/replay/general.jsonl`), compiled in.
+pub const BUNDLED: &str = include_str!("../../datasets/replay/general.jsonl");
+/// Where the base model's answers are cached, in the split folder.
+pub const CACHE: &str = "replay.jsonl";
+/// Every `PROBE_EVERY`-th prompt (from `PROBE_OFFSET`) is held out as the forgetting probe:
+/// 16 of the 144 bundled prompts, spread over every category.
+const PROBE_EVERY: usize = 9;
+const PROBE_OFFSET: usize = 4;
+/// Token limit of a base-model answer. Everyday answers of a small model that have not
+/// ended by then are mostly loops, which replay teaches without their turn end.
+pub const MAX_NEW_TOKENS: usize = 192;
+/// Size of the teacher distribution kept per answer token.
+pub const TOP_K: i64 = 16;
+
+/// One cached answer of the base model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Answered {
+    pub instruction: String,
+    #[serde(default)]
+    pub input: String,
+    pub output: String,
+    /// The answer closed its turn (false: cut at [`MAX_NEW_TOKENS`]).
+    pub ended: bool,
+    /// Fingerprint of the base model's weights that answered ([`fingerprint`]).
+    pub base_model: String,
+}
+
+impl Answered {
+    fn example(&self) -> Example {
+        Example {
+            instruction: self.instruction.clone(),
+            input: self.input.clone(),
+            output: self.output.clone(),
+            ..Example::default()
+        }
+    }
+}
+
+/// A replay record ready to encode: the example and whether its answer ends the turn.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplayRecord {
+    pub example: Example,
+    pub ended: bool,
+    /// Taught by distillation from the base model (its own answers), or by plain labels (the
+    /// user's general data).
+    pub distill: bool,
+}
+
+/// What a run replays and probes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replay {
+    /// Mixed into every epoch.
+    pub train: Vec<ReplayRecord>,
+    /// The forgetting probe: never trained on.
+    pub probe: Vec<ReplayRecord>,
+    /// Where the records came from, for the status line.
+    pub source: String,
+}
+
+#[derive(Deserialize)]
+struct Prompt {
+    instruction: String,
+    #[serde(default)]
+    input: String,
+}
+
+/// The bundled prompts as examples without answers.
+pub fn bundled_prompts() -> Result<Vec<Example>> {
+    BUNDLED
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, line)| {
+            let p: Prompt = serde_json::from_str(line).with_context(|| {
+                format!("datasets/replay/general.jsonl line {}: not a prompt", i + 1)
+            })?;
+            Ok(Example {
+                instruction: p.instruction,
+                input: p.input,
+                ..Example::default()
+            })
+        })
+        .collect()
+}
+
+/// Splits `items` into (probe, pool): the fixed held-out slice and the rest, order kept.
+pub fn split_probe<T>(items: Vec<T>) -> (Vec<T>, Vec<T>) {
+    let (mut probe, mut pool) = (Vec::new(), Vec::new());
+    for (i, x) in items.into_iter().enumerate() {
+        if i % PROBE_EVERY == PROBE_OFFSET {
+            probe.push(x);
+        } else {
+            pool.push(x);
+        }
+    }
+    (probe, pool)
+}
+
+/// How many replay records an epoch mixes in for `train_len` training records.
+pub fn count_for(preset: &Preset, train_len: usize) -> usize {
+    if preset.replay_ratio <= 0.0 {
+        0
+    } else {
+        ((preset.replay_ratio * train_len as f64).round() as usize).max(1)
+    }
+}
+
+/// `pool` repeated in order until it has `n` items.
+fn cycle<T: Clone>(pool: &[T], n: usize) -> Vec<T> {
+    pool.iter().cycle().take(n).cloned().collect()
+}
+
+/// SHA-256 of the model's weight files (sorted by name): what identifies "the base model"
+/// for the replay cache.
+pub fn fingerprint(model_dir: &Path) -> Result<String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(model_dir)
+        .with_context(|| format!("{}: cannot read the model folder", model_dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        bail!("{}: no .safetensors weights to fingerprint", model_dir.display());
+    }
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    for f in &files {
+        let mut file =
+            std::fs::File::open(f).with_context(|| format!("{}: cannot read", f.display()))?;
+        loop {
+            let n = file
+                .read(&mut buf)
+                .with_context(|| format!("{}: cannot read", f.display()))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+    }
+    Ok(format!("{:x}", hasher.finalize()))
+}
+
+/// Reads the cache; a missing file is an empty cache, a broken line an error naming it.
+pub fn read_cache(path: &Path) -> Result<Vec<Answered>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("{}: cannot read", path.display())),
+    };
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l).with_context(|| {
+                format!(
+                    "{} line {}: not a replay answer; delete the file and it is made again",
+                    path.display(),
+                    i + 1
+                )
+            })
+        })
+        .collect()
+}
+
+fn write_cache(path: &Path, answers: &[Answered]) -> Result<()> {
+    let mut text = String::new();
+    for a in answers {
+        text.push_str(&serde_json::to_string(a)?);
+        text.push('\n');
+    }
+    crate::atomic::write(path, text.as_bytes())
+}
+
+/// The base model's answers to `prompts`, from the cache in `split_dir` where it holds an
+/// answer by this base model, otherwise generated (greedy) and added to the cache. `model`
+/// must be the base model, without an adapter.
+pub fn base_answers(
+    model: &Model,
+    split_dir: &Path,
+    prompts: &[Example],
+    status: &mut dyn FnMut(String),
+) -> Result<Vec<Answered>> {
+    let path = split_dir.join(CACHE);
+    let base = fingerprint(&model.dir)?;
+    let mut cache: Vec<Answered> = read_cache(&path)?
+        .into_iter()
+        .filter(|a| a.base_model == base)
+        .collect();
+    let key = |i: &str, x: &str| format!("{i}\u{0}{x}");
+    let known: HashMap<String, usize> = cache
+        .iter()
+        .enumerate()
+        .map(|(n, a)| (key(&a.instruction, &a.input), n))
+        .collect();
+    let missing: Vec<&Example> = prompts
+        .iter()
+        .filter(|p| !known.contains_key(&key(&p.instruction, &p.input)))
+        .collect();
+    let tok = &model.tokenizer;
+    for (n, p) in missing.iter().enumerate() {
+        status(format!(
+            "replay: the base model answers everyday prompt {} of {} (once; cached in {})",
+            n + 1,
+            missing.len(),
+            path.display()
+        ));
+        let ids = tok.encode(&tok.template.prompt(None, &[], &p.prompt()))?;
+        let opts = GenerateOptions {
+            max_new_tokens: MAX_NEW_TOKENS,
+            stop_ids: tok.stop_ids.clone(),
+            ..GenerateOptions::default()
+        };
+        let (new, stop) = generate(&model.decoder, &ids, &opts, &mut |_| true);
+        cache.push(Answered {
+            instruction: p.instruction.clone(),
+            input: p.input.clone(),
+            output: tok.decode(&new)?,
+            ended: stop == StopReason::EndOfTurn,
+            base_model: base.clone(),
+        });
+    }
+    if !missing.is_empty() {
+        write_cache(&path, &cache)?;
+    }
+    let known: HashMap<String, &Answered> = cache
+        .iter()
+        .map(|a| (key(&a.instruction, &a.input), a))
+        .collect();
+    Ok(prompts
+        .iter()
+        .map(|p| known[&key(&p.instruction, &p.input)].clone())
+        .collect())
+}
+
+/// The replay and probe records of a run training on `train_len` records from `split`, or
+/// `None` when `replay_ratio` is 0. `replay_file` is read relative to `base_dir`.
+pub fn prepare(
+    model: &Model,
+    preset: &Preset,
+    split: &SplitDir,
+    base_dir: &Path,
+    train_len: usize,
+    status: &mut dyn FnMut(String),
+) -> Result<Option<Replay>> {
+    let n = count_for(preset, train_len);
+    if n == 0 {
+        return Ok(None);
+    }
+    if !preset.replay_file.is_empty() {
+        let path = crate::paths::resolve_model(&preset.replay_file, base_dir);
+        let data = crate::data::load(&path)
+            .with_context(|| format!("replay_file = {}", preset.replay_file))?;
+        let records: Vec<ReplayRecord> = data
+            .examples()
+            .map(|e| ReplayRecord {
+                example: e.clone(),
+                ended: true,
+                distill: false,
+            })
+            .collect();
+        if records.len() < PROBE_EVERY {
+            bail!(
+                "{}: {} records; replay needs at least {PROBE_EVERY} (one of every {PROBE_EVERY} \
+                 is held out as the forgetting probe)",
+                path.display(),
+                records.len()
+            );
+        }
+        let (probe, pool) = split_probe(records);
+        return Ok(Some(Replay {
+            train: cycle(&pool, n),
+            probe,
+            source: path.display().to_string(),
+        }));
+    }
+    let (probe, pool) = split_probe(bundled_prompts()?);
+    // Only the prompts this run needs are answered: a small replay_ratio costs less.
+    let used = cycle(&pool, n.min(pool.len()));
+    let wanted: Vec<Example> = probe.iter().chain(&used).cloned().collect();
+    let answers = base_answers(model, split.dir(), &wanted, status)?;
+    let record = |a: &Answered| ReplayRecord {
+        example: a.example(),
+        ended: a.ended,
+        distill: true,
+    };
+    let (probe, used) = answers.split_at(probe.len());
+    Ok(Some(Replay {
+        train: cycle(&used.iter().map(record).collect::<Vec<_>>(), n),
+        probe: probe.iter().map(record).collect(),
+        source: format!(
+            "the base model's answers to {} bundled everyday prompts",
+            used.len()
+        ),
+    }))
+}
+
+/// The replay prompts an experiment's split folder has cached, as examples (for the guard's
+/// blindness check); empty when there is no cache.
+pub fn cached_prompts(split_dir: &Path) -> Result<Vec<Example>> {
+    Ok(read_cache(&split_dir.join(CACHE))?
+        .iter()
+        .map(Answered::example)
+        .collect())
+}
+
+/// Refuses replay prompts that match or nearly match a guard question (the leakage check that
+/// protects the sealed test): the guard measures forgetting only while the adapter never
+/// trained on its questions. `replay_origin` and `guard_origin` name the files for the error.
+pub fn check_blind(
+    replay: &[Example],
+    replay_origin: &str,
+    guard: &[String],
+    guard_origin: &str,
+) -> Result<()> {
+    let guard: Vec<Example> = guard
+        .iter()
+        .map(|q| Example {
+            instruction: q.clone(),
+            ..Example::default()
+        })
+        .collect();
+    // The guard plays the "test" side: each guard question is reported once.
+    let leaks = crate::data::leakage(replay, &guard);
+    if let Some(l) = leaks.first() {
+        bail!(
+            "{replay_origin}: replay prompt {} \"{}\" {} guard question {} of {guard_origin} \
+             \"{}\" (similarity {:.2}; {} in all): the guard would no longer be blind. Remove \
+             those prompts from the replay data (or delete {CACHE} and train again)",
+            l.train + 1,
+            replay[l.train].instruction,
+            if l.exact { "repeats" } else { "nearly repeats" },
+            l.test + 1,
+            guard[l.test].instruction,
+            l.similarity,
+            leaks.len()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bundled_prompts_load_and_the_probe_is_a_fixed_slice() {
+        let prompts = bundled_prompts().unwrap();
+        assert_eq!(prompts.len(), 144);
+        let (probe, pool) = split_probe(prompts.clone());
+        assert_eq!((probe.len(), pool.len()), (16, 128));
+        assert!(probe.iter().all(|p| !pool.contains(p)));
+        assert_eq!(split_probe(prompts).0, probe);
+    }
+
+    fn guard_questions() -> Vec<String> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/guard/general.jsonl");
+        crate::eval::questions::load_guard(&path)
+            .unwrap()
+            .into_iter()
+            .map(|q| q.prompt)
+            .collect()
+    }
+
+    #[test]
+    fn the_shipped_replay_prompts_never_touch_the_guard() {
+        let guard = guard_questions();
+        assert_eq!(guard.len(), 28);
+        check_blind(&bundled_prompts().unwrap(), "bundled", &guard, "guard").unwrap();
+    }
+
+    #[test]
+    fn a_planted_guard_question_in_the_replay_data_is_refused() {
+        let guard = guard_questions();
+        let mut replay = bundled_prompts().unwrap();
+        // A near copy: same question, other case and punctuation.
+        replay.push(Example {
+            instruction: guard[0].to_uppercase().replace('?', "!!"),
+            ..Example::default()
+        });
+        let err = check_blind(&replay, "replay.jsonl", &guard, "general.jsonl")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("replay prompt 145"), "{err}");
+        assert!(err.contains("guard question 1 of general.jsonl"), "{err}");
+    }
+
+    #[test]
+    fn the_replay_count_follows_the_ratio() {
+        let mut p = Preset::default();
+        assert_eq!(count_for(&p, 160), 0);
+        p.replay_ratio = 0.75;
+        assert_eq!(count_for(&p, 160), 120);
+        p.replay_ratio = 0.001;
+        assert_eq!(count_for(&p, 160), 1);
+        assert_eq!(cycle(&[1, 2, 3], 7), [1, 2, 3, 1, 2, 3, 1]);
+    }
+}
