@@ -173,7 +173,11 @@ pub fn evaluate(
     let replay = crate::train::replay::cached_prompts(&spec.data)?;
     crate::train::replay::check_blind(
         &replay,
-        &spec.data.join(crate::train::replay::CACHE).display().to_string(),
+        &spec
+            .data
+            .join(crate::train::replay::CACHE)
+            .display()
+            .to_string(),
         &guard.iter().map(|q| q.prompt.clone()).collect::<Vec<_>>(),
         &spec.guard.display().to_string(),
     )?;

@@ -53,7 +53,12 @@ fn cross_entropy_sum(model: &Decoder, states: &Tensor, targets: &Tensor) -> Tens
 /// Summed cross-entropy of `states` (N, H) against the soft targets `ids` (N, k) with
 /// probabilities `probs` (N, k): `-Σ p · log q`, which for one-hot rows is the plain
 /// cross-entropy.
-fn soft_cross_entropy_sum(model: &Decoder, states: &Tensor, ids: &Tensor, probs: &Tensor) -> Tensor {
+fn soft_cross_entropy_sum(
+    model: &Decoder,
+    states: &Tensor,
+    ids: &Tensor,
+    probs: &Tensor,
+) -> Tensor {
     let logq = model
         .logits(states)
         .to_kind(Kind::Float)
@@ -67,7 +72,11 @@ fn soft_cross_entropy_sum(model: &Decoder, states: &Tensor, ids: &Tensor, probs:
 /// only the one token it happened to pick.
 pub fn top_k_at_labels(model: &Decoder, batch: &Batch, k: i64) -> Option<(Tensor, Tensor)> {
     let _guard = tch::no_grad_guard();
-    let hidden = model.hidden(&batch.ids.to_device(model.embed_tokens.device()), None, false);
+    let hidden = model.hidden(
+        &batch.ids.to_device(model.embed_tokens.device()),
+        None,
+        false,
+    );
     let (states, _) = labelled(&hidden, batch)?;
     let n = states.size()[0];
     let rows = chunk_rows(model.config.vocab_size as i64, LOGIT_CHUNK_ELEMENTS);
@@ -127,10 +136,12 @@ pub(super) fn backward_in_chunks(
     let rows = chunk_rows(model.config.vocab_size as i64, elements);
     // The head's graph starts here, so each chunk's backward stops at these states.
     let cut = states.detach().set_requires_grad(states.requires_grad());
-    let soft = batch
-        .soft
-        .as_ref()
-        .map(|(ids, probs)| (ids.to_device(states.device()), probs.to_device(states.device())));
+    let soft = batch.soft.as_ref().map(|(ids, probs)| {
+        (
+            ids.to_device(states.device()),
+            probs.to_device(states.device()),
+        )
+    });
     let mut value = 0.0;
     for start in (0..n).step_by(rows as usize) {
         let len = rows.min(n - start);

@@ -147,7 +147,10 @@ pub fn fingerprint(model_dir: &Path) -> Result<String> {
         .collect();
     files.sort();
     if files.is_empty() {
-        bail!("{}: no .safetensors weights to fingerprint", model_dir.display());
+        bail!(
+            "{}: no .safetensors weights to fingerprint",
+            model_dir.display()
+        );
     }
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];

@@ -82,3 +82,4 @@ pub fn json_stdout(out: &Output) -> Value {
 pub fn path_str(p: &Path) -> &str {
     p.to_str().expect("UTF-8 path")
 }
+pub mod training;
