@@ -6,6 +6,8 @@ use crate::experiment::Language;
 use crate::tui::text::{pad, width};
 use anyhow::{Context, Result};
 use clap::Args;
+use serde::Serialize;
+use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -22,20 +24,28 @@ pub fn run(args: RunsArgs) -> Result<()> {
         .into_iter()
         .map(|r| r.row)
         .collect();
-    if args.json {
-        let out = serde_json::json!({ "runs": rows });
-        let text = serde_json::to_string_pretty(&out).context("cannot write the runs as JSON")?;
-        println!("{text}");
+    let text = if args.json {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            runs: &'a [RunRow],
+        }
+        let json = serde_json::to_string_pretty(&Out { runs: &rows })
+            .context("cannot write the runs as JSON")?;
+        format!("{json}\n")
     } else if rows.is_empty() {
-        println!(
-            "{}: no runs yet: train one with `tunedeck train --out {}/runs/run-1 ...` or the cockpit",
+        format!(
+            "{}: no runs yet: train one with `tunedeck train --out {}/runs/run-1 ...` or the cockpit\n",
             args.experiment.display(),
             args.experiment.display()
-        );
+        )
     } else {
-        print!("{}", table(&rows, Language::En));
-    }
-    Ok(())
+        table(&rows, Language::En)
+    };
+    // A closed pipe (`| head`) is an error line, not a panic.
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .context("cannot write to standard output")
 }
 
 /// The rows under their headings, every column as wide as its widest cell.
