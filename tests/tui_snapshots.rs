@@ -354,3 +354,124 @@ fn chat_pane_with_the_skill_card_and_in_compare_mode() {
     app.update(Action::ToggleLanguage);
     assert_snapshot("zh_chat_compare_80x24", &text(&render(&app, 80, 24)));
 }
+
+/// `runs/<id>` as a finished run leaves it: its preset, a 60-step log evaluated every 10
+/// (validation loss best at `best`, the forgetting probe rising `probe_rise` per
+/// evaluation), an adapter file, and optionally its `eval.json` and `origin.json`.
+fn run_on_disk(
+    dir: &std::path::Path,
+    id: &str,
+    preset: &tunedeck::preset::Preset,
+    (shift, best, probe_rise): (f64, u64, f64),
+    eval: Option<bool>,
+    origin: Option<&str>,
+) {
+    let run = dir.join("runs").join(id);
+    std::fs::create_dir_all(run.join("adapter")).unwrap();
+    std::fs::write(run.join("adapter/adapter_model.safetensors"), "").unwrap();
+    preset.save(&run.join("preset.toml")).unwrap();
+    let mut log = String::new();
+    for s in 0..=60u64 {
+        let mut entry = format!(
+            "{{\"current_steps\":{s},\"total_steps\":60,\"lr\":0.0003,\"epoch\":{:.2},\"elapsed_time\":{s}.0,\"throughput\":640.0,\"total_tokens\":{}",
+            s as f64 / 20.0,
+            s * 640
+        );
+        if s > 0 {
+            entry.push_str(&format!(",\"loss\":{:.4}", shift + loss_at(s)));
+        }
+        if s % 10 == 0 {
+            let x = s as f64 - best as f64;
+            let val = shift + 0.9 + 1.1 * (-(s as f64) / 15.0).exp() + 0.0004 * x * x.max(0.0);
+            let probe = 7.0 * (1.0 + probe_rise * (s / 10) as f64);
+            entry.push_str(&format!(
+                ",\"eval_loss\":{val:.4},\"probe_ppl\":{probe:.4},\"best_step\":{}",
+                s.min(best)
+            ));
+        }
+        entry.push_str("}\n");
+        log.push_str(&entry);
+    }
+    std::fs::write(run.join("trainer_log.jsonl"), log).unwrap();
+    if let Some(passes) = eval {
+        write_report(dir, id, &sample_report(id, passes));
+    }
+    if let Some(o) = origin {
+        std::fs::write(run.join("origin.json"), o).unwrap();
+    }
+}
+
+/// Three runs on disk: the first forgets (fails the guard), the second lowers the learning
+/// rate and graduates, the third turns replay on and is not tested yet. The cockpit shows
+/// run-3's curve over the other two, with run-2 selected.
+fn three_runs(parent: &std::path::Path) -> App {
+    let dir = demo_experiment(parent);
+    let first = tunedeck::preset::Preset::default();
+    let mut second = first.clone();
+    second.learning_rate = 2.5e-5;
+    let mut third = second.clone();
+    third.replay_ratio = 0.5;
+    run_on_disk(&dir, "run-1", &first, (0.3, 40, 0.05), Some(false), None);
+    run_on_disk(
+        &dir,
+        "run-2",
+        &second,
+        (0.15, 50, 0.02),
+        Some(true),
+        Some(
+            r#"{"from":"run-1","changes":[{"key":"learning_rate","from":"5e-5","to":"2.5e-5"}],"why":"lower the learning rate"}"#,
+        ),
+    );
+    run_on_disk(&dir, "run-3", &third, (0.0, 50, 0.025), None, None);
+    let mut app = open(&dir);
+    focus(&mut app, Pane::Loss);
+    app.update(Action::Decrease);
+    assert_eq!(app.eval.selected_run(), Some("run-2"));
+    app.notice = None;
+    app
+}
+
+#[test]
+fn runs_overlay_and_table_at_both_sizes_in_both_languages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = three_runs(tmp.path());
+    for lang in ["", "zh_"] {
+        for pane in [Pane::Loss, Pane::Eval] {
+            focus(&mut app, pane);
+            for (w, h) in [(80, 24), (160, 48)] {
+                let screen = text(&render(&app, w, h));
+                assert_snapshot(&format!("{lang}runs_{}_{w}x{h}", name(pane)), &screen);
+            }
+        }
+        app.update(Action::ToggleLanguage);
+    }
+}
+
+#[test]
+fn the_overlay_colours_runs_and_says_when_the_model_forgets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = three_runs(tmp.path());
+    let buf = render(&app, 160, 48);
+    let screen = text(&buf);
+    assert!(screen.contains("best: step 50"), "{screen}");
+    assert!(
+        screen.contains("The model is starting to forget: the forgetting probe is up 15%"),
+        "{screen}"
+    );
+    // Each other run's legend entry has its own colour; the selected one is bold.
+    let style_of = |needle: &str| {
+        let (x, y) = find(&buf, needle)[0];
+        buf[(x, y)].style()
+    };
+    let (one, two) = (style_of("run-1"), style_of("run-2"));
+    assert_eq!(one.fg, theme::run("run-1", false).fg);
+    assert_eq!(two.fg, theme::run("run-2", true).fg);
+    assert_ne!(one.fg, two.fg);
+    assert!(two.add_modifier.contains(ratatui::style::Modifier::BOLD));
+    // Smoothing off: the shown run's curve is the raw one only.
+    app.update(Action::ToggleSmoothing);
+    let off = text(&render(&app, 160, 48));
+    assert!(!off.contains("│smoothed ") && screen.contains("│smoothed "));
+    app.update(Action::ToggleSmoothing);
+    assert!(app.runs.smooth);
+}

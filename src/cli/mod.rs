@@ -8,6 +8,7 @@ mod init;
 mod model;
 mod open;
 mod report;
+mod runs;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -47,6 +48,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Write the retrospective report of a run.
     Report(report::ReportArgs),
+    /// Compare an experiment's runs: changes, best step, forgetting, test results.
+    Runs(runs::RunsArgs),
 }
 
 /// A line beside a progress bar; indicatif drops `println` when stderr is not a terminal
@@ -75,6 +78,7 @@ pub fn main() -> ExitCode {
         Command::Adapter(cmd) => adapter::run(cmd),
         Command::Eval(args) => eval::run(args),
         Command::Report(args) => report::run(args),
+        Command::Runs(args) => runs::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -11,6 +11,12 @@ pub struct LossLog {
     pub train: Vec<(f64, f64)>,
     /// Validation loss points.
     pub val: Vec<(f64, f64)>,
+    /// Forgetting-probe perplexity points (`probe_ppl`; none when replay is off).
+    pub probe: Vec<(f64, f64)>,
+    /// The step whose validation loss was best, as the latest entry that names it says.
+    pub best_step: Option<u64>,
+    /// Early stopping ended the run.
+    pub early_stopped: bool,
     /// The last logged step and the run's planned total.
     pub steps: Option<(u64, u64)>,
     /// Seconds the run took, from the last line.
@@ -39,6 +45,13 @@ impl LossLog {
             if let Some(l) = num("eval_loss") {
                 log.val.push((step as f64, l));
             }
+            if let Some(p) = num("probe_ppl") {
+                log.probe.push((step as f64, p));
+            }
+            if let Some(best) = v.get("best_step").and_then(|s| s.as_u64()) {
+                log.best_step = Some(best);
+            }
+            log.early_stopped |= v.get("early_stopped").and_then(|s| s.as_bool()) == Some(true);
             let total = v
                 .get("total_steps")
                 .and_then(|s| s.as_u64())
@@ -47,6 +60,23 @@ impl LossLog {
             log.elapsed_s = num("elapsed_time").or(log.elapsed_s);
         }
         log
+    }
+
+    /// The best validation point: at [`LossLog::best_step`] when the log names it, else the
+    /// lowest validation loss (logs written before the trainer kept the best checkpoint).
+    pub fn best(&self) -> Option<(u64, f64)> {
+        let at = |step: u64| self.val.iter().rev().find(|p| p.0 == step as f64);
+        let lowest = || {
+            self.val
+                .iter()
+                .filter(|p| p.1.is_finite())
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+        };
+        let found = match self.best_step {
+            Some(step) => at(step).or_else(lowest),
+            None => lowest(),
+        }?;
+        Some((found.0 as u64, found.1))
     }
 
     /// Reads `<run>/trainer_log.jsonl`.
@@ -80,5 +110,18 @@ mod tests {
             (Some((4, 4)), Some(6.0), 1)
         );
         assert_eq!(LossLog::parse(""), LossLog::default());
+        assert_eq!(log.best(), Some((4, 2.0)));
+    }
+
+    #[test]
+    fn reads_the_probe_the_best_step_and_early_stopping() {
+        let text = r#"{"current_steps":0,"total_steps":30,"eval_loss":3.0,"probe_ppl":7.0,"best_step":0}
+{"current_steps":10,"total_steps":30,"eval_loss":2.0,"probe_ppl":7.2,"best_step":10}
+{"current_steps":20,"total_steps":30,"eval_loss":2.1,"probe_ppl":7.9,"best_step":10,"early_stopped":true}
+"#;
+        let log = LossLog::parse(text);
+        assert_eq!(log.probe, [(0.0, 7.0), (10.0, 7.2), (20.0, 7.9)]);
+        assert_eq!((log.best_step, log.early_stopped), (Some(10), true));
+        assert_eq!(log.best(), Some((10, 2.0)));
     }
 }

@@ -10,7 +10,8 @@
 //! - [`report`] and [`advice`] (pure), [`curve`] (pure), [`loss_log`], [`plot`] —
 //!   `report.md`, its next step, the loss curve's verdict, the run's loss history and
 //!   `loss.png`; [`retrospective`] gathers them and writes a run's report;
-//! - [`locate`] — where an experiment's runs, adapters and guard set are.
+//! - [`locate`] — where an experiment's runs, adapters and guard set are;
+//! - [`runs`] (pure) — the experiment's runs side by side (`tunedeck runs`, the cockpit).
 
 pub mod advice;
 pub mod blind;
@@ -24,6 +25,7 @@ pub mod report;
 pub mod results;
 pub mod retrospective;
 pub mod runner;
+pub mod runs;
 pub mod verdict;
 
 mod font;

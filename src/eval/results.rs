@@ -37,6 +37,15 @@ impl Part {
         }
     }
 
+    /// Its name in the interface language.
+    pub fn label(self, lang: crate::experiment::Language) -> &'static str {
+        match self {
+            Part::Exam => lang.pick("exam", "笔试"),
+            Part::Interview => lang.pick("interview", "面试"),
+            Part::Guard => lang.pick("guard", "常识"),
+        }
+    }
+
     /// The question the part answers.
     pub fn question(self) -> &'static str {
         match self {

@@ -156,6 +156,8 @@ pub enum Action {
     ToggleAdapter,
     /// Chat compare mode: the base model and the adapter answer side by side.
     ToggleCompare,
+    /// Loss pane: training curves as an EMA over the raw values, or raw.
+    ToggleSmoothing,
     /// Type a character.
     Insert(char),
     /// Delete before the cursor.

@@ -14,6 +14,8 @@ pub struct LossHistory {
     train: Vec<(f64, f64)>,
     smooth: Vec<(f64, f64)>,
     val: Vec<(f64, f64)>,
+    probe: Vec<(f64, f64)>,
+    best_step: Option<u64>,
     ema: Ema,
 }
 
@@ -36,6 +38,16 @@ impl LossHistory {
         self.val.push((step as f64, loss));
     }
 
+    /// Adds a forgetting-probe perplexity (`probe_ppl`).
+    pub fn push_probe(&mut self, step: u64, ppl: f64) {
+        self.probe.push((step as f64, ppl));
+    }
+
+    /// Records the step whose validation loss is the best so far.
+    pub fn set_best_step(&mut self, step: u64) {
+        self.best_step = Some(step);
+    }
+
     /// The history up to and including `step`: what a run continued from its checkpoint at
     /// `step` keeps (the steps after it are trained again).
     pub fn until(&self, step: u64) -> LossHistory {
@@ -45,6 +57,8 @@ impl LossHistory {
             kept.push_train(s as u64, loss);
         }
         kept.val = self.val.iter().copied().filter(|p| p.0 <= upto).collect();
+        kept.probe = self.probe.iter().copied().filter(|p| p.0 <= upto).collect();
+        kept.best_step = self.best_step.filter(|&b| b <= step);
         kept
     }
 
@@ -61,6 +75,16 @@ impl LossHistory {
     /// Validation loss points.
     pub fn val(&self) -> &[(f64, f64)] {
         &self.val
+    }
+
+    /// Forgetting-probe points.
+    pub fn probe(&self) -> &[(f64, f64)] {
+        &self.probe
+    }
+
+    /// The step whose validation loss is the best so far, once the trainer said.
+    pub fn best_step(&self) -> Option<u64> {
+        self.best_step
     }
 
     /// The latest smoothed training loss.
@@ -124,6 +148,13 @@ mod tests {
         assert_eq!(kept.train(), &h.train()[..12]);
         assert_eq!(kept.smoothed(), &h.smoothed()[..12]);
         assert_eq!(kept.val(), [(10.0, 1.2)]);
+        let mut probed = h.clone();
+        probed.push_probe(10, 7.0);
+        probed.push_probe(20, 7.5);
+        probed.set_best_step(20);
+        let cut = probed.until(12);
+        assert_eq!((cut.probe(), cut.best_step()), (&[(10.0, 7.0)][..], None));
+        assert_eq!(probed.until(20).best_step(), Some(20));
         // New steps smooth on from step 12, not from the dropped steps 13-30.
         let mut fresh = LossHistory::default();
         for &(s, x) in &h.train()[..12] {

@@ -35,6 +35,40 @@ pub const LOSS_RAW: Style = Style::new().fg(Color::DarkGray);
 pub const LOSS_SMOOTH: Style = Style::new().fg(Color::Cyan);
 /// Validation loss.
 pub const LOSS_VAL: Style = Style::new().fg(Color::Magenta);
+/// The forgetting probe's line.
+pub const PROBE: Style = Style::new().fg(Color::LightYellow);
+/// The best validation step's marker.
+pub const BEST: Style = Style::new().fg(Color::LightGreen);
+/// Colours of the other runs' curves and their ids in the runs table.
+const RUN_COLOURS: [Color; 8] = [
+    Color::Blue,
+    Color::Green,
+    Color::Yellow,
+    Color::Red,
+    Color::LightBlue,
+    Color::LightMagenta,
+    Color::LightRed,
+    Color::LightCyan,
+];
+
+/// A run's own colour, the same in every session: `run-N` takes the palette's colour N (so
+/// neighbouring runs never share one), other names a hash of the name; bold when selected.
+pub fn run(id: &str, selected: bool) -> Style {
+    let n = id
+        .strip_prefix("run-")
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or_else(|| {
+            id.bytes()
+                .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b.into()))
+        });
+    let style = Style::new().fg(RUN_COLOURS[n % RUN_COLOURS.len()]);
+    if selected {
+        style.add_modifier(Modifier::BOLD)
+    } else {
+        style
+    }
+}
+
 /// The text cursor in an editor.
 pub const CURSOR: Style = Style::new().add_modifier(Modifier::REVERSED);
 

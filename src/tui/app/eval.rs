@@ -561,9 +561,5 @@ pub fn verdict_line(run: &str, r: &EvalReport, lang: Language) -> String {
 
 /// A part's name in the interface language.
 pub fn part_name(part: Part, lang: Language) -> &'static str {
-    match part {
-        Part::Exam => lang.pick("exam", "笔试"),
-        Part::Interview => lang.pick("interview", "面试"),
-        Part::Guard => lang.pick("guard", "常识"),
-    }
+    part.label(lang)
 }

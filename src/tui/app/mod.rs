@@ -3,7 +3,8 @@
 //! `App` reads the experiment's files and spawns nothing, so tests create one directly.
 //!
 //! Pane states live in one file each: `goal.rs`, `dataset.rs`, `preset.rs`, `run.rs`
-//! (with `resume.rs`), `plan.rs`, `eval.rs`, `chat.rs`; `input.rs` holds the text inputs and
+//! (with `resume.rs`, and `runs.rs` for the experiment's other runs), `plan.rs`, `eval.rs`,
+//! `chat.rs`; `input.rs` holds the text inputs and
 //! prompts; `jobs.rs` routes the events of the tests and chat answers ([`App::on_job`]).
 
 mod chat;
@@ -16,6 +17,7 @@ mod plan;
 mod preset;
 mod resume;
 mod run;
+mod runs;
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +34,7 @@ pub use plan::PlanView;
 pub use preset::PresetState;
 pub use resume::ResumePoint;
 pub use run::{Phase, RunState};
+pub use runs::RunsState;
 
 use super::action::{Action, Pane};
 use super::keymap::{self, KeyContext};
@@ -86,6 +89,8 @@ pub struct App {
     pub run: RunState,
     /// Plan pane.
     pub plan: PlanView,
+    /// Every run of the experiment, for the Loss pane's overlay and the Eval pane's table.
+    pub runs: RunsState,
     /// Eval pane (and the run selection the Chat pane shares).
     pub eval: EvalState,
     /// Chat pane.
@@ -127,6 +132,7 @@ impl App {
             preset,
             run: RunState::last_on_disk(dir),
             plan: PlanView::default(),
+            runs: RunsState::default(),
             eval: EvalState::default(),
             chat: ChatState::default(),
             facts: ExperimentFacts::default(),
@@ -341,8 +347,9 @@ impl App {
         facts.run_started |= self.run.started_here();
         facts.run_finished |= self.run.finished_here();
         self.facts = facts;
-        // A run that finished is one more to test and to chat with.
+        // A run that finished is one more to test and to chat with, and to compare.
         self.eval.refresh(&self.dir);
+        self.runs.refresh(&self.dir);
     }
 }
 

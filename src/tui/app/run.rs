@@ -179,6 +179,12 @@ impl RunState {
             if let Some(eval_loss) = v["eval_loss"].as_f64() {
                 state.history.push_val(step, eval_loss);
             }
+            if let Some(ppl) = v["probe_ppl"].as_f64() {
+                state.history.push_probe(step, ppl);
+            }
+            if let Some(best) = v["best_step"].as_u64() {
+                state.history.set_best_step(best);
+            }
         }
         state.id = Some(n);
         state.name = format!("run-{n}");
@@ -244,7 +250,7 @@ impl App {
                     Mood::Neutral,
                 );
             }
-            _ => {}
+            _ => self.runs_action(action),
         }
     }
 
@@ -341,8 +347,18 @@ impl App {
                 }
             }
             WorkerEvent::Eval {
-                step, eval_loss, ..
-            } => r.history.push_val(step, eval_loss),
+                step,
+                eval_loss,
+                probe_ppl,
+                best_step,
+                ..
+            } => {
+                r.history.push_val(step, eval_loss);
+                if let Some(ppl) = probe_ppl {
+                    r.history.push_probe(step, ppl);
+                }
+                r.history.set_best_step(best_step);
+            }
             WorkerEvent::Checkpoint { step, .. } => {
                 r.checkpoint = Some(step);
                 let msg = match lang {

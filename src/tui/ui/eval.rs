@@ -1,4 +1,4 @@
-//! Eval pane: the selected run, a running test's progress, the per-part scores of the base
+//! Eval pane: the selected run, the runs table (from two runs on), a running test's progress, the per-part scores of the base
 //! model and the adapter against the goal's pass marks with the verdict, the blind judging's
 //! standing — or, while judging, one question with answers A and B side by side.
 
@@ -32,6 +32,16 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, focused: bool) {
     }
     let w = inner.width;
     let mut lines = vec![run_line(e, lang, w)];
+    // Two runs or more: the table that compares them, above the selected run's results.
+    if app.runs.list.len() >= 2 {
+        let rows: Vec<_> = app.runs.list.iter().map(|r| &r.row).collect();
+        lines.push(Line::raw(""));
+        lines.extend(super::runs::lines(&rows, e.selected_run(), lang, w));
+    }
+    if let Some(err) = &app.runs.error {
+        lines.push(Line::raw(""));
+        lines.extend(wrapped(err, w, theme::mood(Mood::Bad), 3));
+    }
     if let Some(active) = &e.active {
         lines.push(Line::raw(""));
         lines.extend(progress(active, lang, w));

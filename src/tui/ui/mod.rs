@@ -14,6 +14,7 @@ mod loss;
 mod plan;
 mod preset;
 mod quit;
+mod runs;
 mod status;
 
 use ratatui::layout::{Constraint, Layout, Rect};
