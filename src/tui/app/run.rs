@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::resume::{conflict, Conflict, ResumePoint};
 use super::App;
-use crate::experiment::{data_dir, runs_dir, Language};
+use crate::experiment::{data_dir, next_run_number, numbered_runs, runs_dir, Language};
 use crate::tui::action::Action;
 use crate::tui::estimate::eta_s;
 use crate::tui::loss::{LossHistory, Mood};
@@ -137,20 +137,7 @@ impl RunState {
     /// pane shows the last curve when the cockpit is reopened. No run: a fresh state.
     pub fn last_on_disk(dir: &Path) -> RunState {
         let mut state = RunState::new(dir);
-        let newest = std::fs::read_dir(&state.runs_dir).ok().and_then(|entries| {
-            entries
-                .flatten()
-                .filter_map(|e| {
-                    let n = e
-                        .file_name()
-                        .to_str()?
-                        .strip_prefix("run-")?
-                        .parse::<RunId>()
-                        .ok()?;
-                    Some((n, e.path()))
-                })
-                .max_by_key(|(n, _)| *n)
-        });
+        let newest = numbered_runs(&state.runs_dir).pop();
         let Some((n, path)) = newest else {
             return state;
         };
@@ -192,22 +179,7 @@ impl RunState {
 
     /// The next free `run-N` number under `runs/`.
     fn next_id(&self) -> RunId {
-        let used = std::fs::read_dir(&self.runs_dir)
-            .map(|entries| {
-                entries
-                    .flatten()
-                    .filter_map(|e| {
-                        e.file_name()
-                            .to_str()?
-                            .strip_prefix("run-")?
-                            .parse::<RunId>()
-                            .ok()
-                    })
-                    .max()
-                    .unwrap_or(0)
-            })
-            .unwrap_or(0);
-        used.max(self.id.unwrap_or(0)) + 1
+        next_run_number(&self.runs_dir).max(self.id.unwrap_or(0) + 1)
     }
 }
 
