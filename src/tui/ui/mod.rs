@@ -11,6 +11,7 @@ mod goal;
 mod header;
 mod help;
 mod loss;
+mod next_run;
 mod plan;
 mod preset;
 mod quit;
@@ -68,6 +69,7 @@ pub fn render(f: &mut Frame, app: &App) {
     match app.overlay {
         Overlay::Help => help::render(f, area, app),
         Overlay::Quit => quit::render(f, area, app),
+        Overlay::NextRun => next_run::render(f, area, app),
         Overlay::None => {}
     }
 }
