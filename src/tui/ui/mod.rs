@@ -148,6 +148,22 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     )
 }
 
+/// Clears `area` for an overlay. A wide character whose second half lies on the area's left
+/// edge goes too: left there, it would hide the overlay's border.
+fn clear(f: &mut Frame, area: Rect) {
+    f.render_widget(ratatui::widgets::Clear, area);
+    if area.x == 0 {
+        return;
+    }
+    let buf = f.buffer_mut();
+    for y in area.top()..area.bottom() {
+        let left = &mut buf[(area.x - 1, y)];
+        if super::text::width(left.symbol()) > 1 {
+            left.set_symbol(" ");
+        }
+    }
+}
+
 fn too_small(f: &mut Frame, area: Rect, lang: Language) {
     let (w, h) = MIN_SIZE;
     let text = match lang {

@@ -3,10 +3,10 @@
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear};
+use ratatui::widgets::{Block, Borders};
 use ratatui::Frame;
 
-use super::{centered, draw_lines, wrapped};
+use super::{centered, clear, draw_lines, wrapped};
 use crate::eval::advice::NextStep;
 use crate::eval::next_run::{describe, Outcome};
 use crate::experiment::Language;
@@ -26,7 +26,7 @@ pub fn render(f: &mut Frame, screen: Rect, app: &App) {
     let lang = app.lang();
     let height = menu.entries.len() as u16 + 8;
     let area = centered(screen, screen.width.saturating_sub(4).min(78), height);
-    f.render_widget(Clear, area);
+    clear(f, area);
     let title = match lang {
         Language::En => format!(" Next run from {} ", menu.from),
         Language::Zh => format!(" 基于 {} 的下一次训练 ", menu.from),
@@ -62,11 +62,11 @@ pub fn render(f: &mut Frame, screen: Rect, app: &App) {
     let enter = match menu.entries.get(menu.selected).map(|e| &e.outcome) {
         Some(Outcome::Train { .. }) => match lang {
             Language::En => format!(
-                "Enter starts {} with this change; origin.json records where it came from.",
+                "Enter starts {} with this change, recorded in its origin.json.",
                 menu.new_run
             ),
             Language::Zh => format!(
-                "Enter 以此改动开始 {}；origin.json 记录它的来历。",
+                "Enter 以此改动开始 {}，改动记录在它的 origin.json。",
                 menu.new_run
             ),
         },
