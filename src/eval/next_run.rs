@@ -122,7 +122,7 @@ pub enum Outcome {
     /// Train a new run with `preset`, which differs from the base by `changes`.
     Train {
         /// The new run's preset.
-        preset: Preset,
+        preset: Box<Preset>,
         /// What differs from the run it starts from.
         changes: Vec<Change>,
     },
@@ -172,7 +172,7 @@ impl Lever {
         Some(match self {
             Lever::FewerEpochs => {
                 let epochs = base.num_train_epochs;
-                if !(epochs >= 2.0) {
+                if epochs.is_nan() || epochs < 2.0 {
                     return None;
                 }
                 let mut out = vec![set("num_train_epochs", (epochs - 1.0).to_string())];
@@ -210,7 +210,10 @@ impl Lever {
             return Some(Outcome::ImproveData);
         }
         let (preset, changes) = apply(base, &self.sets(base)?).ok()?;
-        (!changes.is_empty()).then_some(Outcome::Train { preset, changes })
+        (!changes.is_empty()).then(|| Outcome::Train {
+            preset: Box::new(preset),
+            changes,
+        })
     }
 }
 

@@ -162,7 +162,7 @@ impl App {
                     changes: changes.clone(),
                     why: menu.why(entry),
                 };
-                self.start_next_run(preset.clone(), origin);
+                self.start_next_run((**preset).clone(), origin);
             }
         }
     }
