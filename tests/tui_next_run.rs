@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use support::*;
 use tunedeck::eval::next_run::{Lever, Origin};
 use tunedeck::experiment::Language;
+use tunedeck::lora::AdapterConfig;
 use tunedeck::preset::Preset;
+use tunedeck::train::checkpoint::{self, TrainerState};
 use tunedeck::tui::app::{NextRunMenu, Overlay};
 use tunedeck::tui::{Action, App, Pane};
 use tunedeck::worker::{RunSpec, WorkerCommand};
@@ -121,6 +123,36 @@ fn the_recommended_change_comes_first_and_starts_a_run_with_its_origin() {
     );
     // Its events are the ones shown.
     assert!(app.on_worker(loaded(2)));
+
+    // Stopped at step 3 and continued with s: the run keeps its own preset, not the
+    // experiment's (which has replay off).
+    for s in 1..=3 {
+        assert!(app.on_worker(step(2, s, loss_at(s))));
+    }
+    app.update(Action::StopRun);
+    let _ = app.take_commands();
+    let state = TrainerState {
+        global_step: 3,
+        total_steps: TOTAL_STEPS,
+        epoch: 0.0,
+        total_tokens: 2400,
+        elapsed_s: 3.0,
+        initial_eval_loss: None,
+        last_eval_loss: None,
+        seed: 42,
+    };
+    let config = AdapterConfig::from_preset(&spec.preset);
+    checkpoint::save(&spec.out_dir, &state, &mut |tmp| {
+        tunedeck::atomic::write_json(&tmp.join("adapter_config.json"), &config)
+    })
+    .unwrap();
+    spec.preset.save(&spec.out_dir.join("preset.toml")).unwrap();
+    assert!(app.on_worker(finished(2, true)));
+    app.update(Action::StartRun);
+    let (again, resumed) = started(&mut app);
+    assert_eq!(again, 2);
+    assert!(resumed.resume);
+    assert_eq!(resumed.preset, spec.preset);
 }
 
 #[test]

@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use super::resume::{conflict, Conflict, ResumePoint};
 use super::App;
-use crate::eval::next_run::{describe, Origin};
+use crate::eval::next_run::{describe, Origin, ORIGIN_FILE};
 use crate::experiment::{data_dir, next_run_number, numbered_runs, runs_dir, Language};
 use crate::preset::Preset;
 use crate::tui::action::{Action, Pane};
@@ -231,11 +231,18 @@ impl App {
         if !self.split_ready() {
             return;
         }
-        let preset = match self.exp.resolve_preset(&self.dir) {
-            Ok((p, _)) => p,
+        let resume = resume.zip(self.run.id);
+        // A run started from the next-run menu trained its own preset, not the experiment's:
+        // continuing it keeps that one.
+        let own = self.run.dir().join(ORIGIN_FILE).is_file() && resume.is_some();
+        let preset = match own {
+            true => Preset::load(&self.run.dir().join("preset.toml")),
+            false => self.exp.resolve_preset(&self.dir).map(|(p, _)| p),
+        };
+        let preset = match preset {
+            Ok(p) => p,
             Err(e) => return self.tell(&format!("{e:#}"), Mood::Bad),
         };
-        let resume = resume.zip(self.run.id);
         if resume.is_some() {
             if let Some(c) = conflict(&self.run.dir(), &preset) {
                 let lang = self.lang();
