@@ -291,3 +291,128 @@ fn full_fine_tuning_writes_a_loadable_model() {
         "Hello there",
     ]));
 }
+
+/// An experiment in `dir/exp` whose run-1 trained 2 steps on the split fixture.
+fn experiment_with_a_run(dir: &Path) -> PathBuf {
+    let exp = dir.join("exp");
+    succeeded(&tunedeck(&["init", path_str(&exp)]));
+    let t = Training {
+        preset: preset(dir, "max_steps = 2\neval_steps = 2\nsave_steps = 2"),
+        data: split(&exp),
+        run: exp.join("runs/run-1"),
+    };
+    t.train();
+    exp
+}
+
+#[test]
+fn from_a_run_trains_the_next_one_with_the_change_and_records_its_origin() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = experiment_with_a_run(tmp.path());
+    let run1 = exp.join("runs/run-1");
+    let out = tunedeck(&[
+        "train",
+        "--from",
+        path_str(&run1),
+        "--change",
+        "learning_rate=0.005",
+        "--change",
+        "lora_rank = 2",
+        "--why",
+        "calmer steps",
+    ]);
+    succeeded(&out);
+    let run2 = exp.join("runs/run-2");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout.lines().next().unwrap(),
+        format!("run: {}", run2.canonicalize().unwrap().display())
+    );
+    let origin: Value =
+        serde_json::from_str(&std::fs::read_to_string(run2.join("origin.json")).unwrap()).unwrap();
+    assert_eq!(
+        origin,
+        serde_json::json!({
+            "from": "run-1",
+            "changes": [
+                {"key": "lora_rank", "from": "4", "to": "2"},
+                {"key": "learning_rate", "from": "0.01", "to": "0.005"}
+            ],
+            "why": "calmer steps"
+        })
+    );
+    // Trained on the experiment's split with run-1's preset plus the changes.
+    let kept = std::fs::read_to_string(run2.join("preset.toml")).unwrap();
+    assert!(kept.contains("learning_rate = 0.005"), "{kept}");
+    assert!(kept.contains("lora_rank = 2"), "{kept}");
+    assert!(kept.contains("max_steps = 2"), "{kept}");
+    assert!(run2.join("adapter/adapter_model.safetensors").exists());
+    assert_eq!(log(&run2).last().unwrap()["current_steps"], 2);
+}
+
+#[test]
+fn from_refuses_what_is_not_a_next_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = experiment_with_a_run(tmp.path());
+    let run1 = exp.join("runs/run-1");
+    let from = path_str(&run1);
+    // Bad changes: one line naming the key, and no run folder is left behind.
+    expect_error(
+        &["train", "--from", from, "--change", "learnin_rate=1e-3"],
+        &[
+            "unknown preset key `learnin_rate`",
+            "did you mean `learning_rate`",
+        ],
+    );
+    expect_error(
+        &["train", "--from", from, "--change", "lora_rank=0"],
+        &["lora_rank"],
+    );
+    expect_error(
+        &["train", "--from", from, "--change", "learning_rate=fast"],
+        &["learning_rate = fast"],
+    );
+    expect_error(
+        &["train", "--from", from, "--change", "lora_rank"],
+        &["KEY=VALUE"],
+    );
+    expect_error(
+        &["train", "--from", from, "--change", "lora_rank=4"],
+        &["nothing differs from run-1's preset"],
+    );
+    assert!(!exp.join("runs/run-2").exists());
+    // --from stands for --preset and --out, and needs a change.
+    for extra in [["--preset", "starter"], ["--out", "elsewhere"]] {
+        let mut args = vec!["train", "--from", from, "--change", "seed=1"];
+        args.extend(extra);
+        let out = tunedeck(&args);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("cannot be used with"), "{stderr}");
+    }
+    let out = tunedeck(&["train", "--from", from]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+    assert!(!out.status.success());
+    // Folders that are not runs of an experiment.
+    let stray = tmp.path().join("stray");
+    std::fs::create_dir_all(&stray).unwrap();
+    expect_error(
+        &["train", "--from", path_str(&stray), "--change", "seed=1"],
+        &["no preset.toml"],
+    );
+    std::fs::copy(run1.join("preset.toml"), stray.join("preset.toml")).unwrap();
+    expect_error(
+        &["train", "--from", path_str(&stray), "--change", "seed=1"],
+        &["not inside an experiment's runs/ folder"],
+    );
+    expect_error(
+        &[
+            "train",
+            "--from",
+            path_str(&tmp.path().join("nope")),
+            "--change",
+            "seed=1",
+        ],
+        &["no such run folder"],
+    );
+}

@@ -468,6 +468,7 @@ fn the_readme_names_every_key_in_the_row_of_its_scope() {
             Scope::Help => "help".to_string(),
             Scope::QuitDialog => "quit dialog".to_string(),
             Scope::Judge => "blind judging".to_string(),
+            Scope::NextRun => "next run menu".to_string(),
         };
         let (_, keys) = rows
             .iter()

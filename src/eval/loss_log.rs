@@ -1,6 +1,7 @@
 //! The loss history of a run, read back from its `trainer_log.jsonl` for the report and the
 //! plot.
 
+use super::curve::{verdict, Health};
 use anyhow::{Context, Result};
 use std::path::Path;
 
@@ -77,6 +78,12 @@ impl LossLog {
             None => lowest(),
         }?;
         Some((found.0 as u64, found.1))
+    }
+
+    /// The curve's verdict (smooth descent, divergence, overfitting, ...).
+    pub fn health(&self) -> Health {
+        let values = |pts: &[(f64, f64)]| pts.iter().map(|p| p.1).collect::<Vec<f64>>();
+        verdict(&values(&self.train), &values(&self.val))
     }
 
     /// Reads `<run>/trainer_log.jsonl`.

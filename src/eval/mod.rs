@@ -11,6 +11,8 @@
 //!   `report.md`, its next step, the loss curve's verdict, the run's loss history and
 //!   `loss.png`; [`retrospective`] gathers them and writes a run's report;
 //! - [`locate`] — where an experiment's runs, adapters and guard set are;
+//! - [`next_run`] (pure) — the recommended step and the method's levers as preset changes
+//!   for the next run, and the run's `origin.json`.
 //! - [`runs`] (pure) — the experiment's runs side by side (`tunedeck runs`, the cockpit).
 
 pub mod advice;
@@ -19,6 +21,7 @@ pub mod curve;
 pub mod locate;
 pub mod loss_log;
 pub mod metrics;
+pub mod next_run;
 pub mod plot;
 pub mod questions;
 pub mod report;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use super::advice::{next_steps, NextStep};
-use super::curve::{ema, verdict};
+use super::curve::ema;
 use super::locate::RunContext;
 use super::loss_log::LossLog;
 use super::plot::{render_png, Chart, Series};
@@ -37,9 +37,8 @@ pub struct ReportWritten {
 /// its `eval.json` does not read; a records file that no longer reads is reported inside.
 pub fn write_run_report(ctx: &RunContext) -> Result<ReportWritten> {
     let loss = LossLog::read(&ctx.file("trainer_log.jsonl"))?;
-    let values = |pts: &[(f64, f64)]| pts.iter().map(|p| p.1).collect::<Vec<f64>>();
-    let (train, val) = (values(&loss.train), values(&loss.val));
-    let health = verdict(&train, &val);
+    let train: Vec<f64> = loss.train.iter().map(|p| p.1).collect();
+    let health = loss.health();
     // The report is written in English whatever the cockpit's language.
     let curve = CurveVerdict {
         title: health.title(Language::En).into(),

@@ -219,6 +219,30 @@ pub fn runs_dir(dir: &Path) -> PathBuf {
     dir.join("runs")
 }
 
+/// N of a `run-N` folder name.
+pub fn run_number(name: &str) -> Option<u64> {
+    name.strip_prefix("run-")?.parse().ok()
+}
+
+/// The `run-N` folders in `runs` (a `runs_dir`), by number; none when it cannot be read.
+pub fn numbered_runs(runs: &Path) -> Vec<(u64, PathBuf)> {
+    let mut found: Vec<(u64, PathBuf)> = std::fs::read_dir(runs)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| Some((run_number(e.file_name().to_str()?)?, e.path())))
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+/// The next free run number in `runs` (a `runs_dir`): one past the highest `run-N`.
+pub fn next_run_number(runs: &Path) -> u64 {
+    numbered_runs(runs).last().map_or(0, |(n, _)| *n) + 1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

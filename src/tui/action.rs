@@ -136,6 +136,8 @@ pub enum Action {
     StopRun,
     /// Save a checkpoint now and go on.
     SaveNow,
+    /// Open the next-run menu for the shown (Loss) or selected (Eval) run.
+    NextRun,
     /// Run the three-part test on the selected run.
     StartEval,
     /// Cancel the running test or stop the answer being written.

@@ -22,6 +22,8 @@ pub enum KeyContext {
     QuitDialog,
     /// The Eval pane is judging answers A and B blind.
     Judge,
+    /// The next-run menu is open.
+    NextRun,
 }
 
 /// Which bindings a table row belongs to.
@@ -43,6 +45,8 @@ pub enum Scope {
     QuitDialog,
     /// Blind A/B judging.
     Judge,
+    /// The next-run menu.
+    NextRun,
 }
 
 /// A key with its modifiers.
@@ -114,6 +118,7 @@ const PLAN: Scope = Scope::Pane(Pane::Plan);
 const EVAL: Scope = Scope::Pane(Pane::Eval);
 const CHAT: Scope = Scope::Pane(Pane::Chat);
 const JUDGE: Scope = Scope::Judge;
+const NEXT: Scope = Scope::NextRun;
 const UP: &[Key] = &[key(KeyCode::Up), ch('k')];
 const DOWN: &[Key] = &[key(KeyCode::Down), ch('j')];
 const MORE: &[Key] = &[key(KeyCode::Right), ch('l'), ch('+')];
@@ -169,11 +174,13 @@ pub const BINDINGS: &[Binding] = &[
     b(LOSS, &[ch('e')], Action::ToggleSmoothing, "smoothing (EMA) on / off", "平滑（EMA）开 / 关", true),
     b(LOSS, &[key(KeyCode::Right), ch('l')], Action::Increase, "next run (bold)", "下一次训练（加粗）", false),
     b(LOSS, &[key(KeyCode::Left), ch('h')], Action::Decrease, "previous run (bold)", "上一次训练（加粗）", false),
+    b(LOSS, &[ch('n')], Action::NextRun, "new run with one change", "改一处再训一次", true),
     b(PLAN, &[key(KeyCode::Char(' ')), key(KeyCode::Enter), ch('x')], Action::Toggle, "tick / untick", "勾选 / 取消", true),
     b(EVAL, &[ch('s')], Action::StartEval, "run the three-part test", "运行三维盲测", true),
     b(EVAL, &[ch('x'), key(KeyCode::Esc)], Action::CancelJob, "cancel the test", "取消测试", true),
     b(EVAL, &[key(KeyCode::Enter), ch('v')], Action::Judge, "blind A/B judging", "A/B 盲评", true),
     b(EVAL, &[ch('w')], Action::WriteReport, "write the run's report", "写出本次实验报告", true),
+    b(EVAL, &[ch('n')], Action::NextRun, "new run with one change", "改一处再训一次", true),
     b(EVAL, &[key(KeyCode::Right), ch('l')], Action::Increase, "next run", "下一次训练", true),
     b(EVAL, &[key(KeyCode::Left), ch('h')], Action::Decrease, "previous run", "上一次训练", false),
     b(EVAL, &[ch('J')], Action::DetailDown, "scroll down", "向下滚动", false),
@@ -214,6 +221,10 @@ pub const BINDINGS: &[Binding] = &[
     b(Prompt, &[key(KeyCode::Right)], Action::CursorRight, "cursor right", "光标右移", false),
     b(Prompt, &[key(KeyCode::Home)], Action::LineStart, "line start", "行首", false),
     b(Prompt, &[key(KeyCode::End)], Action::LineEnd, "line end", "行尾", false),
+    b(NEXT, UP, Action::Up, "up", "上移", true),
+    b(NEXT, DOWN, Action::Down, "down", "下移", true),
+    b(NEXT, &[key(KeyCode::Enter)], Action::Submit, "choose", "选定", true),
+    b(NEXT, &[key(KeyCode::Esc)], Action::Cancel, "cancel", "取消", true),
     b(Help, &[key(KeyCode::Esc), ch('?'), ch('q')], Action::ToggleHelp, "close help", "关闭帮助", true),
     b(QuitDialog, &[ch('s')], Action::StopAndQuit, "stop and quit (training is saved first)", "停止并退出（训练会先保存）", true),
     b(QuitDialog, &[ch('w')], Action::KeepWaiting, "keep waiting: quit when done", "继续等待：结束后退出", true),
@@ -231,6 +242,7 @@ fn scopes(ctx: KeyContext) -> &'static [Scope] {
         KeyContext::Pane(Pane::Eval) => &[Always, EVAL, Global],
         KeyContext::Pane(Pane::Chat) => &[Always, CHAT, Global],
         KeyContext::Judge => &[Always, JUDGE, Global],
+        KeyContext::NextRun => &[Always, NEXT],
         KeyContext::Editor => &[Always, Editor],
         KeyContext::Prompt => &[Always, Prompt],
         KeyContext::Help => &[Always, Help],
@@ -414,6 +426,7 @@ mod tests {
     fn every_key_is_bound_once_per_context() {
         let contexts = Pane::ALL.map(KeyContext::Pane).into_iter().chain([
             KeyContext::Judge,
+            KeyContext::NextRun,
             KeyContext::Editor,
             KeyContext::Prompt,
             KeyContext::Help,
@@ -454,6 +467,15 @@ mod tests {
         assert_eq!(lookup(chat, c('a')), Some(Action::ToggleAdapter));
         assert_eq!(lookup(chat, c('c')), Some(Action::ToggleCompare));
         assert_eq!(lookup(chat, esc), Some(Action::CancelJob));
+        assert_eq!(lookup(eval, c('n')), Some(Action::NextRun));
+        assert_eq!(
+            lookup(KeyContext::Pane(Pane::Loss), c('n')),
+            Some(Action::NextRun)
+        );
+        let enter = press(KeyCode::Enter, KeyModifiers::NONE);
+        assert_eq!(lookup(KeyContext::NextRun, enter), Some(Action::Submit));
+        assert_eq!(lookup(KeyContext::NextRun, esc), Some(Action::Cancel));
+        assert_eq!(lookup(KeyContext::NextRun, c('q')), None);
         // Outside judging, a and b mean nothing in the Eval pane: no blind choice by accident.
         assert_eq!(lookup(eval, c('a')), None);
     }

@@ -202,6 +202,7 @@ impl App {
             },
             Action::Judge => self.open_judging(),
             Action::WriteReport => self.write_report(),
+            Action::NextRun => self.open_next_run(),
             Action::Increase | Action::Decrease => self.select_run(action),
             Action::DetailDown => self.eval.scroll = self.eval.scroll.saturating_add(3),
             Action::DetailUp => self.eval.scroll = self.eval.scroll.saturating_sub(3),

@@ -4,8 +4,8 @@
 //!
 //! Pane states live in one file each: `goal.rs`, `dataset.rs`, `preset.rs`, `run.rs`
 //! (with `resume.rs`, and `runs.rs` for the experiment's other runs), `plan.rs`, `eval.rs`,
-//! `chat.rs`; `input.rs` holds the text inputs and
-//! prompts; `jobs.rs` routes the events of the tests and chat answers ([`App::on_job`]).
+//! `chat.rs`; `input.rs` holds the text inputs and prompts; `next_run.rs` the next-run menu;
+//! `jobs.rs` routes the events of the tests and chat answers ([`App::on_job`]).
 
 mod chat;
 mod dataset;
@@ -13,6 +13,7 @@ mod eval;
 mod goal;
 mod input;
 mod jobs;
+mod next_run;
 mod plan;
 mod preset;
 mod resume;
@@ -30,6 +31,7 @@ pub use eval::{part_name, verdict_line, ActiveEval, EvalProgress, EvalState};
 pub use goal::{answer_of, GoalRow, GoalState, GOAL_ROWS};
 pub use input::{Input, PromptKind};
 pub use jobs::JobQueue;
+pub use next_run::{MenuEntry, NextRunMenu};
 pub use plan::PlanView;
 pub use preset::PresetState;
 pub use resume::ResumePoint;
@@ -51,6 +53,8 @@ pub enum Overlay {
     Help,
     /// "A run or the three-part test is running: stop / keep waiting / cancel".
     Quit,
+    /// The next-run menu ([`App::next_run`]).
+    NextRun,
 }
 
 /// A one-line message on the status line, until the next key.
@@ -95,6 +99,8 @@ pub struct App {
     pub eval: EvalState,
     /// Chat pane.
     pub chat: ChatState,
+    /// The next-run menu, while open.
+    pub next_run: Option<NextRunMenu>,
     /// What the files show, for the plan's ticks.
     pub facts: ExperimentFacts,
     /// The status line's message.
@@ -135,6 +141,7 @@ impl App {
             runs: RunsState::default(),
             eval: EvalState::default(),
             chat: ChatState::default(),
+            next_run: None,
             facts: ExperimentFacts::default(),
             notice: None,
             should_quit: false,
@@ -157,6 +164,7 @@ impl App {
         match (self.overlay, &self.input) {
             (Overlay::Quit, _) => KeyContext::QuitDialog,
             (Overlay::Help, _) => KeyContext::Help,
+            (Overlay::NextRun, _) => KeyContext::NextRun,
             (_, Input::Edit { .. }) => KeyContext::Editor,
             (_, Input::Prompt { .. }) => KeyContext::Prompt,
             _ => self.pane_keys(),
@@ -189,6 +197,7 @@ impl App {
         match self.key_context() {
             KeyContext::QuitDialog => self.quit_dialog(action),
             KeyContext::Help => self.overlay = Overlay::None,
+            KeyContext::NextRun => self.next_run_action(action),
             KeyContext::Editor | KeyContext::Prompt => self.on_input(action),
             KeyContext::Judge => {
                 if !self.global(action) {

@@ -3,10 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
+
 use super::resume::{conflict, Conflict, ResumePoint};
 use super::App;
-use crate::experiment::{data_dir, runs_dir, Language};
-use crate::tui::action::Action;
+use crate::eval::next_run::{describe, Origin, ORIGIN_FILE};
+use crate::experiment::{data_dir, next_run_number, numbered_runs, runs_dir, Language};
+use crate::preset::Preset;
+use crate::tui::action::{Action, Pane};
 use crate::tui::estimate::eta_s;
 use crate::tui::loss::{LossHistory, Mood};
 use crate::worker::{
@@ -137,20 +141,7 @@ impl RunState {
     /// pane shows the last curve when the cockpit is reopened. No run: a fresh state.
     pub fn last_on_disk(dir: &Path) -> RunState {
         let mut state = RunState::new(dir);
-        let newest = std::fs::read_dir(&state.runs_dir).ok().and_then(|entries| {
-            entries
-                .flatten()
-                .filter_map(|e| {
-                    let n = e
-                        .file_name()
-                        .to_str()?
-                        .strip_prefix("run-")?
-                        .parse::<RunId>()
-                        .ok()?;
-                    Some((n, e.path()))
-                })
-                .max_by_key(|(n, _)| *n)
-        });
+        let newest = numbered_runs(&state.runs_dir).pop();
         let Some((n, path)) = newest else {
             return state;
         };
@@ -197,23 +188,8 @@ impl RunState {
     }
 
     /// The next free `run-N` number under `runs/`.
-    fn next_id(&self) -> RunId {
-        let used = std::fs::read_dir(&self.runs_dir)
-            .map(|entries| {
-                entries
-                    .flatten()
-                    .filter_map(|e| {
-                        e.file_name()
-                            .to_str()?
-                            .strip_prefix("run-")?
-                            .parse::<RunId>()
-                            .ok()
-                    })
-                    .max()
-                    .unwrap_or(0)
-            })
-            .unwrap_or(0);
-        used.max(self.id.unwrap_or(0)) + 1
+    pub(super) fn next_id(&self) -> RunId {
+        next_run_number(&self.runs_dir).max(self.id.unwrap_or(0) + 1)
     }
 }
 
@@ -230,6 +206,7 @@ impl App {
             }
             Action::StartRun => self.start_run(self.run.resume_from),
             Action::StartNewRun => self.start_run(None),
+            Action::NextRun => self.open_next_run(),
             Action::PauseResume if phase == Phase::Running => self.send(WorkerCommand::Pause),
             Action::PauseResume if phase == Phase::Paused => self.send(WorkerCommand::Resume),
             Action::StopRun
@@ -257,36 +234,79 @@ impl App {
     /// Asks the worker to train the experiment's preset on its split: continuing the shown
     /// run from `resume` (its checkpoint), or in a new `runs/run-N`.
     fn start_run(&mut self, resume: Option<ResumePoint>) {
-        let lang = self.lang();
+        if !self.split_ready() {
+            return;
+        }
+        let resume = resume.zip(self.run.id);
+        // A run started from the next-run menu trained its own preset, not the experiment's:
+        // continuing it keeps that one.
+        let own = self.run.dir().join(ORIGIN_FILE).is_file() && resume.is_some();
+        let preset = match own {
+            true => Preset::load(&self.run.dir().join("preset.toml")),
+            false => self.exp.resolve_preset(&self.dir).map(|(p, _)| p),
+        };
+        let preset = match preset {
+            Ok(p) => p,
+            Err(e) => return self.tell(&format!("{e:#}"), Mood::Bad),
+        };
+        if resume.is_some() {
+            if let Some(c) = conflict(&self.run.dir(), &preset) {
+                let lang = self.lang();
+                return self.tell(&cannot_continue(&self.run.name, &c, lang), Mood::Bad);
+            }
+        }
+        self.launch(preset, resume, None);
+    }
+
+    /// The next-run menu's choice: a new run with `preset`, its `origin.json` written first.
+    pub(super) fn start_next_run(&mut self, preset: Preset, origin: Origin) {
+        if self.split_ready() {
+            self.focus = Pane::Loss;
+            self.launch(preset, None, Some(origin));
+        }
+    }
+
+    /// The records are split (training reads the split); otherwise says how to split them.
+    fn split_ready(&mut self) -> bool {
         if self.data.split.is_none() {
-            let msg = lang.pick(
+            let msg = self.lang().pick(
                 "Split the records first: Dataset pane (2), then s.",
                 "请先分割数据：数据窗格（2），按 s。",
             );
             self.tell(msg, Mood::Bad);
-            return;
         }
-        let preset = match self.exp.resolve_preset(&self.dir) {
-            Ok((p, _)) => p,
-            Err(e) => return self.tell(&format!("{e:#}"), Mood::Bad),
-        };
-        let resume = resume.zip(self.run.id);
-        if resume.is_some() {
-            if let Some(c) = conflict(&self.run.dir(), &preset) {
-                return self.tell(&cannot_continue(&self.run.name, &c, lang), Mood::Bad);
-            }
-        }
+        self.data.split.is_some()
+    }
+
+    /// Sends the worker the run: `resume` continues the shown run, else a new `runs/run-N`
+    /// (with `origin` recorded in it before the worker hears of it).
+    fn launch(
+        &mut self,
+        preset: Preset,
+        resume: Option<(ResumePoint, RunId)>,
+        origin: Option<Origin>,
+    ) {
+        let lang = self.lang();
         let (id, history) = match resume {
             // The steps after the checkpoint are trained again: their points go.
             Some((point, id)) => (id, self.run.history.until(point.step)),
             None => (self.run.next_id(), LossHistory::default()),
         };
         let name = format!("run-{id}");
+        let out_dir = self.run.runs_dir.join(&name);
+        if let Some(origin) = &origin {
+            let written = std::fs::create_dir_all(&out_dir)
+                .with_context(|| format!("{}: cannot create", out_dir.display()))
+                .and_then(|()| origin.save(&out_dir));
+            if let Err(e) = written {
+                return self.tell(&format!("{e:#}"), Mood::Bad);
+            }
+        }
         let spec = RunSpec {
             preset,
             base_dir: self.dir.clone(),
             data_dir: data_dir(&self.dir),
-            out_dir: self.run.runs_dir.join(&name),
+            out_dir,
             resume: resume.is_some(),
             init_adapter: None,
         };
@@ -303,17 +323,29 @@ impl App {
             finished: self.run.finished,
             ..RunState::new(&self.dir)
         };
-        let msg = match (resume, lang) {
-            (Some((p, _)), Language::En) => format!(
+        let msg = match (resume, &origin, lang) {
+            (Some((p, _)), _, Language::En) => format!(
                 "Continuing run-{id} from its checkpoint at step {}/{}: loading the model on the worker…",
                 p.step, p.total_steps
             ),
-            (Some((p, _)), Language::Zh) => format!(
+            (Some((p, _)), _, Language::Zh) => format!(
                 "正在从第 {}/{} 步的检查点续训 run-{id}：后台加载模型…",
                 p.step, p.total_steps
             ),
-            (None, Language::En) => format!("Starting run-{id}: loading the model on the worker…"),
-            (None, Language::Zh) => format!("正在启动 run-{id}：后台加载模型…"),
+            (None, Some(o), Language::En) => format!(
+                "Starting run-{id} from {} ({}): loading the model on the worker…",
+                o.from,
+                describe(&o.changes)
+            ),
+            (None, Some(o), Language::Zh) => format!(
+                "正在启动 run-{id}（基于 {}：{}）：后台加载模型…",
+                o.from,
+                describe(&o.changes)
+            ),
+            (None, None, Language::En) => {
+                format!("Starting run-{id}: loading the model on the worker…")
+            }
+            (None, None, Language::Zh) => format!("正在启动 run-{id}：后台加载模型…"),
         };
         self.tell(&msg, Mood::Neutral);
     }

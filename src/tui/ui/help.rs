@@ -2,10 +2,10 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear};
+use ratatui::widgets::{Block, Borders};
 use ratatui::Frame;
 
-use super::{centered, draw_lines};
+use super::{centered, clear, draw_lines};
 use crate::experiment::Language;
 use crate::tui::app::App;
 use crate::tui::keymap;
@@ -21,7 +21,7 @@ pub fn render(f: &mut Frame, screen: Rect, app: &App) {
         .collect();
     let rows = entries.len().div_ceil(2) as u16;
     let area = centered(screen, screen.width.saturating_sub(4).min(110), rows + 2);
-    f.render_widget(Clear, area);
+    clear(f, area);
     let title = match lang {
         Language::En => format!(" Keys · {} pane · Esc closes ", app.focus.title(lang)),
         Language::Zh => format!(" 按键 · {}窗格 · Esc 关闭 ", app.focus.title(lang)),

@@ -11,6 +11,7 @@ mod goal;
 mod header;
 mod help;
 mod loss;
+mod next_run;
 mod plan;
 mod preset;
 mod quit;
@@ -69,6 +70,7 @@ pub fn render(f: &mut Frame, app: &App) {
     match app.overlay {
         Overlay::Help => help::render(f, area, app),
         Overlay::Quit => quit::render(f, area, app),
+        Overlay::NextRun => next_run::render(f, area, app),
         Overlay::None => {}
     }
 }
@@ -145,6 +147,22 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
         w,
         h,
     )
+}
+
+/// Clears `area` for an overlay. A wide character whose second half lies on the area's left
+/// edge goes too: left there, it would hide the overlay's border.
+fn clear(f: &mut Frame, area: Rect) {
+    f.render_widget(ratatui::widgets::Clear, area);
+    if area.x == 0 {
+        return;
+    }
+    let buf = f.buffer_mut();
+    for y in area.top()..area.bottom() {
+        let left = &mut buf[(area.x - 1, y)];
+        if super::text::width(left.symbol()) > 1 {
+            left.set_symbol(" ");
+        }
+    }
 }
 
 fn too_small(f: &mut Frame, area: Rect, lang: Language) {

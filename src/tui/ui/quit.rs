@@ -3,10 +3,10 @@
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear};
+use ratatui::widgets::{Block, Borders};
 use ratatui::Frame;
 
-use super::{centered, draw_lines, wrapped};
+use super::{centered, clear, draw_lines, wrapped};
 use crate::experiment::Language;
 use crate::tui::app::App;
 use crate::tui::keymap::{self, KeyContext};
@@ -18,7 +18,7 @@ use crate::tui::theme;
 pub fn render(f: &mut Frame, screen: Rect, app: &App) {
     let lang = app.lang();
     let area = centered(screen, 64, 9);
-    f.render_widget(Clear, area);
+    clear(f, area);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme::mood(Mood::Warn))
