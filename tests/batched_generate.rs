@@ -205,3 +205,58 @@ fn smollm2_greedy_chat_answers_batched_equal_one_at_a_time() {
     }
     assert!(want.iter().any(|w| w.1 == StopReason::EndOfTurn));
 }
+
+#[test]
+fn chat_prompts_file_answers_every_line_as_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("prompts.txt");
+    std::fs::write(
+        &file,
+        "Hi\n\n{\"instruction\": \"List three vegetables.\", \"input\": \"Short.\"}\n2+2=?\n",
+    )
+    .unwrap();
+    let model = fixtures().join("tiny-llama");
+    let run = |size: &str| {
+        let out = tunedeck(&[
+            "chat",
+            "--model",
+            path_str(&model),
+            "--prompts",
+            path_str(&file),
+            "--max-new-tokens",
+            "12",
+            "--device",
+            "cpu",
+            "--batch-size",
+            size,
+        ]);
+        succeeded(&out);
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let batched = run("0");
+    let lines: Vec<serde_json::Value> = batched
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{batched}");
+    assert_eq!(lines[1]["prompt"], "List three vegetables.\nShort.");
+    for l in &lines {
+        assert!(l["answer"].is_string() && l["stop"].is_string(), "{l}");
+    }
+    assert_eq!(
+        batched,
+        run("1"),
+        "batched answers equal one-at-a-time ones"
+    );
+    std::fs::write(&file, "{\"input\": \"no instruction\"}\n").unwrap();
+    expect_error(
+        &[
+            "chat",
+            "--model",
+            path_str(&model),
+            "--prompts",
+            path_str(&file),
+        ],
+        &["prompts.txt:1", "instruction"],
+    );
+}
