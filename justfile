@@ -50,6 +50,12 @@ bench-eval: (setup "release")
     cargo build --release --quiet
     .venv/bin/python bench/eval.py
 
+# The demo's whole three-part test on a trained run, one answer at a time and then batched
+# (automatic batch size) in one process: answers/min of both, the ratio, identical answers.
+bench-eval-demo EXP RUN: (setup "release")
+    cargo build --release --quiet --example bench_eval_demo
+    cargo run --release --quiet --example bench_eval_demo -- {{EXP}} {{RUN}}
+
 # Cockpit speed: full-frame render time at 160x48, and key-to-redraw latency while training.
 bench-ui: (setup "release")
     cargo build --release --quiet --examples

@@ -43,22 +43,21 @@ fn expect_eval_error(args: &[String], mentions: &[&str]) -> String {
 }
 
 fn eval_explicit(split: &Path, guard: &Path, out: &Path) -> std::process::Output {
+    eval_with(split, guard, out, &["--max-new-tokens", "8"])
+}
+
+fn eval_with(split: &Path, guard: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
     let adapter = fixtures().join("peft-tiny-llama");
-    let args = eval_args(
-        &adapter,
-        split,
-        guard,
-        &[
-            "--max-new-tokens",
-            "8",
-            "--exam-size",
-            "3",
-            "--device",
-            "cpu",
-            "--out",
-            path_str(out),
-        ],
-    );
+    let mut rest = vec![
+        "--exam-size",
+        "3",
+        "--device",
+        "cpu",
+        "--out",
+        path_str(out),
+    ];
+    rest.extend_from_slice(extra);
+    let args = eval_args(&adapter, split, guard, &rest);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     tunedeck(&args)
 }
@@ -131,6 +130,66 @@ fn eval_answers_scores_and_records_every_part() {
             .collect::<Vec<_>>()
     };
     assert_eq!(answers(&report), answers(&second));
+}
+
+#[test]
+fn batched_and_one_at_a_time_evals_give_the_same_answers_and_verdicts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let split = split_copy(tmp.path(), "split");
+    let guard = fixtures().join("eval/guard.jsonl");
+    let run = |name: &str, size: &str| -> (Value, String) {
+        let out = tmp.path().join(name);
+        let r = eval_with(
+            &split,
+            &guard,
+            &out,
+            &["--max-new-tokens", "64", "--batch-size", size],
+        );
+        succeeded(&r);
+        let report = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        (report, String::from_utf8_lossy(&r.stdout).into_owned())
+    };
+    let (one, _) = run("one.json", "1");
+    let (batched, stdout) = run("batched.json", "0");
+    let strip = |r: &Value| {
+        let mut parts = r["parts"].clone();
+        for p in parts.as_array_mut().unwrap() {
+            for item in p["items"].as_array_mut().unwrap() {
+                for side in ["base", "adapter"] {
+                    // Perplexity is one forward pass either way; compare the generated parts.
+                    item[side]["scores"]["perplexity"] = Value::Null;
+                }
+            }
+            for side in ["base", "adapter"] {
+                p[side]["perplexity"] = Value::Null;
+            }
+        }
+        parts
+    };
+    assert_eq!(strip(&one), strip(&batched), "answers, scores and verdicts");
+    // The tiny random model babbles without looping, so nothing is cut here (the generator's
+    // tests cut loops); a cut answer would be a wrong runaway short of the limit.
+    let cut: u64 = batched["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["base"]["cut"].as_u64().unwrap() + p["adapter"]["cut"].as_u64().unwrap())
+        .sum();
+    assert_eq!(cut > 0, stdout.contains("cut ="), "{stdout}");
+    for item in batched["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["items"].as_array().unwrap())
+    {
+        for side in ["base", "adapter"] {
+            let a = &item[side];
+            if a["scores"]["cut"] == true {
+                assert!(a["scores"]["runaway"] == true && a["scores"]["correct"] == false);
+                assert!(a["tokens"].as_u64().unwrap() < 64);
+            }
+        }
+    }
 }
 
 #[test]

@@ -1,13 +1,14 @@
-//! `tunedeck chat`: one-shot with `--prompt`, an interactive prompt without it.
+//! `tunedeck chat`: one-shot with `--prompt`, many at once with `--prompts FILE`, an
+//! interactive prompt without either.
 
 use super::model::load_for_inference;
 use crate::model::chat::{reply, Sampling};
-use crate::model::generate::StopReason;
+use crate::model::generate::{generate_batch, GenerateOptions, StopReason};
 use crate::model::Model;
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub struct ChatArgs {
@@ -17,8 +18,15 @@ pub struct ChatArgs {
     #[arg(long)]
     adapter: Option<PathBuf>,
     /// Answer this one prompt and exit; without it, chat interactively.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "prompts")]
     prompt: Option<String>,
+    /// Answer every prompt in FILE (one per line, or JSON lines with `instruction` and an
+    /// optional `input` and `system`) in batches; prints JSON lines {"prompt","answer","stop"}.
+    #[arg(long, value_name = "FILE")]
+    prompts: Option<PathBuf>,
+    /// Prompts answered at once with --prompts: 0 = automatic, 1 = one at a time.
+    #[arg(long, default_value_t = 0)]
+    batch_size: usize,
     /// A system prompt instead of the template's default.
     #[arg(long)]
     system: Option<String>,
@@ -69,6 +77,9 @@ pub fn run(args: ChatArgs) -> Result<()> {
         answer(&m, &args, &[], p)?;
         return Ok(());
     }
+    if let Some(file) = &args.prompts {
+        return answer_file(&m, &args, file);
+    }
     eprintln!(
         "chatting with {} — empty line or Ctrl-D to quit, /reset to forget the conversation",
         args.model.display()
@@ -95,6 +106,77 @@ pub fn run(args: ChatArgs) -> Result<()> {
                 history.push((line.to_string(), reply));
             }
         }
+    }
+    Ok(())
+}
+
+/// One prompt of a `--prompts` file: (system, user turn).
+fn parse_prompt(line: &str, file: &Path, n: usize) -> Result<(Option<String>, String)> {
+    if !line.starts_with('{') {
+        return Ok((None, line.to_string()));
+    }
+    let v: serde_json::Value = serde_json::from_str(line)
+        .with_context(|| format!("{}:{n}: not valid JSON", file.display()))?;
+    let field = |k: &str| v.get(k).and_then(|x| x.as_str()).filter(|s| !s.is_empty());
+    let Some(instruction) = field("instruction") else {
+        bail!(
+            "{}:{n}: a JSON line needs an \"instruction\"",
+            file.display()
+        );
+    };
+    // LLaMA-Factory's rule: the prompt is instruction + "\n" + input.
+    let user = match field("input") {
+        Some(input) => format!("{instruction}\n{input}"),
+        None => instruction.to_string(),
+    };
+    Ok((field("system").map(str::to_string), user))
+}
+
+/// `--prompts FILE`: every prompt answered in one batched call, one JSON line each.
+fn answer_file(m: &Model, args: &ChatArgs, file: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("{}: cannot read", file.display()))?;
+    let mut users = Vec::new();
+    let mut ids = Vec::new();
+    let tok = &m.tokenizer;
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let (system, user) = parse_prompt(line, file, i + 1)?;
+        let system = system.as_deref().or(args.system.as_deref());
+        ids.push(tok.encode(&tok.template.prompt(system, &[], &user))?);
+        users.push(user);
+    }
+    if users.is_empty() {
+        bail!("{}: no prompts in the file", file.display());
+    }
+    let opts = GenerateOptions {
+        max_new_tokens: args.max_new_tokens,
+        temperature: args.temperature,
+        top_p: args.top_p,
+        seed: args.seed,
+        stop_ids: tok.stop_ids.clone(),
+    };
+    let answers = generate_batch(
+        &m.decoder,
+        &ids,
+        &opts,
+        args.batch_size,
+        &mut || true,
+        &|_| false,
+    );
+    let mut out = std::io::stdout().lock();
+    for (user, (new, stop)) in users.iter().zip(answers) {
+        let stop = match stop {
+            StopReason::EndOfTurn => "end_of_turn",
+            StopReason::MaxTokens => "max_tokens",
+            StopReason::Cancelled => "cancelled",
+            StopReason::Runaway => "runaway",
+        };
+        let line = serde_json::json!({"prompt": user, "answer": tok.decode(&new)?, "stop": stop});
+        writeln!(out, "{line}")?;
     }
     Ok(())
 }

@@ -56,6 +56,10 @@ pub struct EvalArgs {
     /// auto, cpu or cuda.
     #[arg(long, default_value = "auto")]
     device: String,
+    /// Answers generated at once: 0 = automatic (from the prompt lengths and memory), 1 = one
+    /// at a time.
+    #[arg(long, default_value_t = 0)]
+    batch_size: usize,
     /// Where to write the results (default: eval.json in the run folder).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -96,6 +100,7 @@ fn spec_of(args: &EvalArgs) -> Result<(EvalSpec, PathBuf)> {
                 top_p: DEFAULT_TOP_P,
                 seed: 42,
                 device: "auto".into(),
+                batch_size: 0,
             };
             (spec, out)
         }
@@ -117,6 +122,7 @@ fn spec_of(args: &EvalArgs) -> Result<(EvalSpec, PathBuf)> {
         spec.seed = s;
     }
     spec.exam_size = args.exam_size;
+    spec.batch_size = args.batch_size;
     spec.max_new_tokens = args.max_new_tokens;
     spec.temperature = args.temperature;
     spec.top_p = args.top_p;
@@ -197,9 +203,10 @@ pub fn run(args: EvalArgs) -> Result<()> {
 /// `7/20 right, score 0.41` for the exam and interview; the mean score for the guard.
 fn cell(p: &PartResult, side: Side) -> String {
     let s = p.summary(side);
-    let runaway = match s.runaway {
-        0 => String::new(),
-        n => format!(", {n} runaway"),
+    let runaway = match (s.runaway, s.cut) {
+        (0, _) => String::new(),
+        (n, 0) => format!(", {n} runaway"),
+        (n, c) => format!(", {n} runaway ({c} cut)"),
     };
     format!(
         "{}/{} right, score {:.2}{runaway}",
@@ -233,6 +240,13 @@ pub fn summary(r: &EvalReport) -> Vec<String> {
             "runaway = looping, or still going at --max-new-tokens {}",
             r.settings.max_new_tokens
         ));
+        let cut: usize = r.parts.iter().map(|p| p.base.cut + p.adapter.cut).sum();
+        if cut > 0 {
+            lines.push(format!(
+                "cut = {cut} answers stopped as soon as they looped (counted wrong, as any \
+                 runaway)"
+            ));
+        }
     }
     if let Some(g) = r.part(Part::Guard) {
         if let (Some(b), Some(a)) = (g.base.perplexity, g.adapter.perplexity) {

@@ -140,6 +140,7 @@ impl RunContext {
             top_p: DEFAULT_TOP_P,
             seed: self.preset.seed,
             device: "auto".into(),
+            batch_size: 0,
         }
     }
 }

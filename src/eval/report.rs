@@ -307,6 +307,13 @@ fn eval_section(md: &mut String, eval: Option<&EvalReport>) {
             if p.passed { "pass" } else { "**fail**" }
         );
     }
+    let cut: usize = e.parts.iter().map(|p| p.base.cut + p.adapter.cut).sum();
+    if cut > 0 {
+        let _ = writeln!(
+            md,
+            "\n{cut} answers were cut as soon as the repetition detector saw them loop; they count as runaway (wrong)."
+        );
+    }
     let _ = writeln!(md, "\nRules:\n");
     for p in &e.parts {
         let _ = writeln!(md, "- {}: {}", p.part.name(), p.rule);

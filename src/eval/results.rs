@@ -83,6 +83,9 @@ pub struct Scores {
     pub repetition: Repetition,
     /// Looping or never closing its turn.
     pub runaway: bool,
+    /// Generation was cut once the repetition detector saw the answer loop (so `runaway`).
+    #[serde(default)]
+    pub cut: bool,
     /// The item's score in [0, 1]: the keyword share when keywords are listed, else ROUGE-L.
     pub score: f64,
     /// Counts as a right answer under the part's rule (see `verdict::is_correct`).
@@ -153,6 +156,9 @@ pub struct SideSummary {
     pub format_ok: Option<usize>,
     /// Runaway answers.
     pub runaway: usize,
+    /// Of those, answers cut short as soon as they looped.
+    #[serde(default)]
+    pub cut: usize,
     /// Geometric mean of the references' perplexities (guard only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub perplexity: Option<f64>,

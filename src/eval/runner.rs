@@ -5,10 +5,11 @@
 //! in seconds rather than after the base model's answers; its branches are then taken out for
 //! the base model's turn and put back for the adapter's.
 //!
-//! Generation is sequential with the KV-cache generator: the decoder has no padding mask,
-//! so batching prompts of different lengths would change the answers.
+//! Each part's questions are answered by one batched generation per side, which gives the
+//! one-at-a-time generator's answers token for token; an answer the repetition detector
+//! already calls a loop is cut there (it is wrong either way) and marked `cut`.
 
-use super::metrics::{perplexity, rouge_l, FormatCheck};
+use super::metrics::{perplexity, rouge_l, FormatCheck, Repetition};
 use super::questions::{self, Question};
 use super::results::{
     utc_now, Answer, EvalReport, Item, Part, Settings, Side, Timing, Unsealing, VERSION,
@@ -17,9 +18,10 @@ use super::verdict;
 use crate::data::SplitDir;
 use crate::experiment::Goal;
 use crate::lora::{plug, unplug, Unplugged};
-use crate::model::generate::{generate, token_logprobs, GenerateOptions, StopReason};
+use crate::model::generate::{generate_batch_with, token_logprobs, GenerateOptions, StopReason};
 use crate::model::{device, Model};
 use anyhow::{bail, Context, Result};
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -90,6 +92,8 @@ pub struct EvalSpec {
     pub seed: u64,
     /// `auto`, `cpu` or `cuda`.
     pub device: String,
+    /// Sequences generated at once: 0 = automatic, 1 = one at a time.
+    pub batch_size: usize,
 }
 
 /// What the runner reports as it goes.
@@ -354,51 +358,87 @@ fn answer_all(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Answers> {
     let tok = &model.tokenizer;
+    // Question i samples with seed + i, so an answer does not depend on those before it.
+    let opts = GenerateOptions {
+        max_new_tokens: spec.max_new_tokens,
+        temperature: spec.temperature,
+        top_p: spec.top_p,
+        seed: spec.seed,
+        stop_ids: tok.stop_ids.clone(),
+    };
+    let runaway = |ids: &[u32]| {
+        tok.decode(ids)
+            .is_ok_and(|text| Repetition::of(&text, false).looping())
+    };
     let mut out = Vec::new();
     for (part, qs) in parts {
-        let mut answers = Vec::with_capacity(qs.len());
-        for (i, q) in qs.iter().enumerate() {
-            let prompt = tok
-                .template
-                .prompt(q.system.as_deref(), &q.history, &q.prompt);
-            let ids = tok.encode(&prompt)?;
-            let opts = GenerateOptions {
-                max_new_tokens: spec.max_new_tokens,
-                temperature: spec.temperature,
-                top_p: spec.top_p,
-                // One seed per question, so an answer does not depend on those before it.
-                seed: spec.seed.wrapping_add(i as u64),
-                stop_ids: tok.stop_ids.clone(),
-            };
-            let (new, stop) = generate(&model.decoder, &ids, &opts, &mut |_| {
-                !cancel.load(Ordering::Relaxed)
-            });
-            if stop == StopReason::Cancelled {
-                return Err(Cancelled.into());
+        let prompts = qs
+            .iter()
+            .map(|q| {
+                tok.encode(
+                    &tok.template
+                        .prompt(q.system.as_deref(), &q.history, &q.prompt),
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut answers: Vec<Option<Answer>> = vec![None; qs.len()];
+        let failed = RefCell::new(None);
+        generate_batch_with(
+            &model.decoder,
+            &prompts,
+            &opts,
+            spec.batch_size,
+            &mut || !cancel.load(Ordering::Relaxed) && failed.borrow().is_none(),
+            &runaway,
+            &mut |i, new, stop| {
+                if stop == StopReason::Cancelled {
+                    return;
+                }
+                let q = &qs[i];
+                let text = match tok.decode(new) {
+                    Ok(text) => text,
+                    Err(e) => {
+                        failed.borrow_mut().get_or_insert(e);
+                        return;
+                    }
+                };
+                let ended = stop == StopReason::EndOfTurn;
+                let mut scores =
+                    verdict::score(*part, &text, ended, &q.reference, &q.keywords, format);
+                scores.cut = stop == StopReason::Runaway;
+                counter.done += 1;
+                counter.tokens += new.len();
+                progress(Progress::Answered {
+                    part: *part,
+                    side,
+                    done: counter.done,
+                    total: counter.total,
+                    item: i,
+                    items: qs.len(),
+                    text: &text,
+                });
+                answers[i] = Some(Answer {
+                    text,
+                    tokens: new.len(),
+                    ended,
+                    scores,
+                });
+            },
+        );
+        if let Some(e) = failed.into_inner() {
+            return Err(e);
+        }
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Cancelled.into());
+        }
+        let mut answers = answers
+            .into_iter()
+            .collect::<Option<Vec<Answer>>>()
+            .ok_or(Cancelled)?;
+        if *part == Part::Guard {
+            for ((q, ids), a) in qs.iter().zip(&prompts).zip(&mut answers) {
+                a.scores.perplexity = reference_perplexity(model, ids, &q.reference)?;
             }
-            let text = tok.decode(&new)?;
-            let ended = stop == StopReason::EndOfTurn;
-            let mut scores = verdict::score(*part, &text, ended, &q.reference, &q.keywords, format);
-            if *part == Part::Guard {
-                scores.perplexity = reference_perplexity(model, &ids, &q.reference)?;
-            }
-            counter.done += 1;
-            counter.tokens += new.len();
-            progress(Progress::Answered {
-                part: *part,
-                side,
-                done: counter.done,
-                total: counter.total,
-                item: i,
-                items: qs.len(),
-                text: &text,
-            });
-            answers.push(Answer {
-                text,
-                tokens: new.len(),
-                ended,
-                scores,
-            });
         }
         out.push(answers);
     }

@@ -43,6 +43,7 @@ pub fn score(
         format_ok,
         repetition,
         runaway,
+        cut: false,
         score: keywords.unwrap_or(rouge),
         correct: is_correct(exact, rouge, keywords, format_ok, runaway),
         perplexity: None,
@@ -81,6 +82,7 @@ pub fn summarise(items: &[Item], side: Side) -> SideSummary {
         exact: scores.iter().filter(|s| s.exact).count(),
         format_ok: (!formats.is_empty()).then(|| formats.iter().filter(|&&ok| ok).count()),
         runaway: scores.iter().filter(|s| s.runaway).count(),
+        cut: scores.iter().filter(|s| s.cut).count(),
         // Geometric mean: perplexities multiply, and one odd question should not dominate.
         perplexity: (!ppl.is_empty())
             .then(|| (ppl.iter().map(|p| p.ln()).sum::<f64>() / ppl.len() as f64).exp()),
@@ -163,6 +165,22 @@ mod tests {
             adapter: answer(part, adapter, reference, kw),
             agreement: rouge_l(adapter, base),
         }
+    }
+
+    #[test]
+    fn cut_answers_count_and_old_records_without_cut_load() {
+        let mut items = vec![item(Part::Guard, "Paris", "Paris", "Paris", &[])];
+        items[0].adapter.scores.cut = true;
+        let s = summarise(&items, Side::Adapter);
+        assert_eq!((s.cut, summarise(&items, Side::Base).cut), (1, 0));
+        // eval.json written before answers could be cut has no `cut` keys.
+        let mut json = serde_json::to_value(&items[0].base.scores).unwrap();
+        json.as_object_mut().unwrap().remove("cut");
+        let back: Scores = serde_json::from_value(json).unwrap();
+        assert!(!back.cut);
+        let mut json = serde_json::to_value(&s).unwrap();
+        json.as_object_mut().unwrap().remove("cut");
+        assert_eq!(serde_json::from_value::<SideSummary>(json).unwrap().cut, 0);
     }
 
     #[test]

@@ -1,4 +1,6 @@
-//! Token generation with a KV cache: greedy, or temperature + top-p sampling with a seed.
+//! Token generation with a KV cache: greedy, or temperature + top-p sampling with a seed;
+//! one prompt at a time, or many at once in a left-padded batch that answers token for token
+//! as the one-at-a-time path does.
 
 use super::llama::{Decoder, KvCache};
 use tch::{Device, Kind, Tensor};
@@ -31,6 +33,8 @@ pub enum StopReason {
     EndOfTurn,
     MaxTokens,
     Cancelled,
+    /// The caller's runaway test said the answer loops; it was cut there.
+    Runaway,
 }
 
 /// SplitMix64: small, seeded and identical everywhere, so a seed reproduces a sample.
@@ -140,4 +144,291 @@ pub fn token_logprobs(model: &Decoder, ids: &[u32]) -> Vec<Option<f32>> {
     std::iter::once(None)
         .chain(values.into_iter().map(Some))
         .collect()
+}
+
+/// How often (in new tokens) a sequence's runaway test is asked.
+pub const RUNAWAY_EVERY: usize = 16;
+
+/// Largest automatic batch on a CPU: past it, a step costs more than the answers it adds.
+const CPU_BATCH_CAP: usize = 16;
+/// Largest automatic batch on a GPU.
+const GPU_BATCH_CAP: usize = 64;
+
+/// What one finished prompt reports: (prompt index, new tokens, why it ended).
+pub type OnDone<'a> = dyn FnMut(usize, &[u32], StopReason) + 'a;
+
+/// Answers every prompt: new token ids (without the stop token) and why each ended, in
+/// prompt order. Prompt `i` samples with seed `opts.seed + i`, as a caller of [`generate`]
+/// seeding one prompt at a time would. `batch_size` 0 picks one from the prompt lengths and
+/// a memory budget ([`auto_batch_size`]); 1 runs the one-at-a-time path. `keep_going` is
+/// asked before every step (false: every unfinished prompt ends `Cancelled`); `runaway`
+/// sees a prompt's tokens every [`RUNAWAY_EVERY`] new tokens (true: it ends `Runaway`).
+pub fn generate_batch(
+    decoder: &Decoder,
+    prompts: &[Vec<u32>],
+    opts: &GenerateOptions,
+    batch_size: usize,
+    keep_going: &mut dyn FnMut() -> bool,
+    runaway: &dyn Fn(&[u32]) -> bool,
+) -> Vec<(Vec<u32>, StopReason)> {
+    let mut out = vec![(Vec::new(), StopReason::Cancelled); prompts.len()];
+    generate_batch_with(
+        decoder,
+        prompts,
+        opts,
+        batch_size,
+        keep_going,
+        runaway,
+        &mut |i, ids, stop| out[i] = (ids.to_vec(), stop),
+    );
+    out
+}
+
+/// [`generate_batch`] that hands each answer to `on_done` as soon as it is finished (in any
+/// order) instead of collecting them. Cancelled prompts are reported too.
+pub fn generate_batch_with(
+    decoder: &Decoder,
+    prompts: &[Vec<u32>],
+    opts: &GenerateOptions,
+    batch_size: usize,
+    keep_going: &mut dyn FnMut() -> bool,
+    runaway: &dyn Fn(&[u32]) -> bool,
+    on_done: &mut OnDone,
+) {
+    let batch_size = match batch_size {
+        0 => auto_batch_size(decoder, prompts, opts),
+        n => n,
+    };
+    if batch_size == 1 {
+        for (i, prompt) in prompts.iter().enumerate() {
+            let (ids, stop) = generate_one(decoder, prompt, &seeded(opts, i), keep_going, runaway);
+            on_done(i, &ids, stop);
+        }
+        return;
+    }
+    Batch::new(decoder, opts, batch_size, runaway, on_done).run(prompts, keep_going);
+}
+
+/// A batch size for `prompts`: as many sequences as a KV-cache budget holds at the longest
+/// prompt plus `max_new_tokens` (with room for the copies a step makes), capped at 16 on a
+/// CPU and 64 on a GPU, and never more than there are prompts.
+pub fn auto_batch_size(decoder: &Decoder, prompts: &[Vec<u32>], opts: &GenerateOptions) -> usize {
+    let cfg = &decoder.config;
+    let device = decoder.embed_tokens.device();
+    let longest = prompts.iter().map(Vec::len).max().unwrap_or(0) + opts.max_new_tokens;
+    let per_token = 2 * decoder.layers.len() * cfg.kv_heads() * cfg.head_dim();
+    let bytes = decoder.embed_tokens.kind().elt_size_in_bytes();
+    // The step concatenates a new cache beside the old one: count each sequence three times.
+    let per_sequence = (3 * per_token * bytes * longest).max(1);
+    let (budget, cap) = if device.is_cuda() {
+        (8usize << 30, GPU_BATCH_CAP)
+    } else {
+        (2usize << 30, CPU_BATCH_CAP)
+    };
+    (budget / per_sequence).min(cap).min(prompts.len()).max(1)
+}
+
+/// `opts` with prompt `i`'s seed.
+fn seeded(opts: &GenerateOptions, i: usize) -> GenerateOptions {
+    GenerateOptions {
+        seed: opts.seed.wrapping_add(i as u64),
+        ..opts.clone()
+    }
+}
+
+/// One prompt through [`generate`], with the batch's runaway and cancel rules.
+fn generate_one(
+    decoder: &Decoder,
+    prompt: &[u32],
+    opts: &GenerateOptions,
+    keep_going: &mut dyn FnMut() -> bool,
+    runaway: &dyn Fn(&[u32]) -> bool,
+) -> (Vec<u32>, StopReason) {
+    let mut seen = Vec::new();
+    let mut cut = false;
+    let (ids, stop) = generate(decoder, prompt, opts, &mut |id| {
+        seen.push(id);
+        cut = seen.len() % RUNAWAY_EVERY == 0 && runaway(&seen);
+        !cut && keep_going()
+    });
+    (ids, if cut { StopReason::Runaway } else { stop })
+}
+
+/// One sequence in the batch.
+struct Seq {
+    /// Its prompt's index.
+    index: usize,
+    prompt_len: usize,
+    out: Vec<u32>,
+    rng: Rng,
+    /// Left padding in front of it in the cache.
+    pad: i64,
+}
+
+/// Left-padded batched decoding: each prompt is prefilled alone (exactly the one-at-a-time
+/// computation), its cache joins the batch, and the batch steps one token for every sequence
+/// at once. A finished sequence leaves at once and the next prompt (in length order, so
+/// neighbours pad little) takes its place.
+struct Batch<'a, 'b> {
+    decoder: &'a Decoder,
+    opts: &'a GenerateOptions,
+    size: usize,
+    runaway: &'a dyn Fn(&[u32]) -> bool,
+    on_done: &'a mut OnDone<'b>,
+    seqs: Vec<Seq>,
+    cache: KvCache,
+}
+
+impl<'a, 'b> Batch<'a, 'b> {
+    fn new(
+        decoder: &'a Decoder,
+        opts: &'a GenerateOptions,
+        size: usize,
+        runaway: &'a dyn Fn(&[u32]) -> bool,
+        on_done: &'a mut OnDone<'b>,
+    ) -> Self {
+        Self {
+            decoder,
+            opts,
+            size,
+            runaway,
+            on_done,
+            seqs: Vec::new(),
+            cache: KvCache::new(decoder.layers.len()),
+        }
+    }
+
+    fn run(mut self, prompts: &[Vec<u32>], keep_going: &mut dyn FnMut() -> bool) {
+        let _guard = tch::no_grad_guard();
+        let mut queue: Vec<usize> = (0..prompts.len()).collect();
+        // Longest last, so `pop` takes the shortest first; stable, so ties keep prompt order.
+        queue.sort_by_key(|&i| std::cmp::Reverse(prompts[i].len()));
+        loop {
+            if !keep_going() {
+                for i in queue.into_iter().chain(self.seqs.iter().map(|s| s.index)) {
+                    (self.on_done)(i, &[], StopReason::Cancelled);
+                }
+                return;
+            }
+            while self.seqs.len() < self.size {
+                let Some(i) = queue.pop() else { break };
+                self.admit(i, &prompts[i]);
+            }
+            if self.seqs.is_empty() {
+                return;
+            }
+            self.step();
+        }
+    }
+
+    /// Prefills prompt `index` alone, picks its first token, and adds it to the batch unless
+    /// that already finished it.
+    fn admit(&mut self, index: usize, prompt: &[u32]) {
+        let mut seq = Seq {
+            index,
+            prompt_len: prompt.len(),
+            out: Vec::new(),
+            rng: Rng::new(self.opts.seed.wrapping_add(index as u64)),
+            pad: 0,
+        };
+        if self.opts.max_new_tokens == 0 || prompt.is_empty() {
+            (self.on_done)(index, &[], StopReason::MaxTokens);
+            return;
+        }
+        let device = self.decoder.embed_tokens.device();
+        let ids: Vec<i64> = prompt.iter().map(|&t| t as i64).collect();
+        let ids = Tensor::from_slice(&ids).to_device(device).unsqueeze(0); // (1, T)
+        let mut cache = KvCache::new(self.decoder.layers.len());
+        let hidden = self.decoder.hidden(&ids, Some(&mut cache), false); // (1, T, H)
+        let logits = self.decoder.logits(&hidden.select(1, -1)).squeeze_dim(0); // (V,)
+        let next = choose(&logits, self.opts, &mut seq.rng);
+        if self.finished(&mut seq, next) {
+            return;
+        }
+        let (pad, shift) = self.cache.append_rows(cache);
+        for s in &mut self.seqs {
+            s.pad += shift;
+        }
+        seq.pad = pad;
+        self.seqs.push(seq);
+    }
+
+    /// Takes `next` as `seq`'s new token; reports and returns true when that ends it.
+    fn finished(&mut self, seq: &mut Seq, next: u32) -> bool {
+        let stop = if self.opts.stop_ids.contains(&next) {
+            Some(StopReason::EndOfTurn)
+        } else {
+            seq.out.push(next);
+            let n = seq.out.len();
+            if n % RUNAWAY_EVERY == 0 && (self.runaway)(&seq.out) {
+                Some(StopReason::Runaway)
+            } else if n >= self.opts.max_new_tokens {
+                Some(StopReason::MaxTokens)
+            } else {
+                None
+            }
+        };
+        if let Some(stop) = stop {
+            (self.on_done)(seq.index, &seq.out, stop);
+        }
+        stop.is_some()
+    }
+
+    /// One new token for every sequence; finished ones leave the batch.
+    fn step(&mut self) {
+        let device = self.decoder.embed_tokens.device();
+        let (b, s) = (self.seqs.len() as i64, self.cache.len());
+        let last: Vec<i64> = self
+            .seqs
+            .iter()
+            .map(|q| q.out[q.out.len() - 1] as i64)
+            .collect();
+        let ids = Tensor::from_slice(&last).to_device(device).unsqueeze(1); // (B, 1)
+        let positions: Vec<i64> = self
+            .seqs
+            .iter()
+            .map(|q| (q.prompt_len + q.out.len() - 1) as i64)
+            .collect();
+        // Each row sees its own cached positions and the new one, never its padding.
+        let mask: Vec<bool> = self
+            .seqs
+            .iter()
+            .flat_map(|q| (0..=s).map(move |j| j >= q.pad))
+            .collect();
+        let mask = Tensor::from_slice(&mask)
+            .to_device(device)
+            .view([b, 1, 1, s + 1]); // (B, 1, 1, S+1)
+        let hidden = self.decoder.step(&ids, &positions, &mask, &mut self.cache); // (B, 1, H)
+        let logits = self.decoder.logits(&hidden.select(1, 0)); // (B, V)
+        let greedy: Vec<i64> = if self.opts.temperature <= 0.0 {
+            Vec::<i64>::try_from(logits.argmax(-1, false).to_device(Device::Cpu))
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let mut keep = Vec::new();
+        let seqs = std::mem::take(&mut self.seqs);
+        for (row, mut seq) in seqs.into_iter().enumerate() {
+            let next = match greedy.get(row) {
+                Some(&t) => t as u32,
+                None => choose(&logits.get(row as i64), self.opts, &mut seq.rng),
+            };
+            if !self.finished(&mut seq, next) {
+                keep.push(row as i64);
+                self.seqs.push(seq);
+            }
+        }
+        if keep.len() < b as usize && !keep.is_empty() {
+            self.cache
+                .keep_rows(&Tensor::from_slice(&keep).to_device(device));
+            // Padding every remaining row shares is dead weight in each later step.
+            let common = self.seqs.iter().map(|q| q.pad).min().unwrap_or(0);
+            self.cache.drop_left(common);
+            for q in &mut self.seqs {
+                q.pad -= common;
+            }
+        } else if keep.is_empty() {
+            self.cache = KvCache::new(self.decoder.layers.len());
+        }
+    }
 }

@@ -30,6 +30,59 @@ impl KvCache {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Sequences in the cache (its batch size).
+    pub fn rows(&self) -> i64 {
+        self.layers
+            .first()
+            .and_then(|l| l.as_ref())
+            .map_or(0, |(k, _)| k.size()[0])
+    }
+
+    /// Keeps only the sequences at `rows` (a 1-D int64 tensor), in that order.
+    pub fn keep_rows(&mut self, rows: &Tensor) {
+        self.map(|t| t.index_select(0, rows));
+    }
+
+    /// Drops the first `n` positions of every sequence (left padding nobody needs any more).
+    pub fn drop_left(&mut self, n: i64) {
+        if n > 0 {
+            self.map(|t| t.narrow(2, n, t.size()[2] - n));
+        }
+    }
+
+    /// Appends the sequences of `other` as new rows, left-padding with zeros whichever side
+    /// is shorter. Returns (left padding of the new rows, left padding added to the old rows).
+    pub fn append_rows(&mut self, other: KvCache) -> (i64, i64) {
+        let (len, add) = (self.len(), other.len());
+        if self.rows() == 0 {
+            *self = other;
+            return (0, 0);
+        }
+        let pad = |t: Tensor, n: i64| -> Tensor {
+            if n == 0 {
+                return t;
+            }
+            let mut shape = t.size();
+            shape[2] = n;
+            Tensor::cat(&[Tensor::zeros(&shape, (t.kind(), t.device())), t], 2)
+        };
+        let (pad_new, pad_old) = ((len - add).max(0), (add - len).max(0));
+        for (mine, theirs) in self.layers.iter_mut().zip(other.layers) {
+            if let (Some((k, v)), Some((k2, v2))) = (mine.take(), theirs) {
+                let k = Tensor::cat(&[pad(k, pad_old), pad(k2, pad_new)], 0);
+                let v = Tensor::cat(&[pad(v, pad_old), pad(v2, pad_new)], 0);
+                *mine = Some((k, v));
+            }
+        }
+        (pad_new, pad_old)
+    }
+
+    fn map(&mut self, f: impl Fn(&Tensor) -> Tensor) {
+        for (k, v) in self.layers.iter_mut().flatten() {
+            (*k, *v) = (f(k), f(v));
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -75,19 +128,12 @@ fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> Tensor {
     normed * weight
 }
 
-/// cos and sin for positions `start..start + len`, each (T, D), computed in float32.
-fn rope_tables(
-    cfg: &ModelConfig,
-    start: i64,
-    len: i64,
-    device: Device,
-    kind: Kind,
-) -> (Tensor, Tensor) {
+/// cos and sin for the float32 positions `pos` (T,), each (T, D), computed in float32.
+fn rope_tables(cfg: &ModelConfig, pos: &Tensor, kind: Kind) -> (Tensor, Tensor) {
     let d = cfg.head_dim() as i64;
-    let inv_freq = (Tensor::arange_start_step(0, d, 2, (Kind::Float, device)) / d as f64
+    let inv_freq = (Tensor::arange_start_step(0, d, 2, (Kind::Float, pos.device())) / d as f64
         * -cfg.rope_theta.ln())
     .exp();
-    let pos = Tensor::arange_start(start, start + len, (Kind::Float, device));
     let freqs = pos.outer(&inv_freq); // (T, D/2)
     let emb = Tensor::cat(&[&freqs, &freqs], -1); // (T, D)
     (emb.cos().to_kind(kind), emb.sin().to_kind(kind))
@@ -99,12 +145,14 @@ fn rotate_half(x: &Tensor) -> Tensor {
 }
 
 impl Attention {
-    /// x: (B, T, H·D) -> (B, T, H·D)
+    /// x: (B, T, H·D) -> (B, T, H·D). `mask` (B, 1, T, S), true = may attend, replaces the
+    /// causal rule when given (left-padded batches); rope tables are (T, D) or (B, 1, T, D).
     fn forward(
         &self,
         x: &Tensor,
         cfg: &ModelConfig,
         rope: &(Tensor, Tensor),
+        mask: Option<&Tensor>,
         cache: Option<&mut Option<(Tensor, Tensor)>>,
         train: bool,
     ) -> Tensor {
@@ -147,7 +195,9 @@ impl Attention {
                 (k, v, past)
             }
         };
-        let y = if past == 0 {
+        let y = if let Some(mask) = mask {
+            Tensor::scaled_dot_product_attention(&q, &k, &v, Some(mask), 0.0, false, None, kvh != h)
+        } else if past == 0 {
             Tensor::scaled_dot_product_attention::<Tensor>(
                 &q,
                 &k,
@@ -201,7 +251,28 @@ impl Decoder {
         let rope = self.rope(start, t, x.device(), x.kind());
         for i in 0..self.layers.len() {
             let slot = cache.as_deref_mut().map(|c| &mut c.layers[i]);
-            x = self.layer(i, &x, &rope, slot, train);
+            x = self.layer(i, &x, &rope, None, slot, train);
+        }
+        self.final_norm(&x)
+    }
+
+    /// One decoding step of a left-padded batch: ids (B, 1) at `positions` (one per row, each
+    /// counted from that row's first real token), `mask` (B, 1, 1, S) over the cached
+    /// positions plus the new one -> hidden states (B, 1, H). The cache is extended.
+    pub fn step(
+        &self,
+        ids: &Tensor,
+        positions: &[i64],
+        mask: &Tensor,
+        cache: &mut KvCache,
+    ) -> Tensor {
+        let mut x = self.embed(ids); // (B, 1, H)
+        let pos: Vec<f32> = positions.iter().map(|&p| p as f32).collect();
+        let pos = Tensor::from_slice(&pos).to_device(x.device());
+        let (cos, sin) = rope_tables(&self.config, &pos, x.kind()); // (B, D)
+        let rope = (cos.unsqueeze(1).unsqueeze(1), sin.unsqueeze(1).unsqueeze(1)); // (B, 1, 1, D)
+        for i in 0..self.layers.len() {
+            x = self.layer(i, &x, &rope, Some(mask), Some(&mut cache.layers[i]), false);
         }
         self.final_norm(&x)
     }
@@ -213,10 +284,12 @@ impl Decoder {
 
     /// RoPE cos/sin tables for positions `start..start + len`.
     pub fn rope(&self, start: i64, len: i64, device: Device, kind: Kind) -> (Tensor, Tensor) {
-        rope_tables(&self.config, start, len, device, kind)
+        let pos = Tensor::arange_start(start, start + len, (Kind::Float, device));
+        rope_tables(&self.config, &pos, kind)
     }
 
-    /// Decoder layer `i`: (B, T, H) -> (B, T, H), extending its cache slot if given. The
+    /// Decoder layer `i`: (B, T, H) -> (B, T, H), extending its cache slot if given; `mask` as
+    /// in the attention (None = causal). The
     /// residual sums make new tensors: adding in place would corrupt the autograd graph,
     /// which saved `x` for the backward pass of the norm.
     pub fn layer(
@@ -224,12 +297,13 @@ impl Decoder {
         i: usize,
         x: &Tensor,
         rope: &(Tensor, Tensor),
+        mask: Option<&Tensor>,
         slot: Option<&mut Option<(Tensor, Tensor)>>,
         train: bool,
     ) -> Tensor {
         let (cfg, layer) = (&self.config, &self.layers[i]);
         let h = rms_norm(x, &layer.input_layernorm, cfg.rms_norm_eps);
-        let x = x + layer.self_attn.forward(&h, cfg, rope, slot, train);
+        let x = x + layer.self_attn.forward(&h, cfg, rope, mask, slot, train);
         let h = rms_norm(&x, &layer.post_attention_layernorm, cfg.rms_norm_eps);
         &x + layer.mlp.forward(&h, train)
     }

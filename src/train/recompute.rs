@@ -29,7 +29,7 @@ pub fn backward(model: &Decoder, batch: &Batch, denominator: f64, seed: i64) -> 
         inputs.push(x);
         for i in 0..layers {
             tch::manual_seed(layer_seed(i));
-            let y = model.layer(i, &inputs[i], &rope, None, true);
+            let y = model.layer(i, &inputs[i], &rope, None, None, true);
             inputs.push(y);
         }
         rope
@@ -53,7 +53,7 @@ pub fn backward(model: &Decoder, batch: &Batch, denominator: f64, seed: i64) -> 
         let needs_input_grad = i > 0 || model.embed_tokens.requires_grad();
         let x = x.set_requires_grad(needs_input_grad);
         tch::manual_seed(layer_seed(i));
-        let y = model.layer(i, &x, &rope, None, true);
+        let y = model.layer(i, &x, &rope, None, None, true);
         // d(sum(y · g))/dy = g: this pushes the output gradient through the layer.
         if y.requires_grad() {
             (y * &grad).sum(Kind::Float).backward();
