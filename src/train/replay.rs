@@ -14,7 +14,8 @@
 //! come from the replay source only; the trainer never opens the guard set or the sealed test.
 
 use crate::data::{Example, SplitDir};
-use crate::model::generate::{generate, GenerateOptions, StopReason};
+use crate::eval::metrics::Repetition;
+use crate::model::generate::{generate_batch_with, GenerateOptions, StopReason};
 use crate::model::Model;
 use crate::preset::Preset;
 use anyhow::{bail, Context, Result};
@@ -227,20 +228,50 @@ pub fn base_answers(
         .filter(|p| !known.contains_key(&key(&p.instruction, &p.input)))
         .collect();
     let tok = &model.tokenizer;
-    for (n, p) in missing.iter().enumerate() {
+    let ids = missing
+        .iter()
+        .map(|p| tok.encode(&tok.template.prompt(None, &[], &p.prompt())))
+        .collect::<Result<Vec<_>>>()?;
+    let opts = GenerateOptions {
+        max_new_tokens: MAX_NEW_TOKENS,
+        stop_ids: tok.stop_ids.clone(),
+        ..GenerateOptions::default()
+    };
+    // An answer the repetition detector sees looping is cut there: the rest of the loop would
+    // teach nothing new, and it is replayed without its turn end either way.
+    let looping = |ids: &[u32]| {
+        tok.decode(ids)
+            .is_ok_and(|text| Repetition::of(&text, false).looping())
+    };
+    let mut answers: Vec<Option<(Vec<u32>, StopReason)>> = vec![None; missing.len()];
+    let mut done = 0;
+    if !missing.is_empty() {
         status(format!(
-            "replay: the base model answers everyday prompt {} of {} (once; cached in {})",
-            n + 1,
+            "replay: the base model answers {} everyday prompts (once; cached in {})",
             missing.len(),
             path.display()
         ));
-        let ids = tok.encode(&tok.template.prompt(None, &[], &p.prompt()))?;
-        let opts = GenerateOptions {
-            max_new_tokens: MAX_NEW_TOKENS,
-            stop_ids: tok.stop_ids.clone(),
-            ..GenerateOptions::default()
-        };
-        let (new, stop) = generate(&model.decoder, &ids, &opts, &mut |_| true);
+    }
+    generate_batch_with(
+        &model.decoder,
+        &ids,
+        &opts,
+        0,
+        &mut || true,
+        &looping,
+        &mut |i, new, stop| {
+            answers[i] = Some((new.to_vec(), stop));
+            done += 1;
+            if done % 16 == 0 {
+                status(format!(
+                    "replay: {done} of {} everyday prompts answered",
+                    missing.len()
+                ));
+            }
+        },
+    );
+    for (p, answer) in missing.iter().zip(answers) {
+        let (new, stop) = answer.context("replay: an answer went missing")?;
         cache.push(Answered {
             instruction: p.instruction.clone(),
             input: p.input.clone(),
