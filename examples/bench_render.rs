@@ -90,6 +90,8 @@ fn populated(parent: &Path) -> anyhow::Result<App> {
                 run_id,
                 step,
                 eval_loss,
+                probe_ppl: None,
+                best_step: step,
             });
         }
     }
