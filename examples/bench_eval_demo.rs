@@ -57,10 +57,18 @@ fn main() -> anyhow::Result<()> {
         })?;
         eprintln!();
         let t = &report.timing;
-        let cut: usize = report.parts.iter().map(|p| p.base.cut + p.adapter.cut).sum();
+        let cut: usize = report
+            .parts
+            .iter()
+            .map(|p| p.base.cut + p.adapter.cut)
+            .sum();
         println!(
             "batch size {}: {} answers in {:.1} s, {:.1} answers/min, {:.1} tokens/s, {cut} cut",
-            if size == 0 { "auto".into() } else { size.to_string() },
+            if size == 0 {
+                "auto".into()
+            } else {
+                size.to_string()
+            },
             t.answers,
             t.seconds,
             t.answers_per_minute,

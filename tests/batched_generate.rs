@@ -152,7 +152,7 @@ fn runaways_are_cut_at_the_check_and_cancel_stops_everything() {
             assert!(whole.starts_with(ids));
             if *stop == StopReason::Runaway {
                 cut += 1;
-                assert_eq!(ids.len() % RUNAWAY_EVERY, 0);
+                assert!(ids.len().is_multiple_of(RUNAWAY_EVERY));
                 assert!(loops(ids) && !loops(&ids[..ids.len() - RUNAWAY_EVERY]));
             } else {
                 assert_eq!((ids, *stop), (whole, StopReason::MaxTokens));

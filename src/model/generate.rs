@@ -248,7 +248,7 @@ fn generate_one(
     let mut cut = false;
     let (ids, stop) = generate(decoder, prompt, opts, &mut |id| {
         seen.push(id);
-        cut = seen.len() % RUNAWAY_EVERY == 0 && runaway(&seen);
+        cut = seen.len().is_multiple_of(RUNAWAY_EVERY) && runaway(&seen);
         !cut && keep_going()
     });
     (ids, if cut { StopReason::Runaway } else { stop })
@@ -360,7 +360,7 @@ impl<'a, 'b> Batch<'a, 'b> {
         } else {
             seq.out.push(next);
             let n = seq.out.len();
-            if n % RUNAWAY_EVERY == 0 && (self.runaway)(&seq.out) {
+            if n.is_multiple_of(RUNAWAY_EVERY) && (self.runaway)(&seq.out) {
                 Some(StopReason::Runaway)
             } else if n >= self.opts.max_new_tokens {
                 Some(StopReason::MaxTokens)
