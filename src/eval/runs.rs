@@ -466,6 +466,7 @@ mod tests {
             exact: 0,
             format_ok: None,
             runaway,
+            cut: 0,
             perplexity: ppl,
         }
     }

@@ -36,6 +36,8 @@ pub struct PresetState {
 pub struct Derived {
     /// Training sequences (from the split, or what 8:1:1 would give).
     pub train_sequences: usize,
+    /// General records replay mixes into every epoch (`replay_ratio` × training records).
+    pub replay_sequences: usize,
     /// Optimizer steps per epoch.
     pub steps_per_epoch: u64,
     /// Optimizer steps of the whole run.
@@ -136,7 +138,10 @@ impl App {
     /// Steps, memory and time for the current preset on the current data.
     pub fn derived(&self) -> Derived {
         let p = &self.preset.current;
-        let n = self.data.train_sequences();
+        let records = self.data.train_sequences();
+        let replay = crate::train::replay::count_for(p, records);
+        // The trainer plans its steps over the training and replay records together.
+        let n = records + replay;
         let one_epoch = Preset {
             num_train_epochs: 1.0,
             max_steps: 0,
@@ -146,7 +151,8 @@ impl App {
         let tokens_per_s = self.run.measured_tokens_per_s();
         let tokens_per_step = p.effective_batch_size() as f64 * self.data.mean_tokens(p.cutoff_len);
         Derived {
-            train_sequences: n,
+            train_sequences: records,
+            replay_sequences: replay,
             steps_per_epoch: one_epoch.total_steps(n),
             total_steps,
             effective_batch: p.effective_batch_size(),

@@ -99,7 +99,10 @@ fn side_lines(app: &App, area: Rect) -> Vec<Line<'static>> {
     let rows = [
         (
             lang.pick("train records", "训练记录"),
-            d.train_sequences.to_string(),
+            match d.replay_sequences {
+                0 => d.train_sequences.to_string(),
+                r => format!("{} + {r} {}", d.train_sequences, lang.pick("replay", "回放")),
+            },
         ),
         (
             lang.pick("steps/epoch", "每轮步数"),
