@@ -101,7 +101,11 @@ fn side_lines(app: &App, area: Rect) -> Vec<Line<'static>> {
             lang.pick("train records", "训练记录"),
             match d.replay_sequences {
                 0 => d.train_sequences.to_string(),
-                r => format!("{} + {r} {}", d.train_sequences, lang.pick("replay", "回放")),
+                r => format!(
+                    "{} + {r} {}",
+                    d.train_sequences,
+                    lang.pick("replay", "回放")
+                ),
             },
         ),
         (
