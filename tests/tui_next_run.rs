@@ -17,9 +17,12 @@ use tunedeck::tui::app::{NextRunMenu, Overlay};
 use tunedeck::tui::{Action, App, Pane};
 use tunedeck::worker::{RunSpec, WorkerCommand};
 
-/// The demo's CPU preset, as the trainer keeps it in a run folder.
+/// The demo's CPU preset as a run without replay kept it in its folder (the menu's first
+/// lever for a forgetting run is then "replay on").
 fn demo_preset() -> Preset {
-    Preset::load(&root().join("presets/smollm2-cpu.toml")).unwrap()
+    let mut p = Preset::load(&root().join("presets/smollm2-cpu.toml")).unwrap();
+    p.replay_ratio = 0.0;
+    p
 }
 
 /// A split demo experiment whose `run-1` finished with `preset`; with an `eval.json` whose

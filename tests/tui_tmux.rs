@@ -316,6 +316,12 @@ fn a_short_real_run_updates_the_loss_pane_ticks_the_plan_and_continues_after_a_s
     let Some(t) = Tmux::start("run") else { return };
     let tmp = tempfile::tempdir().unwrap();
     let dir = fresh_demo(tmp.path());
+    // Replay off: the base model's answers to the replay prompts would take minutes before
+    // the first step (tests/train_replay.rs covers replay).
+    let toml = dir.join("experiment.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    let text = text.replace("[preset.overrides]\n", "[preset.overrides]\nreplay_ratio = 0.0\n");
+    std::fs::write(&toml, text).unwrap();
     open(&t, &dir);
 
     t.keys(&["2", "s"]);

@@ -90,12 +90,21 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 ));
             }
             WorkerEvent::Eval {
-                step, eval_loss, ..
+                step,
+                eval_loss,
+                probe_ppl,
+                best_step,
+                ..
             } => {
                 eval = format!(" eval {eval_loss:.4}");
+                let probe = probe_ppl.map_or(String::new(), |p| {
+                    format!(", forgetting probe {p:.3}")
+                });
                 say(
                     &bar,
-                    format!("  step {step}: validation loss {eval_loss:.4}"),
+                    format!(
+                        "  step {step}: validation loss {eval_loss:.4} (best: step {best_step}){probe}"
+                    ),
                 );
             }
             WorkerEvent::Checkpoint { path, .. } => {
@@ -108,6 +117,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
                     "{} after {} steps in {:.0} s: train loss {}, validation loss {} -> {}",
                     if summary.stopped {
                         "stopped"
+                    } else if summary.early_stopped {
+                        "early stopping"
                     } else {
                         "finished"
                     },
@@ -117,7 +128,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
                     fmt(summary.initial_eval_loss),
                     fmt(summary.final_eval_loss)
                 );
-                println!("adapter: {}", summary.adapter_dir.display());
+                match summary.best_step {
+                    Some(step) => println!(
+                        "adapter: {} (step {step}: the best validation loss)",
+                        summary.adapter_dir.display()
+                    ),
+                    None => println!("adapter: {}", summary.adapter_dir.display()),
+                }
                 break;
             }
             WorkerEvent::Failed { error, .. } => {
