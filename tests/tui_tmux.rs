@@ -320,7 +320,10 @@ fn a_short_real_run_updates_the_loss_pane_ticks_the_plan_and_continues_after_a_s
     // the first step (tests/train_replay.rs covers replay).
     let toml = dir.join("experiment.toml");
     let text = std::fs::read_to_string(&toml).unwrap();
-    let text = text.replace("[preset.overrides]\n", "[preset.overrides]\nreplay_ratio = 0.0\n");
+    let text = text.replace(
+        "[preset.overrides]\n",
+        "[preset.overrides]\nreplay_ratio = 0.0\n",
+    );
     std::fs::write(&toml, text).unwrap();
     open(&t, &dir);
 

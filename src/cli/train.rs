@@ -97,9 +97,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 ..
             } => {
                 eval = format!(" eval {eval_loss:.4}");
-                let probe = probe_ppl.map_or(String::new(), |p| {
-                    format!(", forgetting probe {p:.3}")
-                });
+                let probe =
+                    probe_ppl.map_or(String::new(), |p| format!(", forgetting probe {p:.3}"));
                 say(
                     &bar,
                     format!(
