@@ -61,10 +61,15 @@ fn batched(
     })
 }
 
+/// A model on the CPU with its own chat template.
+fn load(dir: &Path) -> Model {
+    Model::load(dir, tch::Device::Cpu, "auto", false).unwrap()
+}
+
 /// Greedy answers of every batch size equal the one-at-a-time ones, with a stop id that
 /// ends some answers early and others not at all.
 fn greedy_matches(dir: &Path) {
-    let model = Model::load(dir, tch::Device::Cpu, "auto", false).unwrap();
+    let model = load(dir);
     let prompts = prompts(&model);
     let mut opts = GenerateOptions {
         max_new_tokens: 24,
@@ -103,13 +108,7 @@ fn tiny_qwen2_greedy_batches_equal_one_at_a_time() {
 
 #[test]
 fn sampling_is_seeded_per_prompt() {
-    let model = Model::load(
-        &fixtures().join("tiny-qwen2"),
-        tch::Device::Cpu,
-        "auto",
-        false,
-    )
-    .unwrap();
+    let model = load(&fixtures().join("tiny-qwen2"));
     let prompts = prompts(&model);
     let opts = GenerateOptions {
         max_new_tokens: 20,
@@ -129,13 +128,7 @@ fn sampling_is_seeded_per_prompt() {
 
 #[test]
 fn runaways_are_cut_at_the_check_and_cancel_stops_everything() {
-    let model = Model::load(
-        &fixtures().join("tiny-llama"),
-        tch::Device::Cpu,
-        "auto",
-        false,
-    )
-    .unwrap();
+    let model = load(&fixtures().join("tiny-llama"));
     let prompts = prompts(&model);
     let opts = GenerateOptions {
         max_new_tokens: 100,
@@ -177,7 +170,7 @@ fn runaways_are_cut_at_the_check_and_cancel_stops_everything() {
 
 #[test]
 fn smollm2_greedy_chat_answers_batched_equal_one_at_a_time() {
-    let model = Model::load(&smollm2(), tch::Device::Cpu, "auto", false).unwrap();
+    let model = load(&smollm2());
     let prompts = prompts(&model);
     let opts = GenerateOptions {
         max_new_tokens: 48,

@@ -2,10 +2,9 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders};
 use ratatui::Frame;
 
-use super::{centered, clear, draw_lines};
+use super::{centered, draw_lines, overlay};
 use crate::experiment::Language;
 use crate::tui::app::App;
 use crate::tui::keymap;
@@ -21,17 +20,11 @@ pub fn render(f: &mut Frame, screen: Rect, app: &App) {
         .collect();
     let rows = entries.len().div_ceil(2) as u16;
     let area = centered(screen, screen.width.saturating_sub(4).min(110), rows + 2);
-    clear(f, area);
     let title = match lang {
         Language::En => format!(" Keys · {} pane · Esc closes ", app.focus.title(lang)),
         Language::Zh => format!(" 按键 · {}窗格 · Esc 关闭 ", app.focus.title(lang)),
     };
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme::BORDER_FOCUS)
-        .title(Span::styled(title, theme::TITLE));
-    let inner = block.inner(area);
-    f.render_widget(block, area);
+    let inner = overlay(f, area, title, theme::BORDER_FOCUS);
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(inner);
     let (a, b) = entries.split_at(rows as usize);

@@ -149,6 +149,19 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     )
 }
 
+/// Draws an overlay's frame: clears `area`, draws a bordered block titled `title` with
+/// `border`, and returns the area inside it.
+fn overlay(f: &mut Frame, area: Rect, title: String, border: ratatui::style::Style) -> Rect {
+    clear(f, area);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(border)
+        .title(Span::styled(title, theme::TITLE));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    inner
+}
+
 /// Clears `area` for an overlay. A wide character whose second half lies on the area's left
 /// edge goes too: left there, it would hide the overlay's border.
 fn clear(f: &mut Frame, area: Rect) {

@@ -3,10 +3,9 @@
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders};
 use ratatui::Frame;
 
-use super::{centered, clear, draw_lines, wrapped};
+use super::{centered, draw_lines, overlay, wrapped};
 use crate::eval::advice::NextStep;
 use crate::eval::next_run::{describe, Outcome};
 use crate::experiment::Language;
@@ -26,17 +25,11 @@ pub fn render(f: &mut Frame, screen: Rect, app: &App) {
     let lang = app.lang();
     let height = menu.entries.len() as u16 + 8;
     let area = centered(screen, screen.width.saturating_sub(4).min(78), height);
-    clear(f, area);
     let title = match lang {
         Language::En => format!(" Next run from {} ", menu.from),
         Language::Zh => format!(" 基于 {} 的下一次训练 ", menu.from),
     };
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme::BORDER_FOCUS)
-        .title(Span::styled(title, theme::TITLE));
-    let inner = block.inner(area);
-    f.render_widget(block, area);
+    let inner = overlay(f, area, title, theme::BORDER_FOCUS);
     let w = inner.width as usize;
 
     let mut lines = wrapped(&heading(menu, lang), inner.width, theme::TEXT, 2);

@@ -3,10 +3,9 @@
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders};
 use ratatui::Frame;
 
-use super::{centered, clear, draw_lines, wrapped};
+use super::{centered, draw_lines, overlay, wrapped};
 use crate::experiment::Language;
 use crate::tui::app::App;
 use crate::tui::keymap::{self, KeyContext};
@@ -18,13 +17,8 @@ use crate::tui::theme;
 pub fn render(f: &mut Frame, screen: Rect, app: &App) {
     let lang = app.lang();
     let area = centered(screen, 64, 9);
-    clear(f, area);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme::mood(Mood::Warn))
-        .title(Span::styled(lang.pick(" Quit? ", " 退出？ "), theme::TITLE));
-    let inner = block.inner(area);
-    f.render_widget(block, area);
+    let title = lang.pick(" Quit? ", " 退出？ ").to_string();
+    let inner = overlay(f, area, title, theme::mood(Mood::Warn));
     // Chinese sentences follow each other without a space.
     let text = [
         running(app, lang),
