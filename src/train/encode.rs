@@ -34,6 +34,32 @@ impl Sequence {
     pub fn label_tokens(&self) -> usize {
         self.labels.iter().skip(1).filter(|&&l| l != IGNORE).count()
     }
+
+    /// When the labels end with `tail` (a turn end), the teacher's targets at those positions
+    /// become one-hot on the labels: the teacher cannot teach a token it did not write.
+    pub fn teach_plain_tail(&mut self, tail: &[u32]) {
+        let n = tail.len();
+        let labels = &self.labels;
+        let ends = labels.len() >= n
+            && labels[labels.len() - n..]
+                .iter()
+                .zip(tail)
+                .all(|(&l, &t)| l == i64::from(t));
+        let Some(t) = self.teacher.as_mut().filter(|_| ends && n > 0) else {
+            return;
+        };
+        let k = t.k;
+        let positions = t.ids.len() / k.max(1);
+        if positions < n {
+            return;
+        }
+        for (j, &label) in tail.iter().enumerate() {
+            let row = positions - n + j;
+            t.ids[row * k..(row + 1) * k].fill(i64::from(label));
+            t.probs[row * k..(row + 1) * k].fill(0.0);
+            t.probs[row * k] = 1.0;
+        }
+    }
 }
 
 /// LLaMA-Factory's `infer_seqlen`: how many prompt and response tokens to keep so that both
@@ -224,5 +250,29 @@ mod tests {
             [IGNORE, 6, 7, 8, IGNORE, IGNORE]
         );
         assert_eq!((batch.tokens, batch.label_tokens), (4, 2));
+    }
+
+    #[test]
+    fn a_plain_tail_overrides_the_teacher_only_at_a_matching_turn_end() {
+        let teacher = Teacher {
+            k: 2,
+            ids: vec![5, 6, 7, 8, 9, 1],
+            probs: vec![0.6, 0.4, 0.7, 0.3, 0.9, 0.1],
+        };
+        let mut s = Sequence {
+            ids: vec![1, 2, 3, 4],
+            labels: vec![IGNORE, 3, 4, 99],
+            teacher: Some(teacher.clone()),
+        };
+        s.teach_plain_tail(&[42]);
+        assert_eq!(
+            s.teacher.as_ref(),
+            Some(&teacher),
+            "the labels do not end with 42"
+        );
+        s.teach_plain_tail(&[99]);
+        let t = s.teacher.unwrap();
+        assert_eq!(t.ids, vec![5, 6, 7, 8, 99, 99]);
+        assert_eq!(t.probs, vec![0.6, 0.4, 0.7, 0.3, 1.0, 0.0]);
     }
 }

@@ -538,6 +538,16 @@ fn encode_replay(
             at += n;
         }
     }
+    // A trimmed answer's turn end is the cleaning's, not the base model's: the teacher would
+    // say "go on" there, so the turn end is taught as a plain label.
+    let end = model
+        .tokenizer
+        .encode(model.tokenizer.template.turn_end())?;
+    for (s, r) in seqs.iter_mut().zip(records) {
+        if r.trimmed {
+            s.teach_plain_tail(&end);
+        }
+    }
     Ok(seqs)
 }
 

@@ -6,8 +6,12 @@
 //! by the base model itself and cached in the split folder (`replay.jsonl`), each answer
 //! stamped with the base model's fingerprint so a changed base answers again. The trainer
 //! teaches those answers by distillation — the base model's top-k distribution at every
-//! answer token, not only the token it picked — and teaches the turn end only where the base
-//! answer really ended.
+//! answer token, not only the token it picked. A small base model rarely ends an everyday
+//! answer within the limit: it rambles into a loop. Replay is cleaned as a careful user would
+//! clean general data before mixing it in: such an answer is cut after its last whole
+//! sentence before the loop sets in ([`clean_end`]), and the turn end is taught there, so the
+//! adapter learns to close a general answer instead of learning the base model's loops. An
+//! answer with no clean sentence to keep is replayed without a turn end.
 //!
 //! A fixed slice of the prompts never trains: it is the forgetting probe, whose perplexity
 //! under base + adapter the trainer logs at every evaluation. The probe and the replay records
@@ -71,6 +75,9 @@ pub struct ReplayRecord {
     /// Taught by distillation from the base model (its own answers), or by plain labels (the
     /// user's general data).
     pub distill: bool,
+    /// The base answer was cut at [`clean_end`] and its turn end added: the teacher knows no
+    /// turn end there, so it is taught as a plain label.
+    pub trimmed: bool,
 }
 
 /// What a run replays and probes.
@@ -317,6 +324,7 @@ pub fn prepare(
                 example: e.clone(),
                 ended: true,
                 distill: false,
+                trimmed: false,
             })
             .collect();
         if records.len() < PROBE_EVERY {
@@ -343,16 +351,94 @@ pub fn prepare(
         example: a.example(),
         ended: a.ended,
         distill: true,
+        trimmed: false,
+    };
+    let cleaned = |a: &Answered| match (a.ended, clean_end(&a.output)) {
+        (false, Some(kept)) => ReplayRecord {
+            example: Example {
+                output: kept.to_string(),
+                ..a.example()
+            },
+            ended: true,
+            distill: true,
+            trimmed: true,
+        },
+        _ => record(a),
+    };
+    // The probe measures whether the adapter still speaks as the base model does, on the same
+    // cleaned answers but without the added turn end: the loop a cleaned answer dropped, and
+    // where it now stops, are not the base model's ability.
+    let probed = |a: &Answered| ReplayRecord {
+        ended: a.ended,
+        trimmed: false,
+        ..cleaned(a)
     };
     let (probe, used) = answers.split_at(probe.len());
     Ok(Some(Replay {
-        train: cycle(&used.iter().map(record).collect::<Vec<_>>(), n),
-        probe: probe.iter().map(record).collect(),
+        train: cycle(&used.iter().map(cleaned).collect::<Vec<_>>(), n),
+        probe: probe.iter().map(probed).collect(),
         source: format!(
             "the base model's answers to {} bundled everyday prompts",
             used.len()
         ),
     }))
+}
+
+/// The shortest answer worth teaching as a whole one, in characters.
+const MIN_CLEAN_CHARS: usize = 12;
+/// The longest cleaned answer, in characters: about 130 tokens of English, two thirds of the
+/// token limit, so the adapter learns to close a general answer with room to spare.
+const MAX_CLEAN_CHARS: usize = 600;
+
+/// Where an unfinished base answer can end cleanly: after its last whole sentence within
+/// [`MAX_CLEAN_CHARS`] before it starts repeating itself (a sentence said before, or the
+/// runaway detector's loop), or `None` when not even one sentence of [`MIN_CLEAN_CHARS`]
+/// stands before that.
+pub fn clean_end(answer: &str) -> Option<&str> {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept = None;
+    let mut start = 0;
+    for end in sentence_ends(answer) {
+        let sentence = answer[start..end].trim().to_lowercase();
+        start = end;
+        if sentence.is_empty() {
+            continue;
+        }
+        let prefix = answer[..end].trim_end();
+        let long = prefix.chars().count() > MAX_CLEAN_CHARS;
+        if long || !seen.insert(sentence) || Repetition::of(prefix, false).looping() {
+            break;
+        }
+        let whole = prefix.ends_with(['.', '!', '?', '。', '！', '？', ')', '*', '"']);
+        if whole && prefix.chars().count() >= MIN_CLEAN_CHARS {
+            kept = Some(prefix);
+        }
+    }
+    kept
+}
+
+/// Byte offsets just after each sentence of `text`: after `.`, `!` or `?` followed by white
+/// space (not a list number such as `1.`), after a CJK full stop, and at each line end.
+fn sentence_ends(text: &str) -> Vec<usize> {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut ends = Vec::new();
+    for (n, &(at, c)) in chars.iter().enumerate() {
+        let next = chars.get(n + 1).map(|&(_, c)| c);
+        let after = at + c.len_utf8();
+        let ends_here = match c {
+            '。' | '！' | '？' => true,
+            '\n' => true,
+            '.' | '!' | '?' => {
+                let numbered = n > 0 && chars[n - 1].1.is_ascii_digit() && c == '.';
+                next.is_some_and(char::is_whitespace) && !numbered
+            }
+            _ => false,
+        };
+        if ends_here {
+            ends.push(after);
+        }
+    }
+    ends
 }
 
 /// The replay prompts an experiment's split folder has cached, as examples (for the guard's
@@ -454,5 +540,31 @@ mod tests {
         p.replay_ratio = 0.001;
         assert_eq!(count_for(&p, 160), 1);
         assert_eq!(cycle(&[1, 2, 3], 7), [1, 2, 3, 1, 2, 3, 1]);
+    }
+
+    #[test]
+    fn an_unfinished_answer_ends_after_its_last_sentence_before_the_loop() {
+        let rambling = "Bread goes stale as its starch dries out. Warm it in the oven for five \
+                        minutes.\n\nThis works well. This works well. This works";
+        assert_eq!(
+            clean_end(rambling),
+            Some("Bread goes stale as its starch dries out. Warm it in the oven for five minutes.\n\nThis works well.")
+        );
+        // A loop inside one sentence: cut before it.
+        let sums = "Divide 18 by 12 to get 1.5.\n\nSo 1.5 / 12 = 1.5 / 12 = 1.5 / 12 = 1.5 / 12 = 1.5 / 12 = 1.5 / 12 =";
+        assert_eq!(clean_end(sums), Some("Divide 18 by 12 to get 1.5."));
+        // A list number is not a sentence end; a heading line without a full stop is no end.
+        let list =
+            "Here are three tips:\n1. Stand up every hour and walk around the room.\n2. Drink wat";
+        assert_eq!(
+            clean_end(list),
+            Some("Here are three tips:\n1. Stand up every hour and walk around the room.")
+        );
+        assert_eq!(
+            clean_end("红烧肉要先焯水，再用小火慢炖一个小时。然后收汁"),
+            Some("红烧肉要先焯水，再用小火慢炖一个小时。")
+        );
+        assert_eq!(clean_end("Too short. Too short. Too"), None);
+        assert_eq!(clean_end("no sentence ever ends here and"), None);
     }
 }
