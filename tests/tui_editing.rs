@@ -383,6 +383,46 @@ fn language_and_manual_ticks_are_saved() {
 }
 
 #[test]
+fn a_users_comments_in_experiment_toml_survive_cockpit_edits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = demo_experiment(tmp.path());
+    let path = dir.join("experiment.toml");
+    let mine = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace(
+            "language = ",
+            "# Written by Li Wei: the team reads the cockpit in Chinese.\nlanguage = ",
+        )
+        .replace(
+            "[goal]",
+            "[goal] # reviewed with the security team on Monday",
+        );
+    std::fs::write(&path, &mine).unwrap();
+    let mut app = open(&dir);
+    app.on_key(KeyEvent::new(KeyCode::Char('L'), KeyModifiers::SHIFT));
+    app.update(Action::Focus(Pane::Preset));
+    app.update(Action::Top);
+    let i = Preset::KEYS
+        .iter()
+        .position(|k| *k == "learning_rate")
+        .unwrap();
+    for _ in 0..i {
+        app.update(Action::Down);
+    }
+    app.update(Action::Increase);
+    let saved = std::fs::read_to_string(&path).unwrap();
+    assert!(saved.contains(
+        "# Written by Li Wei: the team reads the cockpit in Chinese.\nlanguage = \"zh\""
+    ));
+    assert!(saved.contains("[goal] # reviewed with the security team on Monday"));
+    assert_eq!(on_disk(&dir).language, Language::Zh);
+    assert!(
+        !on_disk(&dir).preset.overrides.is_empty(),
+        "the preset edit is saved too"
+    );
+}
+
+#[test]
 fn help_and_focus_follow_the_keymap() {
     let tmp = tempfile::tempdir().unwrap();
     let mut app = open(&demo_experiment(tmp.path()));

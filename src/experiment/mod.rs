@@ -4,10 +4,11 @@
 //! - [`goal`]: the goal statement and its lint;
 //! - [`decide`]: which card to play (LoRA, RAG, LoRA+RAG, full);
 //! - [`plan`]: the two-week plan and what ticks it;
-//! - [`date`]: calendar dates for the plan.
+//! - [`date`]: calendar dates for the plan (a leaf module, re-exported).
 
-pub mod date;
+pub use crate::date;
 pub mod decide;
+mod edit;
 pub mod goal;
 pub mod plan;
 
@@ -121,13 +122,27 @@ impl Experiment {
         file::read_toml(&path)
     }
 
-    /// Writes `<dir>/experiment.toml` atomically.
+    /// Writes `<dir>/experiment.toml` atomically. The file is edited in place: the user's
+    /// comments, blank lines and key order survive, and only changed values are rewritten
+    /// (a file that no longer parses as TOML is replaced whole).
     pub fn save(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(FILE_NAME);
         let body = toml::to_string(self).context("cannot serialize the experiment")?;
-        let text = format!(
+        let fresh = format!(
             "# A tunedeck experiment: edit by hand, or open the folder in the cockpit.\n\n{body}"
         );
-        crate::atomic::write(&dir.join(FILE_NAME), text.as_bytes())
+        let old = std::fs::read_to_string(&path).ok();
+        let text = match old.as_deref().map(str::parse::<toml_edit::DocumentMut>) {
+            Some(Ok(mut doc)) => {
+                let new: toml_edit::DocumentMut = body
+                    .parse()
+                    .context("the serialized experiment is not TOML")?;
+                edit::update_table(doc.as_table_mut(), new.as_table());
+                doc.to_string()
+            }
+            _ => fresh,
+        };
+        crate::atomic::write(&path, text.as_bytes())
     }
 
     /// Creates an experiment in `dir` (made if missing): `experiment.toml`, `data/`, `runs/`.
