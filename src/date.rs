@@ -1,5 +1,5 @@
-//! Calendar dates for the two-week plan, with no date crate: the plan needs only day
-//! arithmetic and weekdays, which Howard Hinnant's civil-date algorithms give in a few lines
+//! Calendar dates (the two-week plan) and UTC timestamps (the unsealing log), with no date
+//! crate: both need only day arithmetic and weekdays, which Howard Hinnant's civil-date algorithms give in a few lines
 //! (<https://howardhinnant.github.io/date_algorithms.html>).
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -105,6 +105,21 @@ impl Date {
             .map_or(0, |d| d.as_secs() as i64);
         Date::from_unix_seconds(secs, 0)
     }
+}
+
+/// `2025-03-01T12:00:00Z` at `time`.
+pub fn utc_timestamp(time: std::time::SystemTime) -> String {
+    let secs = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let rem = secs.rem_euclid(86_400);
+    format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        Date::from_unix_seconds(secs, 0),
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 impl std::fmt::Display for Date {

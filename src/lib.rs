@@ -10,7 +10,8 @@
 //! - front ends: [`tui`] (the cockpit), [`cli`] (subcommands)
 //!
 //! Shared plumbing: [`atomic`] (temp file + rename), [`safetensors_out`] (streaming writer),
-//! [`paths`] (where bundled assets live).
+//! [`paths`] (where bundled assets live), [`rng`] (the one seeded generator),
+//! [`date`] (calendar dates and UTC timestamps).
 
 pub mod cli;
 pub mod data;
@@ -19,10 +20,12 @@ pub mod experiment;
 pub mod preset;
 
 pub mod atomic;
+pub mod date;
 pub mod gguf;
 pub mod lora;
 pub mod model;
 pub mod paths;
+pub mod rng;
 pub mod safetensors_out;
 pub mod train;
 pub mod tui;

@@ -275,7 +275,7 @@ impl SplitDir {
         let log = self.dir.join(UNSEALED_LOG);
         let line = format!(
             "{}\t{reason}\ttest.jsonl sha256 {}\n",
-            utc_timestamp(std::time::SystemTime::now()),
+            crate::date::utc_timestamp(std::time::SystemTime::now()),
             self.manifest.sha256.test
         );
         std::fs::OpenOptions::new()
@@ -335,30 +335,6 @@ impl SplitDir {
         }
         Ok(bytes)
     }
-}
-
-/// `2025-03-01T12:00:00Z`, from the system clock, without a date-time dependency.
-fn utc_timestamp(time: std::time::SystemTime) -> String {
-    let secs = time
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Howard Hinnant's civil_from_days, for days since 1970-01-01.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
 
 /// One line per leak, naming both records in the source file, for `data split` to print.
@@ -504,7 +480,9 @@ mod tests {
 
     #[test]
     fn timestamps_are_utc_calendar_dates() {
-        let at = |secs| utc_timestamp(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs));
+        let at = |secs| {
+            crate::date::utc_timestamp(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
+        };
         assert_eq!(at(0), "1970-01-01T00:00:00Z");
         assert_eq!(at(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(at(1_735_689_599), "2024-12-31T23:59:59Z");

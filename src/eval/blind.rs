@@ -4,7 +4,7 @@
 //! `eval.json` beside the answers it points to.
 
 use super::results::{EvalReport, Part};
-use crate::model::generate::Rng;
+use crate::rng::SplitMix64;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
@@ -132,7 +132,7 @@ pub struct BlindSession {
 impl BlindSession {
     /// The interview and guard questions of `report`, shuffled and labelled with `seed`.
     pub fn new(report: &EvalReport, seed: u64) -> BlindSession {
-        let mut rng = Rng::new(seed);
+        let mut rng = SplitMix64::new(seed);
         let mut items: Vec<BlindItem> = [Part::Interview, Part::Guard]
             .iter()
             .filter_map(|&p| report.part(p))

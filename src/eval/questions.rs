@@ -3,7 +3,7 @@
 //! `must_include` keyword rubric. No model here, so bad input fails before any loading.
 
 use crate::data::{Dataset, Example};
-use crate::model::generate::Rng;
+use crate::rng::SplitMix64;
 use anyhow::{bail, Result};
 use std::path::Path;
 
@@ -72,7 +72,7 @@ pub fn from_dataset(ds: &Dataset, indices: Option<&[usize]>) -> Result<Vec<Quest
 pub fn sample(n: usize, k: usize, seed: u64) -> Vec<usize> {
     let mut idx: Vec<usize> = (0..n).collect();
     let k = k.min(n);
-    let mut rng = Rng::new(seed);
+    let mut rng = SplitMix64::new(seed);
     // A partial Fisher–Yates: the first k slots end up a uniform sample.
     for i in 0..k {
         let j = i + (rng.next_u64() % (n - i) as u64) as usize;

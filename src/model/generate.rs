@@ -3,6 +3,7 @@
 //! as the one-at-a-time path does.
 
 use super::llama::{Decoder, KvCache};
+use crate::rng::SplitMix64;
 use tch::{Device, Kind, Tensor};
 
 #[derive(Debug, Clone)]
@@ -37,30 +38,8 @@ pub enum StopReason {
     Runaway,
 }
 
-/// SplitMix64: small, seeded and identical everywhere, so a seed reproduces a sample.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    pub fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 /// Pick the next token from logits (V,).
-fn choose(logits: &Tensor, opts: &GenerateOptions, rng: &mut Rng) -> u32 {
+fn choose(logits: &Tensor, opts: &GenerateOptions, rng: &mut SplitMix64) -> u32 {
     if opts.temperature <= 0.0 {
         return logits.argmax(-1, false).int64_value(&[]) as u32;
     }
@@ -100,7 +79,7 @@ pub fn generate(
     let _guard = tch::no_grad_guard();
     let device = model.embed_tokens.device();
     let mut cache = KvCache::new(model.layers.len());
-    let mut rng = Rng::new(opts.seed);
+    let mut rng = SplitMix64::new(opts.seed);
     let mut out = Vec::new();
     let mut input: Vec<i64> = prompt.iter().map(|&t| t as i64).collect();
     for _ in 0..opts.max_new_tokens {
@@ -260,7 +239,7 @@ struct Seq {
     index: usize,
     prompt_len: usize,
     out: Vec<u32>,
-    rng: Rng,
+    rng: SplitMix64,
     /// Left padding in front of it in the cache.
     pad: i64,
 }
@@ -328,7 +307,7 @@ impl<'a, 'b> Batch<'a, 'b> {
             index,
             prompt_len: prompt.len(),
             out: Vec::new(),
-            rng: Rng::new(self.opts.seed.wrapping_add(index as u64)),
+            rng: SplitMix64::new(self.opts.seed.wrapping_add(index as u64)),
             pad: 0,
         };
         if self.opts.max_new_tokens == 0 || prompt.is_empty() {

@@ -6,8 +6,8 @@
 //! megabatches: far less padding, and batch order stays random across windows.
 
 use super::encode::Sequence;
-use crate::model::generate::Rng;
 use crate::preset::Preset;
+use crate::rng::SplitMix64;
 
 pub struct Plan {
     n: usize,
@@ -54,7 +54,7 @@ impl Plan {
 
     fn order(&self, epoch: u64) -> Vec<usize> {
         let mut idx: Vec<usize> = (0..self.n).collect();
-        let mut rng = Rng::new(self.seed.wrapping_mul(1_000_003).wrapping_add(epoch));
+        let mut rng = SplitMix64::new(self.seed.wrapping_mul(1_000_003).wrapping_add(epoch));
         for i in (1..idx.len()).rev() {
             let j = (rng.next_u64() % (i as u64 + 1)) as usize;
             idx.swap(i, j);
