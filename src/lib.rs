@@ -3,20 +3,21 @@
 //! Layers, each knowing only the ones below it:
 //! - experiment (pure: serde, no tch, no terminal): [`data`] (load, check, split),
 //!   [`preset`] (hyperparameters), [`experiment`] (goal, lint, decision helper, plan)
-//! - engine (tch, tokenizers): [`gguf`] (import), [`model`] (decoder, tokenizer, templates,
-//!   generation), [`lora`] (PEFT adapters, merge), [`train`] (the trainer), [`eval`] (the
-//!   three-part blind test and the report)
+//! - engine (tch, tokenizers): [`gguf`] (read, import, write, quantise), [`model`] (decoder,
+//!   tokenizer, templates, generation), [`lora`] (PEFT adapters, merge), [`train`] (the trainer), [`eval`] (the
+//!   three-part blind test and the report), [`export`] (GGUF, llama.cpp LoRA, Ollama)
 //! - worker: [`worker`] (protocol enums and the background thread)
 //! - front ends: [`tui`] (the cockpit), [`cli`] (subcommands)
 //!
 //! Shared plumbing: [`atomic`] (temp file + rename), [`safetensors_out`] (streaming writer),
-//! [`paths`] (where bundled assets live), [`rng`] (the one seeded generator),
-//! [`date`] (calendar dates and UTC timestamps).
+//! [`safetensors_in`] (mapped reader), [`paths`] (where bundled assets live), [`rng`] (the one
+//! seeded generator), [`date`] (calendar dates and UTC timestamps).
 
 pub mod cli;
 pub mod data;
 pub mod eval;
 pub mod experiment;
+pub mod export;
 pub mod preset;
 
 pub mod atomic;
@@ -26,6 +27,7 @@ pub mod lora;
 pub mod model;
 pub mod paths;
 pub mod rng;
+pub mod safetensors_in;
 pub mod safetensors_out;
 pub mod train;
 pub mod tui;

@@ -456,3 +456,48 @@ fn w_without_a_run_or_a_training_log_says_why_and_writes_nothing() {
     assert!(notice(&app).0.contains("three-part test is running"));
     jobs.shutdown();
 }
+
+#[test]
+fn e_exports_the_selected_run_after_saying_which_part_failed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tiny_experiment(tmp.path());
+    write_report(&dir, "run-1", &sample_report("run-1", false));
+    let mut app = App::open(&dir, date(TODAY)).unwrap();
+    app.update(Action::Focus(Pane::Eval));
+    assert_eq!(app.eval.selected_run(), Some("run-1"));
+    let e = KeyEvent::new(KeyCode::Char('e'), KeyModifiers::NONE);
+
+    // Not graduated: the first e asks, naming the failed part, and exports nothing.
+    app.on_key(e);
+    let (said, mood) = notice(&app);
+    assert_eq!(mood, Mood::Warn);
+    assert!(said.contains("run-1 has not graduated"), "{said}");
+    assert!(said.contains("guard failed"), "{said}");
+    assert!(said.contains("Press e again"), "{said}");
+    assert!(app.take_jobs().is_empty());
+
+    // The second e exports, with progress, on the real jobs thread.
+    app.on_key(e);
+    let cmds = app.take_jobs();
+    assert_eq!(cmds.len(), 1);
+    assert!(matches!(cmds[0], JobCommand::Export { .. }));
+    let (jobs, rx) = start_jobs();
+    for cmd in cmds {
+        assert!(jobs.send(cmd));
+    }
+    let seen = pump(&mut app, &rx, |a| a.eval.export_job.is_none());
+    assert!(seen.iter().any(|e| matches!(e, JobEvent::Exporting { .. })));
+    let (said, mood) = notice(&app);
+    assert_eq!(mood, Mood::Good, "{said}");
+    assert!(
+        said.starts_with("Exported run-1: runs/run-1/export/run-1.f16.gguf, Modelfile, README.md"),
+        "{said}"
+    );
+    let out = dir.join("runs/run-1/export");
+    for f in ["run-1.f16.gguf", "Modelfile", "README.md"] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    let readme = std::fs::read_to_string(out.join("README.md")).unwrap();
+    assert!(readme.contains("not graduated: guard failed"), "{readme}");
+    jobs.shutdown();
+}

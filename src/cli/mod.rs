@@ -4,6 +4,7 @@ mod adapter;
 mod chat;
 mod data;
 mod eval;
+mod export;
 mod init;
 mod model;
 mod open;
@@ -46,6 +47,8 @@ enum Command {
     Adapter(adapter::AdapterCommand),
     /// The three-part blind test: exam, interview and general-knowledge guard.
     Eval(eval::EvalArgs),
+    /// Export a run or adapter for llama.cpp and Ollama (GGUF, Modelfile, README).
+    Export(export::ExportArgs),
     /// Write the retrospective report of a run.
     Report(report::ReportArgs),
     /// Compare an experiment's runs: changes, best step, forgetting, test results.
@@ -77,6 +80,7 @@ pub fn main() -> ExitCode {
         Command::Train(args) => train::run(args),
         Command::Adapter(cmd) => adapter::run(cmd),
         Command::Eval(args) => eval::run(args),
+        Command::Export(args) => export::run(args),
         Command::Report(args) => report::run(args),
         Command::Runs(args) => runs::run(args),
     };

@@ -1,6 +1,7 @@
 //! `tunedeck model import-gguf`: a GGUF file to a Hugging Face model directory, streamed
 //! tensor by tensor.
 
+use super::layout::{hf_name, unpermute};
 use super::{tokenizer, GgufFile, TensorInfo, Value};
 use crate::{atomic, safetensors_out};
 use anyhow::{bail, Context, Result};
@@ -42,54 +43,6 @@ fn arch(name: &str) -> Result<Arch> {
         },
         other => bail!("architecture {other:?} is not supported (supported: llama, qwen2)"),
     })
-}
-
-/// The Hugging Face name of a GGUF tensor.
-fn hf_name(gguf: &str) -> Result<String> {
-    let fixed = match gguf {
-        "token_embd.weight" => Some("model.embed_tokens.weight"),
-        "output_norm.weight" => Some("model.norm.weight"),
-        "output.weight" => Some("lm_head.weight"),
-        _ => None,
-    };
-    if let Some(n) = fixed {
-        return Ok(n.to_string());
-    }
-    let parts: Vec<&str> = gguf.split('.').collect();
-    if let ["blk", layer, module, kind @ ("weight" | "bias")] = parts[..] {
-        let hf = match module {
-            "attn_q" => "self_attn.q_proj",
-            "attn_k" => "self_attn.k_proj",
-            "attn_v" => "self_attn.v_proj",
-            "attn_output" => "self_attn.o_proj",
-            "ffn_gate" => "mlp.gate_proj",
-            "ffn_up" => "mlp.up_proj",
-            "ffn_down" => "mlp.down_proj",
-            "attn_norm" => "input_layernorm",
-            "ffn_norm" => "post_attention_layernorm",
-            _ => bail!("tensor {gguf} is not a Llama/Qwen2 tensor tunedeck knows"),
-        };
-        return Ok(format!("model.layers.{layer}.{hf}.{kind}"));
-    }
-    bail!("tensor {gguf} is not a Llama/Qwen2 tensor tunedeck knows")
-}
-
-/// Undo llama.cpp's per-head row interleaving: GGUF row `h·d + 2i + j` is HF row
-/// `h·d + j·d/2 + i`.
-fn unpermute(w: &[f32], heads: usize, cols: usize) -> Vec<f32> {
-    let rows = w.len() / cols;
-    let hd = rows / heads;
-    let mut out = vec![0.0; w.len()];
-    for h in 0..heads {
-        for i in 0..hd / 2 {
-            for j in 0..2 {
-                let src = (h * hd + 2 * i + j) * cols;
-                let dst = (h * hd + j * (hd / 2) + i) * cols;
-                out[dst..dst + cols].copy_from_slice(&w[src..src + cols]);
-            }
-        }
-    }
-    out
 }
 
 fn encode(values: &[f32], dtype: OutDtype) -> Vec<u8> {
@@ -247,31 +200,4 @@ fn convert(
     atomic::write_json(&out.join("tokenizer.json"), &tok.tokenizer)?;
     atomic::write_json(&out.join("tokenizer_config.json"), &tok.config)?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unpermute_inverts_llama_cpp_permutation() {
-        // 2 heads of dim 4, 1 column: HF rows 0..8.
-        let hf: Vec<f32> = (0..8).map(|v| v as f32).collect();
-        // llama.cpp: reshape(2, 2, 2, 1) -> swap(1, 2): row h*4 + 2i + j takes HF h*4 + 2j + i.
-        let gguf = [0.0, 2.0, 1.0, 3.0, 4.0, 6.0, 5.0, 7.0];
-        assert_eq!(unpermute(&gguf, 2, 1), hf);
-    }
-
-    #[test]
-    fn names_map_to_hugging_face() {
-        assert_eq!(
-            hf_name("blk.3.attn_q.bias").unwrap(),
-            "model.layers.3.self_attn.q_proj.bias"
-        );
-        assert_eq!(
-            hf_name("blk.0.ffn_norm.weight").unwrap(),
-            "model.layers.0.post_attention_layernorm.weight"
-        );
-        assert!(hf_name("blk.0.ssm_a").is_err());
-    }
 }

@@ -1,11 +1,16 @@
-//! GGUF files: the header, metadata, tensor directory and (de)quantised tensor data.
+//! GGUF files: the header, metadata, tensor directory and (de)quantised tensor data; read,
+//! imported to Hugging Face layout, and written back ([`write`]).
 //!
 //! Layout (v2/v3): magic `GGUF`, version, tensor count, metadata count, metadata key/values,
 //! tensor infos, then tensor data aligned to `general.alignment` (default 32).
 
 mod dequant;
 mod import;
+pub mod layout;
+pub mod metadata;
+pub mod quantize;
 mod tokenizer;
+pub mod write;
 
 pub use dequant::GgmlType;
 pub use import::{import, ImportOptions, OutDtype};

@@ -10,8 +10,10 @@ const LLAMA3_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L
 const QWEN2_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
 /// GGUF token types.
-const CONTROL: u64 = 3;
-const USER_DEFINED: u64 = 4;
+pub const NORMAL: u64 = 1;
+pub const CONTROL: u64 = 3;
+pub const USER_DEFINED: u64 = 4;
+pub const UNUSED: u64 = 5;
 
 /// The tokenizer files of a model directory.
 pub struct TokenizerFiles {
@@ -45,7 +47,7 @@ fn split(pattern: &str) -> Json {
 }
 
 /// The pre-tokenizer llama.cpp uses for each `tokenizer.ggml.pre` value.
-fn pre_tokenizer(pre: &str) -> Result<Json> {
+fn pre_tokenizer_for(pre: &str) -> Result<Json> {
     let steps = match pre {
         // SmolLM2: each digit its own piece, then the GPT-2 regex.
         "smollm" => vec![split(r"\p{N}"), byte_level(true)],
@@ -57,6 +59,35 @@ fn pre_tokenizer(pre: &str) -> Result<Json> {
         ),
     };
     Ok(json!({"type": "Sequence", "pretokenizers": steps}))
+}
+
+/// The steps of a pre-tokenizer that decide how text is cut: each Split's regex and each
+/// ByteLevel's own regex switch. Other fields (offsets, prefix spaces) do not change the ids.
+fn cuts(pre: &Json) -> Vec<String> {
+    match pre["type"].as_str() {
+        Some("Sequence") => pre["pretokenizers"]
+            .as_array()
+            .map_or_else(Vec::new, |steps| steps.iter().flat_map(cuts).collect()),
+        Some("Split") => {
+            let p = &pre["pattern"];
+            let text = p["Regex"].as_str().or(p["String"].as_str()).unwrap_or("");
+            vec![format!("split {text}")]
+        }
+        Some("ByteLevel") => vec![format!(
+            "bytelevel {}",
+            pre["use_regex"].as_bool().unwrap_or(true)
+        )],
+        other => vec![format!("{other:?}")],
+    }
+}
+
+/// The `tokenizer.ggml.pre` name for a `tokenizer.json` pre-tokenizer: the inverse of what
+/// the importer builds from it, or `None` when llama.cpp would cut the text differently.
+pub fn pre_type(pre_tokenizer: &Json) -> Option<&'static str> {
+    let want = cuts(pre_tokenizer);
+    ["smollm", "qwen2", "llama-bpe", "gpt2"]
+        .into_iter()
+        .find(|name| pre_tokenizer_for(name).is_ok_and(|p| cuts(&p) == want))
 }
 
 pub fn build(g: &GgufFile) -> Result<TokenizerFiles> {
@@ -110,7 +141,7 @@ pub fn build(g: &GgufFile) -> Result<TokenizerFiles> {
         "padding": null,
         "added_tokens": added,
         "normalizer": null,
-        "pre_tokenizer": pre_tokenizer(pre)?,
+        "pre_tokenizer": pre_tokenizer_for(pre)?,
         "post_processor": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true},
         "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
         "model": {
@@ -158,4 +189,18 @@ pub fn build(g: &GgufFile) -> Result<TokenizerFiles> {
         bos_token_id: bos,
         pad_token_id: pad,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pre_type_inverts_the_importers_pre_tokenizer() {
+        for name in ["smollm", "qwen2", "llama-bpe", "gpt2"] {
+            assert_eq!(pre_type(&pre_tokenizer_for(name).unwrap()), Some(name));
+        }
+        let metaspace = json!({"type": "Metaspace", "replacement": "▁"});
+        assert_eq!(pre_type(&metaspace), None);
+    }
 }

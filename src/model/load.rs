@@ -18,7 +18,7 @@ pub struct LoadOptions {
 }
 
 /// The safetensors files of a model directory, from the shard index when there is one.
-fn weight_files(dir: &Path) -> Result<Vec<PathBuf>> {
+pub fn weight_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let index = dir.join("model.safetensors.index.json");
     if index.exists() {
         let text = std::fs::read_to_string(&index)

@@ -81,6 +81,59 @@ impl ChatTemplate {
         }
     }
 
+    /// The same rendering as [`ChatTemplate::prompt`] in Jinja, for `tokenizer.chat_template`
+    /// of an exported GGUF (llama.cpp and transformers render it with
+    /// `add_generation_prompt`). Literal newlines, as SmolLM2's own template has them, so
+    /// [`ChatTemplate::detect`] finds the default system prompt again.
+    pub fn to_jinja(&self) -> String {
+        let lit = |s: &str| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"));
+        match self {
+            Self::ChatMl { default_system } => {
+                let default = default_system.as_deref().map_or(String::new(), |sys| {
+                    format!(
+                        "{{%- if loop.first and message['role'] != 'system' %}}{{{{ {} }}}}{{%- endif %}}",
+                        lit(&format!("<|im_start|>system\n{sys}<|im_end|>\n"))
+                    )
+                });
+                format!(
+                    "{{%- for message in messages %}}{default}{{{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n' }}}}{{%- endfor %}}{{%- if add_generation_prompt %}}{{{{ '<|im_start|>assistant\n' }}}}{{%- endif %}}"
+                )
+            }
+            Self::Alpaca { eos } => format!(
+                "{{%- if messages[0]['role'] == 'system' %}}{{{{ messages[0]['content'] }}}}{{%- else %}}{{{{ {} }}}}{{%- endif %}}{{{{ '\n\n' }}}}{{%- for message in messages %}}{{%- if message['role'] == 'user' %}}{{{{ '### Instruction:\n' + message['content'] + '\n\n### Response:\n' }}}}{{%- elif message['role'] == 'assistant' %}}{{{{ message['content'] + {} + '\n\n' }}}}{{%- endif %}}{{%- endfor %}}",
+                lit(ALPACA_SYSTEM),
+                lit(eos)
+            ),
+        }
+    }
+
+    /// The same rendering as [`ChatTemplate::prompt`] as an Ollama Modelfile `TEMPLATE` (Go
+    /// text/template over `.System` and `.Messages`), with the system prompt the template
+    /// falls back on for the Modelfile's `SYSTEM` line. Ollama puts `SYSTEM` (or the
+    /// request's system message) in `.System`; system messages are skipped in the loop.
+    pub fn ollama_template(&self) -> (String, Option<String>) {
+        match self {
+            Self::ChatMl { default_system } => (
+                "{{- if .System }}<|im_start|>system\n{{ .System }}<|im_end|>\n{{ end }}\n\
+                 {{- range .Messages }}\n\
+                 {{- if eq .Role \"user\" }}<|im_start|>user\n{{ .Content }}<|im_end|>\n<|im_start|>assistant\n\
+                 {{ else if eq .Role \"assistant\" }}{{ .Content }}<|im_end|>\n{{ end }}\n\
+                 {{- end }}"
+                    .to_string(),
+                default_system.clone(),
+            ),
+            Self::Alpaca { eos } => (
+                format!(
+                    "{{{{ .System }}}}\n\n{{{{ range .Messages }}}}\n\
+                     {{{{- if eq .Role \"user\" }}}}### Instruction:\n{{{{ .Content }}}}\n\n### Response:\n\
+                     {{{{ else if eq .Role \"assistant\" }}}}{{{{ .Content }}}}{eos}\n\n{{{{ end }}}}\n\
+                     {{{{- end }}}}"
+                ),
+                Some(ALPACA_SYSTEM.to_string()),
+            ),
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Self::ChatMl { .. } => "chatml",

@@ -11,6 +11,8 @@ pub struct TextTokenizer {
     pub stop_ids: Vec<u32>,
     pub eos_id: u32,
     pub pad_id: u32,
+    /// The EOS token's text (`tokenizer_config.json`'s `eos_token`).
+    pub eos_token: String,
 }
 
 fn special(config: &serde_json::Value, key: &str) -> Option<String> {
@@ -62,6 +64,7 @@ impl TextTokenizer {
             stop_ids,
             eos_id,
             pad_id,
+            eos_token: eos,
         })
     }
 

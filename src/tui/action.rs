@@ -146,6 +146,8 @@ pub enum Action {
     Judge,
     /// Write the selected run's `report.md` and `loss.png`.
     WriteReport,
+    /// Export the selected run for llama.cpp and Ollama (asks first when it has not graduated).
+    Export,
     /// Blind judging: answer A is better.
     PickA,
     /// Blind judging: answer B is better.

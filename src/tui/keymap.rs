@@ -180,6 +180,7 @@ pub const BINDINGS: &[Binding] = &[
     b(EVAL, &[ch('x'), key(KeyCode::Esc)], Action::CancelJob, "cancel the test", "取消测试", true),
     b(EVAL, &[key(KeyCode::Enter), ch('v')], Action::Judge, "blind A/B judging", "A/B 盲评", true),
     b(EVAL, &[ch('w')], Action::WriteReport, "write the run's report", "写出本次实验报告", true),
+    b(EVAL, &[ch('e')], Action::Export, "export GGUF", "导出 GGUF", true),
     b(EVAL, &[ch('n')], Action::NextRun, "new run with one change", "改一处再训一次", true),
     b(EVAL, &[key(KeyCode::Right), ch('l')], Action::Increase, "next run", "下一次训练", true),
     b(EVAL, &[key(KeyCode::Left), ch('h')], Action::Decrease, "previous run", "上一次训练", false),
@@ -454,6 +455,7 @@ mod tests {
         assert_eq!(lookup(eval, c('s')), Some(Action::StartEval));
         assert_eq!(lookup(eval, c('x')), Some(Action::CancelJob));
         assert_eq!(lookup(eval, c('w')), Some(Action::WriteReport));
+        assert_eq!(lookup(eval, c('e')), Some(Action::Export));
         assert_eq!(
             lookup(KeyContext::Pane(Pane::Goal), c('6')),
             Some(Action::Focus(Pane::Eval))

@@ -82,4 +82,5 @@ pub fn json_stdout(out: &Output) -> Value {
 pub fn path_str(p: &Path) -> &str {
     p.to_str().expect("UTF-8 path")
 }
+pub mod go_template;
 pub mod training;

@@ -169,7 +169,8 @@ pub fn job_of(cmd: &JobCommand) -> JobId {
     match cmd {
         JobCommand::Eval { job, .. }
         | JobCommand::Chat { job, .. }
-        | JobCommand::Report { job, .. } => *job,
+        | JobCommand::Report { job, .. }
+        | JobCommand::Export { job, .. } => *job,
         JobCommand::Shutdown => panic!("no job in Shutdown"),
     }
 }

@@ -346,7 +346,9 @@ impl App {
             JobEvent::Unsealed { .. }
             | JobEvent::Answered { .. }
             | JobEvent::Evaluated { .. }
-            | JobEvent::Reported { .. } => {}
+            | JobEvent::Reported { .. }
+            | JobEvent::Exporting { .. }
+            | JobEvent::Exported { .. } => {}
         }
     }
 }

@@ -74,6 +74,10 @@ pub struct EvalState {
     pub active: Option<ActiveEval>,
     /// The job writing a run's `report.md`, while it runs.
     pub report_job: Option<JobId>,
+    /// The export running now.
+    pub export_job: Option<super::ActiveExport>,
+    /// The run whose export waits for a second e (it has not graduated).
+    pub confirm_export: Option<String>,
     /// Why the last test failed.
     pub error: Option<String>,
     /// Blind judging is open.
@@ -202,6 +206,7 @@ impl App {
             },
             Action::Judge => self.open_judging(),
             Action::WriteReport => self.write_report(),
+            Action::Export => self.start_export(),
             Action::NextRun => self.open_next_run(),
             Action::Increase | Action::Decrease => self.select_run(action),
             Action::DetailDown => self.eval.scroll = self.eval.scroll.saturating_add(3),
@@ -226,6 +231,7 @@ impl App {
         };
         if next != e.selected {
             e.selected = next;
+            e.confirm_export = None;
             e.load_report(&self.dir);
         }
     }
@@ -408,7 +414,11 @@ impl App {
                 self.eval.error = Some(error);
                 self.quit_if_done();
             }
-            JobEvent::Token { .. } | JobEvent::Replied { .. } | JobEvent::Reported { .. } => {}
+            JobEvent::Token { .. }
+            | JobEvent::Replied { .. }
+            | JobEvent::Reported { .. }
+            | JobEvent::Exporting { .. }
+            | JobEvent::Exported { .. } => {}
         }
     }
 

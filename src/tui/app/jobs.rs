@@ -1,4 +1,4 @@
-//! The cockpit's side of the jobs thread (tests, chat and reports): numbering jobs, queueing
+//! The cockpit's side of the jobs thread (tests, chat, reports and exports): numbering jobs, queueing
 //! their commands for the event loop, and routing their events to the pane that waits for
 //! them.
 //! One job at a time: the thread would only queue a second one behind the first.
@@ -45,6 +45,8 @@ impl App {
             self.on_chat_event(event);
         } else if self.eval.report_job == Some(job) {
             self.on_report_event(event);
+        } else if self.eval.export_job.as_ref().is_some_and(|e| e.job == job) {
+            self.on_export_event(event);
         } else {
             return false;
         }
@@ -69,6 +71,11 @@ impl App {
                 "A report is being written; a moment.",
                 "正在写出报告，请稍候。",
             ))
+        } else if self.eval.export_job.is_some() {
+            Some(lang.pick(
+                "A run is being exported; a moment.",
+                "正在导出训练结果，请稍候。",
+            ))
         } else {
             None
         }
@@ -91,6 +98,7 @@ impl App {
             self.eval.active.as_ref().map(|a| a.job),
             self.chat.active.as_ref().map(|a| a.job),
             self.eval.report_job,
+            self.eval.export_job.as_ref().map(|e| e.job),
         ]
         .into_iter()
         .flatten()

@@ -10,6 +10,7 @@
 mod chat;
 mod dataset;
 mod eval;
+mod export;
 mod goal;
 mod input;
 mod jobs;
@@ -28,6 +29,7 @@ use crossterm::event::KeyEvent;
 pub use chat::{ActiveChat, ChatReply, ChatState, Exchange, ReplyState, CHAT_MAX_NEW_TOKENS};
 pub use dataset::{DatasetState, Row};
 pub use eval::{part_name, verdict_line, ActiveEval, EvalProgress, EvalState};
+pub use export::{ActiveExport, EXPORT_DIR};
 pub use goal::{answer_of, GoalRow, GoalState, GOAL_ROWS};
 pub use input::{Input, PromptKind};
 pub use jobs::JobQueue;

@@ -1,5 +1,5 @@
 //! The cockpit's second background thread, beside the trainer: the three-part test, the
-//! chat playground and writing a run's report, one job at a time. [`JobCommand`] in,
+//! chat playground, writing a run's report and exporting a run, one job at a time. [`JobCommand`] in,
 //! [`JobEvent`] out, every event tagged with its job id so a front end drops what it no
 //! longer waits for.
 //!
@@ -24,6 +24,7 @@ use crate::eval::{
     evaluate_to, write_run_report, Cancelled, EvalReport, EvalSpec, Part, Progress, ReportWritten,
     Side,
 };
+use crate::export::{export, ExportOptions};
 use crate::model::chat::Sampling;
 use crate::model::generate::StopReason;
 
@@ -93,6 +94,13 @@ pub enum JobCommand {
         /// The run under `runs/`.
         run: String,
     },
+    /// Export a run for llama.cpp and Ollama, as `tunedeck export` does.
+    Export {
+        /// The job.
+        job: JobId,
+        /// What to export and where.
+        options: Box<ExportOptions>,
+    },
     /// End the thread once the current job is over.
     Shutdown,
 }
@@ -147,6 +155,24 @@ pub enum JobEvent {
         /// What was written, and the report's next step.
         written: ReportWritten,
     },
+    /// An export wrote one more tensor.
+    Exporting {
+        /// The job.
+        job: JobId,
+        /// Tensors written.
+        done: usize,
+        /// Tensors in the model file.
+        total: usize,
+    },
+    /// The export folder is in place.
+    Exported {
+        /// The job.
+        job: JobId,
+        /// The folder.
+        dir: PathBuf,
+        /// The model GGUF's file name.
+        model_file: String,
+    },
     /// A piece of a chat answer.
     Token {
         /// The job.
@@ -190,6 +216,8 @@ impl JobEvent {
             | JobEvent::Answered { job, .. }
             | JobEvent::Evaluated { job, .. }
             | JobEvent::Reported { job, .. }
+            | JobEvent::Exporting { job, .. }
+            | JobEvent::Exported { job, .. }
             | JobEvent::Token { job, .. }
             | JobEvent::Replied { job, .. }
             | JobEvent::Cancelled { job }
@@ -268,6 +296,29 @@ fn jobs_loop(rx: &Receiver<JobCommand>, sink: &JobSink) {
                 let written = RunContext::open(&dir, Some(&run)).and_then(|c| write_run_report(&c));
                 sink(match written {
                     Ok(written) => JobEvent::Reported { job, written },
+                    Err(e) => JobEvent::Failed {
+                        job,
+                        error: format!("{e:#}"),
+                    },
+                });
+            }
+            JobCommand::Export { job, options } => {
+                // The chat model is let go: the export streams the base model's weights.
+                playground.let_go();
+                let mut last = 0;
+                let done = export(&options, &mut |done, total, _| {
+                    // A few dozen updates are progress enough; one per tensor floods the queue.
+                    if done == total || done * 50 / total.max(1) != last {
+                        last = done * 50 / total.max(1);
+                        sink(JobEvent::Exporting { job, done, total });
+                    }
+                });
+                sink(match done {
+                    Ok(e) => JobEvent::Exported {
+                        job,
+                        dir: e.dir,
+                        model_file: e.model_file,
+                    },
                     Err(e) => JobEvent::Failed {
                         job,
                         error: format!("{e:#}"),
