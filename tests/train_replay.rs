@@ -127,3 +127,76 @@ fn replay_answers_are_made_once_deterministically_and_the_probe_never_reads_the_
     t.train_into(&tmp.path().join("run3"));
     assert_eq!(std::fs::read_to_string(&cache).unwrap(), first);
 }
+
+#[test]
+fn the_shipped_replay_answers_are_what_the_embedded_model_answers() {
+    use tunedeck::data::Example;
+    use tunedeck::model::Model;
+    use tunedeck::train::replay;
+    // The demo preset's template (`template = "chatml"`), as the trainer loads it.
+    let model = Model::load(&smollm2(), tch::Device::Cpu, "chatml", false).unwrap();
+    let base = replay::fingerprint(&model.dir).unwrap();
+    let shipped: Vec<replay::Answered> =
+        std::fs::read_to_string(root().join("datasets/replay/answers-smollm2-135m-instruct.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    assert!(
+        shipped.iter().all(|a| a.base_model == base),
+        "`just setup` imported weights other than the ones that answered (sha256 {base})"
+    );
+    assert_eq!(shipped.len(), replay::bundled_prompts().unwrap().len());
+    // Greedy answers of the model: at every token of a shipped answer (and at its turn end)
+    // the model's own top choice is that token (up to float rounding: the answers were made
+    // in one batch, this is one full forward pass).
+    let tok = &model.tokenizer;
+    let mut checked: Vec<&replay::Answered> = shipped.iter().filter(|a| a.ended).collect();
+    checked.sort_by_key(|a| a.output.len());
+    let (mut tokens, mut top_choices) = (0, 0);
+    for a in checked
+        .iter()
+        .copied()
+        .take(6)
+        .chain(shipped.iter().filter(|a| !a.ended).take(1))
+    {
+        let example = Example {
+            instruction: a.instruction.clone(),
+            input: a.input.clone(),
+            ..Example::default()
+        };
+        let prompt = tok
+            .encode(&tok.template.prompt(None, &[], &example.prompt()))
+            .unwrap();
+        let end = if a.ended { tok.template.turn_end() } else { "" };
+        let answer = tok.encode(&format!("{}{end}", a.output)).unwrap();
+        let ids: Vec<i64> = prompt
+            .iter()
+            .chain(&answer)
+            .map(|&t| i64::from(t))
+            .collect();
+        let n = ids.len() as i64;
+        let logits = tch::no_grad(|| {
+            model
+                .decoder
+                .forward(&tch::Tensor::from_slice(&ids).view([1, n]), None)
+        })
+        .squeeze_dim(0)
+        .to_kind(tch::Kind::Float);
+        for (j, &t) in answer.iter().enumerate() {
+            let row = logits.get((prompt.len() + j - 1) as i64);
+            let top = row.max().double_value(&[]);
+            let got = row.double_value(&[i64::from(t)]);
+            assert!(
+                top - got < 1e-3,
+                "{:?}: token {j} ({:?}) is {:.4} below the model's top choice",
+                a.instruction,
+                tok.decode(&[t]).unwrap(),
+                top - got
+            );
+            tokens += 1;
+            top_choices += usize::from(top == got);
+        }
+    }
+    assert_eq!(top_choices, tokens, "every token is the model's top choice");
+}

@@ -31,6 +31,12 @@ use std::path::{Path, PathBuf};
 
 /// The bundled everyday prompts (`datasets/replay/general.jsonl`), compiled in.
 pub const BUNDLED: &str = include_str!("../../datasets/replay/general.jsonl");
+/// The embedded demo model's own answers to the bundled prompts (SmolLM2-135M-Instruct as
+/// `just setup` imports it), made by [`base_answers`] and shipped so that a new demo's first
+/// run starts training at once instead of spending minutes answering. They are used only for
+/// a model with exactly those weights (the fingerprint in every line).
+const SHIPPED_ANSWERS: &str =
+    include_str!("../../datasets/replay/answers-smollm2-135m-instruct.jsonl");
 /// Where the base model's answers are cached, in the split folder.
 pub const CACHE: &str = "replay.jsonl";
 /// Every `PROBE_EVERY`-th prompt (from `PROBE_OFFSET`) is held out as the forgetting probe:
@@ -225,6 +231,26 @@ pub fn base_answers(
         .filter(|a| a.base_model == base)
         .collect();
     let key = |i: &str, x: &str| format!("{i}\u{0}{x}");
+    let shipped = shipped_answers(&base)?;
+    let mut copied = 0;
+    for p in prompts {
+        let k = key(&p.instruction, &p.input);
+        let cached = cache.iter().any(|a| key(&a.instruction, &a.input) == k);
+        if let Some(a) = shipped.iter().find(|a| key(&a.instruction, &a.input) == k) {
+            if !cached {
+                cache.push(a.clone());
+                copied += 1;
+            }
+        }
+    }
+    if copied > 0 {
+        status(format!(
+            "replay: {copied} answers of this base model shipped with tunedeck (same weights, \
+             sha256 {}…), cached in {}",
+            &base[..12],
+            path.display()
+        ));
+    }
     let known: HashMap<String, usize> = cache
         .iter()
         .enumerate()
@@ -234,6 +260,36 @@ pub fn base_answers(
         .iter()
         .filter(|p| !known.contains_key(&key(&p.instruction, &p.input)))
         .collect();
+    if !missing.is_empty() {
+        status(format!(
+            "replay: the base model answers {} everyday prompts (once; cached in {})",
+            missing.len(),
+            path.display()
+        ));
+    }
+    cache.extend(answer(model, &base, &missing, status)?);
+    if !missing.is_empty() || copied > 0 {
+        write_cache(&path, &cache)?;
+    }
+    let known: HashMap<String, &Answered> = cache
+        .iter()
+        .map(|a| (key(&a.instruction, &a.input), a))
+        .collect();
+    Ok(prompts
+        .iter()
+        .map(|p| known[&key(&p.instruction, &p.input)].clone())
+        .collect())
+}
+
+/// The base model's greedy answers to `prompts`, generated in one batch (`base` is its
+/// fingerprint, stamped on each answer). `model` must be the base model, without an adapter.
+pub fn answer(
+    model: &Model,
+    base: &str,
+    prompts: &[&Example],
+    status: &mut dyn FnMut(String),
+) -> Result<Vec<Answered>> {
+    let missing = prompts;
     let tok = &model.tokenizer;
     let ids = missing
         .iter()
@@ -252,13 +308,6 @@ pub fn base_answers(
     };
     let mut answers: Vec<Option<(Vec<u32>, StopReason)>> = vec![None; missing.len()];
     let mut done = 0;
-    if !missing.is_empty() {
-        status(format!(
-            "replay: the base model answers {} everyday prompts (once; cached in {})",
-            missing.len(),
-            path.display()
-        ));
-    }
     generate_batch_with(
         &model.decoder,
         &ids,
@@ -277,27 +326,41 @@ pub fn base_answers(
             }
         },
     );
-    for (p, answer) in missing.iter().zip(answers) {
-        let (new, stop) = answer.context("replay: an answer went missing")?;
-        cache.push(Answered {
-            instruction: p.instruction.clone(),
-            input: p.input.clone(),
-            output: tok.decode(&new)?,
-            ended: stop == StopReason::EndOfTurn,
-            base_model: base.clone(),
-        });
-    }
-    if !missing.is_empty() {
-        write_cache(&path, &cache)?;
-    }
-    let known: HashMap<String, &Answered> = cache
+    missing
         .iter()
-        .map(|a| (key(&a.instruction, &a.input), a))
-        .collect();
-    Ok(prompts
-        .iter()
-        .map(|p| known[&key(&p.instruction, &p.input)].clone())
-        .collect())
+        .zip(answers)
+        .map(|(p, answer)| {
+            let (new, stop) = answer.context("replay: an answer went missing")?;
+            Ok(Answered {
+                instruction: p.instruction.clone(),
+                input: p.input.clone(),
+                output: tok.decode(&new)?,
+                ended: stop == StopReason::EndOfTurn,
+                base_model: base.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// The shipped answers made by the base model with fingerprint `base` (none for any other).
+fn shipped_answers(base: &str) -> Result<Vec<Answered>> {
+    if !SHIPPED_ANSWERS.contains(base) {
+        return Ok(Vec::new());
+    }
+    SHIPPED_ANSWERS
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str::<Answered>(l).with_context(|| {
+                format!(
+                    "datasets/replay/answers-smollm2-135m-instruct.jsonl line {}",
+                    i + 1
+                )
+            })
+        })
+        .filter(|a| a.as_ref().map_or(true, |a| a.base_model == base))
+        .collect()
 }
 
 /// The replay and probe records of a run training on `train_len` records from `split`, or
