@@ -192,10 +192,20 @@ fn qwen2_adapter(dir: &Path) -> PathBuf {
     let cfg =
         tunedeck::lora::AdapterConfig::new(4, 8.0, 0.0, &targets, false, base.to_str().unwrap());
     let a = tunedeck::lora::attach_new(&mut m, cfg).unwrap();
-    tch::manual_seed(5);
+    // Values from a local generator: the global torch seed is shared with the tests running
+    // beside this one, so its draws would change from run to run.
+    let mut rng = tunedeck::rng::SplitMix64::new(5);
+    let mut vars: Vec<(String, tch::Tensor)> = a.vs.variables().into_iter().collect();
+    vars.sort_by(|x, y| x.0.cmp(&y.0));
     tch::no_grad(|| {
-        for (_, mut v) in a.vs.variables() {
-            let r = v.randn_like() * 0.1;
+        for (_, mut v) in vars {
+            let n = v.numel();
+            let r: Vec<f32> = (0..n)
+                .map(|_| (rng.next_f64() as f32 - 0.5) * 0.35)
+                .collect();
+            let r = tch::Tensor::from_slice(&r)
+                .view(v.size().as_slice())
+                .to_kind(v.kind());
             v.copy_(&r);
         }
     });

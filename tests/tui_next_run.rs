@@ -189,15 +189,19 @@ fn a_lever_from_the_loss_pane_sends_exactly_its_change() {
     assert_eq!(
         spec.preset,
         Preset {
-            learning_rate: 1e-3,
-            ..base
+            learning_rate: base.learning_rate / 2.0,
+            ..base.clone()
         }
     );
     let origin = Origin::load(&dir.join("runs/run-2")).unwrap();
     assert_eq!(origin.why, "lower the learning rate");
     assert_eq!(
         tunedeck::eval::next_run::describe(&origin.changes),
-        "learning_rate 0.002 → 0.001"
+        format!(
+            "learning_rate {} → {}",
+            base.learning_rate,
+            base.learning_rate / 2.0
+        )
     );
 }
 
