@@ -32,7 +32,7 @@ fixtures-export: setup
     cargo build --quiet --bin tunedeck
     nice -n 10 .venv-llama/bin/python scripts/gen_export_fixtures.py --tunedeck target/debug/tunedeck
 
-# The export tests on SmolLM2 (round trips and llama.cpp agreement), slow in debug builds.
+# The export tests on SmolLM2, the Q8_0 round trip included (slow in a debug build).
 test-export-smollm2: (setup "release")
     cargo test --release --test export --test export_llama_cpp -- --include-ignored
 
