@@ -14,26 +14,24 @@ What it writes under tests/fixtures/export/:
 """
 
 import argparse
+import ast
 import hashlib
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 import numpy as np
 
-# The tokenizer test texts of scripts/gen_fixtures.py.
-TEXTS = [
-    "Hello, world! How are you today?",
-    "机器学习是人工智能的一个分支。我们今天学习微调。",
-    "def add(a, b):\n    return a + b\n\nprint(add(2, 40))",
-    "Emoji test: 🚀🔥 done 👍🏽 ok",
-    "spaces    and\ttabs\n\n\nnewlines   end",
-    "Numbers: 1234567 and 3.14159, the year 2026.",
-    "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n",
-]
+# The tokenizer test texts of scripts/gen_fixtures.py (that script imports torch and
+# transformers at the top, so its list is read from the source rather than imported).
+TEXTS = ast.literal_eval(
+    re.search(r"^TEXTS = (\[.*?^\])", (Path(__file__).parent / "gen_fixtures.py").read_text(), re.S | re.M).group(1)
+)
 
 PROMPTS = [
     "What is the capital of France?",

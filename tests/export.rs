@@ -550,21 +550,11 @@ fn an_adapter_of_another_base_model_is_refused() {
         ],
     );
     // Other shapes.
-    let small = tmp.path().join("small");
-    std::fs::create_dir_all(&small).unwrap();
-    for f in [
-        "tokenizer.json",
-        "tokenizer_config.json",
-        "model.safetensors",
-    ] {
-        std::fs::copy(fixtures().join("tiny-llama").join(f), small.join(f)).unwrap();
-    }
-    let cfg = std::fs::read_to_string(fixtures().join("tiny-llama/config.json")).unwrap();
-    std::fs::write(
-        small.join("config.json"),
-        cfg.replace("\"intermediate_size\": 256", "\"intermediate_size\": 128"),
-    )
-    .unwrap();
+    let small = tiny_llama_with(
+        &tmp.path().join("small"),
+        "\"intermediate_size\": 256",
+        "\"intermediate_size\": 128",
+    );
     let adapter = anonymous_adapter(tmp.path());
     expect_error(
         &[
@@ -643,25 +633,31 @@ fn an_unwritable_destination_is_a_clear_error() {
     only(tmp.path(), &["file"]);
 }
 
-#[test]
-fn a_failure_while_writing_leaves_nothing_behind() {
-    let tmp = tempfile::tempdir().unwrap();
-    // A base whose config promises a third layer its weights lack: found only mid-export.
-    let broken = tmp.path().join("broken");
-    std::fs::create_dir_all(&broken).unwrap();
+/// A copy of tiny-llama in `dir` whose config.json has `from` replaced by `to`.
+fn tiny_llama_with(dir: &Path, from: &str, to: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
     for f in [
         "tokenizer.json",
         "tokenizer_config.json",
         "model.safetensors",
     ] {
-        std::fs::copy(fixtures().join("tiny-llama").join(f), broken.join(f)).unwrap();
+        std::fs::copy(fixtures().join("tiny-llama").join(f), dir.join(f)).unwrap();
     }
     let cfg = std::fs::read_to_string(fixtures().join("tiny-llama/config.json")).unwrap();
-    std::fs::write(
-        broken.join("config.json"),
-        cfg.replace("\"num_hidden_layers\": 2", "\"num_hidden_layers\": 3"),
-    )
-    .unwrap();
+    assert!(cfg.contains(from), "tiny-llama's config.json has no {from}");
+    std::fs::write(dir.join("config.json"), cfg.replace(from, to)).unwrap();
+    dir.to_path_buf()
+}
+
+#[test]
+fn a_failure_while_writing_leaves_nothing_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A base whose config promises a third layer its weights lack: found only mid-export.
+    let broken = tiny_llama_with(
+        &tmp.path().join("broken"),
+        "\"num_hidden_layers\": 2",
+        "\"num_hidden_layers\": 3",
+    );
     let adapter = anonymous_adapter(tmp.path());
     expect_error(
         &[
