@@ -1,12 +1,14 @@
 //! tunedeck — a terminal cockpit for LoRA fine-tuning of LLMs.
 //!
-//! Layers, each knowing only the ones below it:
+//! Layers, each knowing only the ones below it (`tests/layering.rs` checks the source):
 //! - experiment (pure: serde, no tch, no terminal): [`data`] (load, check, split),
 //!   [`preset`] (hyperparameters), [`experiment`] (goal, lint, decision helper, plan)
 //! - engine (tch, tokenizers): [`gguf`] (read, import, write, quantise), [`model`] (decoder,
-//!   tokenizer, templates, generation), [`lora`] (PEFT adapters, merge), [`train`] (the trainer), [`eval`] (the
-//!   three-part blind test and the report), [`export`] (GGUF, llama.cpp LoRA, Ollama)
-//! - worker: [`worker`] (protocol enums and the background thread)
+//!   tokenizer, templates, generation), [`lora`] (PEFT adapters, merge), [`train`] (the
+//!   trainer), [`eval`] (the three-part blind test and the report), [`export`] (GGUF,
+//!   llama.cpp LoRA, Ollama)
+//! - worker: [`worker`] (the commands and the background threads; a run's spec and events are
+//!   the trainer's own, [`train::events`], re-exported)
 //! - front ends: [`tui`] (the cockpit), [`cli`] (subcommands)
 //!
 //! Shared plumbing: [`atomic`] (temp file + rename), [`safetensors_out`] (streaming writer),
