@@ -25,7 +25,7 @@ use crate::preset::Preset;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -191,14 +191,18 @@ pub fn read_cache(path: &Path) -> Result<Vec<Answered>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e).with_context(|| format!("{}: cannot read", path.display())),
     };
+    parse_answers(&text, &path.display().to_string())
+}
+
+/// Answers, one JSON object a line; `origin` names the text in errors.
+fn parse_answers(text: &str, origin: &str) -> Result<Vec<Answered>> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
             serde_json::from_str(l).with_context(|| {
                 format!(
-                    "{} line {}: not a replay answer; delete the file and it is made again",
-                    path.display(),
+                    "{origin} line {}: not a replay answer; delete the file and it is made again",
                     i + 1
                 )
             })
@@ -231,18 +235,23 @@ pub fn base_answers(
         .filter(|a| a.base_model == base)
         .collect();
     let key = |i: &str, x: &str| format!("{i}\u{0}{x}");
-    let shipped = shipped_answers(&base)?;
-    let mut copied = 0;
-    for p in prompts {
-        let k = key(&p.instruction, &p.input);
-        let cached = cache.iter().any(|a| key(&a.instruction, &a.input) == k);
-        if let Some(a) = shipped.iter().find(|a| key(&a.instruction, &a.input) == k) {
-            if !cached {
-                cache.push(a.clone());
-                copied += 1;
-            }
+    let mut known: HashSet<String> = cache
+        .iter()
+        .map(|a| key(&a.instruction, &a.input))
+        .collect();
+    // The shipped answers of this very base model fill in what the cache lacks.
+    let wanted: HashSet<String> = prompts
+        .iter()
+        .map(|p| key(&p.instruction, &p.input))
+        .collect();
+    let before = cache.len();
+    for a in shipped_answers(&base)? {
+        let k = key(&a.instruction, &a.input);
+        if wanted.contains(&k) && known.insert(k) {
+            cache.push(a);
         }
     }
+    let copied = cache.len() - before;
     if copied > 0 {
         status(format!(
             "replay: {copied} answers of this base model shipped with tunedeck (same weights, \
@@ -251,14 +260,9 @@ pub fn base_answers(
             path.display()
         ));
     }
-    let known: HashMap<String, usize> = cache
-        .iter()
-        .enumerate()
-        .map(|(n, a)| (key(&a.instruction, &a.input), n))
-        .collect();
     let missing: Vec<&Example> = prompts
         .iter()
-        .filter(|p| !known.contains_key(&key(&p.instruction, &p.input)))
+        .filter(|p| !known.contains(&key(&p.instruction, &p.input)))
         .collect();
     if !missing.is_empty() {
         status(format!(
@@ -266,18 +270,18 @@ pub fn base_answers(
             missing.len(),
             path.display()
         ));
+        cache.extend(answer(model, &base, &missing, status)?);
     }
-    cache.extend(answer(model, &base, &missing, status)?);
     if !missing.is_empty() || copied > 0 {
         write_cache(&path, &cache)?;
     }
-    let known: HashMap<String, &Answered> = cache
+    let by_key: HashMap<String, &Answered> = cache
         .iter()
         .map(|a| (key(&a.instruction, &a.input), a))
         .collect();
     Ok(prompts
         .iter()
-        .map(|p| known[&key(&p.instruction, &p.input)].clone())
+        .map(|p| by_key[&key(&p.instruction, &p.input)].clone())
         .collect())
 }
 
@@ -347,20 +351,12 @@ fn shipped_answers(base: &str) -> Result<Vec<Answered>> {
     if !SHIPPED_ANSWERS.contains(base) {
         return Ok(Vec::new());
     }
-    SHIPPED_ANSWERS
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str::<Answered>(l).with_context(|| {
-                format!(
-                    "datasets/replay/answers-smollm2-135m-instruct.jsonl line {}",
-                    i + 1
-                )
-            })
-        })
-        .filter(|a| a.as_ref().map_or(true, |a| a.base_model == base))
-        .collect()
+    let mut answers = parse_answers(
+        SHIPPED_ANSWERS,
+        "datasets/replay/answers-smollm2-135m-instruct.jsonl",
+    )?;
+    answers.retain(|a| a.base_model == base);
+    Ok(answers)
 }
 
 /// The replay and probe records of a run training on `train_len` records from `split`, or
