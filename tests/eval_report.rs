@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{expect_error, fixtures, path_str, tunedeck};
+use common::{expect_error, fixture_run, fixtures, path_str, tunedeck};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -27,29 +27,13 @@ fn tiny_experiment(tmp: &Path, adapter: bool) -> PathBuf {
     let toml = std::fs::read_to_string(dir.join("experiment.toml")).unwrap();
     let toml = toml.replace("name = \"smollm2-cpu\"", "name = \"tiny\"");
     std::fs::write(dir.join("experiment.toml"), toml).unwrap();
-    let run = dir.join("runs/run-1");
-    std::fs::create_dir_all(&run).unwrap();
-    std::fs::copy(
-        fixtures().join("eval/trainer_log.jsonl"),
-        run.join("trainer_log.jsonl"),
-    )
-    .unwrap();
+    fixture_run(&dir, adapter);
     // The experiment's own guard set (three questions keep the test fast).
     std::fs::copy(
         fixtures().join("eval/guard.jsonl"),
         data.join("guard.jsonl"),
     )
     .unwrap();
-    if adapter {
-        std::fs::create_dir_all(run.join("adapter")).unwrap();
-        for f in ["adapter_config.json", "adapter_model.safetensors"] {
-            std::fs::copy(
-                fixtures().join("peft-tiny-llama").join(f),
-                run.join("adapter").join(f),
-            )
-            .unwrap();
-        }
-    }
     dir
 }
 

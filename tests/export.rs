@@ -443,23 +443,7 @@ fn tiny_experiment(tmp: &Path, adapter: bool) -> PathBuf {
         toml.replace("name = \"smollm2-cpu\"", "name = \"tiny\""),
     )
     .unwrap();
-    let run = dir.join("runs/run-1");
-    std::fs::create_dir_all(&run).unwrap();
-    std::fs::copy(
-        fixtures().join("eval/trainer_log.jsonl"),
-        run.join("trainer_log.jsonl"),
-    )
-    .unwrap();
-    if adapter {
-        std::fs::create_dir_all(run.join("adapter")).unwrap();
-        for f in ["adapter_config.json", "adapter_model.safetensors"] {
-            std::fs::copy(
-                fixtures().join("peft-tiny-llama").join(f),
-                run.join("adapter").join(f),
-            )
-            .unwrap();
-        }
-    }
+    fixture_run(&dir, adapter);
     dir
 }
 

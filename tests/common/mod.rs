@@ -84,3 +84,26 @@ pub fn path_str(p: &Path) -> &str {
 }
 pub mod go_template;
 pub mod training;
+
+/// `<experiment>/runs/run-1` holding the eval fixture's trainer log and, with `adapter`, the
+/// PEFT adapter of tiny-llama: a finished run without training one.
+pub fn fixture_run(experiment: &Path, adapter: bool) -> PathBuf {
+    let run = experiment.join("runs/run-1");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::copy(
+        fixtures().join("eval/trainer_log.jsonl"),
+        run.join("trainer_log.jsonl"),
+    )
+    .unwrap();
+    if adapter {
+        std::fs::create_dir_all(run.join("adapter")).unwrap();
+        for f in ["adapter_config.json", "adapter_model.safetensors"] {
+            std::fs::copy(
+                fixtures().join("peft-tiny-llama").join(f),
+                run.join("adapter").join(f),
+            )
+            .unwrap();
+        }
+    }
+    run
+}
