@@ -13,7 +13,8 @@
 //!
 //! Shared plumbing: [`atomic`] (temp file + rename), [`safetensors_out`] (streaming writer),
 //! [`safetensors_in`] (mapped reader), [`paths`] (where bundled assets live), [`rng`] (the one
-//! seeded generator), [`date`] (calendar dates and UTC timestamps).
+//! seeded generator), [`date`] (calendar dates and UTC timestamps), [`cpu`] (what the CPU offers:
+//! bfloat16 units).
 
 pub mod cli;
 pub mod data;
@@ -23,6 +24,7 @@ pub mod export;
 pub mod preset;
 
 pub mod atomic;
+pub mod cpu;
 pub mod date;
 pub mod gguf;
 pub mod lora;

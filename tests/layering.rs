@@ -3,7 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
-const PURE: &[&str] = &["data", "preset", "experiment", "rng.rs", "date.rs"];
+const PURE: &[&str] = &[
+    "data",
+    "preset",
+    "experiment",
+    "rng.rs",
+    "date.rs",
+    "cpu.rs",
+];
 const ENGINE: &[&str] = &[
     "atomic.rs",
     "paths.rs",

@@ -200,7 +200,7 @@ choice_enum! {
 choice_enum! {
     /// Compute precision.
     Dtype {
-        /// bfloat16 on CUDA, float32 on CPU.
+        /// bfloat16 on CUDA and on CPUs with bfloat16 units (AMX, AVX-512 BF16), else float32.
         Auto = "auto",
         /// float32.
         Float32 = "float32",
@@ -287,6 +287,25 @@ impl Preset {
         "replay_file",
         "early_stopping_patience",
     ];
+
+    /// The precision a run on `device` trains the frozen base in, and why when `dtype` is
+    /// `auto`: bfloat16 on a GPU and on a CPU with bfloat16 units, float32 on other CPUs. The
+    /// adapter, the loss, its softmax and the optimizer state stay float32 either way.
+    pub fn resolved_dtype(&self, on_gpu: bool) -> (Dtype, Option<String>) {
+        if self.dtype != Dtype::Auto {
+            return (self.dtype, None);
+        }
+        if on_gpu {
+            return (Dtype::Bfloat16, Some("auto: GPU".into()));
+        }
+        match crate::cpu::bf16_units() {
+            Some(units) => (Dtype::Bfloat16, Some(format!("auto: CPU has {units}"))),
+            None => (
+                Dtype::Float32,
+                Some("auto: CPU has no bfloat16 units".into()),
+            ),
+        }
+    }
 
     /// Names of the presets compiled into the binary.
     pub const BUILTIN_NAMES: [&'static str; 2] = [BUILTIN[0].0, BUILTIN[1].0];
@@ -453,6 +472,24 @@ fn list_or_commas<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Err
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auto_dtype_is_bfloat16_on_a_gpu_and_follows_the_cpu_units_elsewhere() {
+        let mut p = Preset {
+            dtype: Dtype::Float32,
+            ..Preset::default()
+        };
+        assert_eq!(p.resolved_dtype(true), (Dtype::Float32, None));
+        p.dtype = Dtype::Auto;
+        assert_eq!(p.resolved_dtype(true).0, Dtype::Bfloat16);
+        let (cpu, why) = p.resolved_dtype(false);
+        let expected = match crate::cpu::bf16_units() {
+            Some(_) => Dtype::Bfloat16,
+            None => Dtype::Float32,
+        };
+        assert_eq!(cpu, expected);
+        assert!(why.unwrap().starts_with("auto: CPU has"));
+    }
 
     #[test]
     fn keys_list_every_field_in_file_order() {

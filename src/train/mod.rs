@@ -52,7 +52,10 @@ fn kind_for(preset: &Preset, dev: tch::Device) -> Kind {
         Dtype::Float32 => Kind::Float,
         Dtype::Bfloat16 => Kind::BFloat16,
         Dtype::Float16 => Kind::Half,
-        Dtype::Auto => device::default_kind(dev),
+        Dtype::Auto => match preset.resolved_dtype(dev.is_cuda()).0 {
+            Dtype::Bfloat16 => Kind::BFloat16,
+            _ => Kind::Float,
+        },
     }
 }
 
@@ -125,10 +128,12 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
     let dev = device::pick(preset.device.name())?;
     let kind = kind_for(preset, dev);
     let model_dir = crate::paths::resolve_model(&preset.model, &spec.base_dir);
+    let (dtype, why) = preset.resolved_dtype(dev.is_cuda());
+    let why = why.map(|w| format!(" ({w})")).unwrap_or_default();
     status(
         hooks,
         format!(
-            "loading {} on {}",
+            "loading {} on {}, base weights in {dtype}{why}",
             model_dir.display(),
             device::describe(dev)
         ),

@@ -149,10 +149,10 @@ impl ModelShape {
     }
 }
 
-/// Bytes per weight: `auto` is float32 on the CPU and bfloat16 on a GPU.
+/// Bytes per base weight, `auto` resolved as the trainer resolves it.
 fn dtype_bytes(p: &Preset) -> u64 {
-    match (p.dtype, p.device) {
-        (Dtype::Float32, _) | (Dtype::Auto, Device::Cpu) => 4,
+    match p.resolved_dtype(p.device == Device::Cuda).0 {
+        Dtype::Float32 => 4,
         _ => 2,
     }
 }

@@ -8,7 +8,7 @@ use ratatui::Frame;
 
 use super::{draw_lines, pane_block, scroll_start, wrapped};
 use crate::experiment::Language;
-use crate::preset::{usual_range, Preset};
+use crate::preset::{usual_range, Device, Preset};
 use crate::tui::action::Pane;
 use crate::tui::app::App;
 use crate::tui::estimate::{bytes, count, duration, short};
@@ -136,6 +136,7 @@ fn side_lines(app: &App, area: Rect) -> Vec<Line<'static>> {
                 |m| format!("≤ {} ({})", bytes(m), p.current.device),
             ),
         ),
+        (lang.pick("precision", "计算精度"), precision(&p.current)),
         (
             lang.pick("time", "预计用时"),
             match (d.eta_s, d.tokens_per_s) {
@@ -170,4 +171,13 @@ fn side_lines(app: &App, area: Rect) -> Vec<Line<'static>> {
         }
     }
     out
+}
+
+/// The dtype the trainer will use, with the reason when `auto` chose it.
+fn precision(p: &Preset) -> String {
+    let (dtype, why) = p.resolved_dtype(p.device == Device::Cuda);
+    match why {
+        Some(why) => format!("{dtype} ({why})"),
+        None => dtype.to_string(),
+    }
 }
