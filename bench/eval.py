@@ -7,7 +7,8 @@ The work is the three-part test on the bundled demo: a seeded sample of training
 question answered greedily by the base model and by base + adapter, plus the perplexity of
 every guard reference under both. tunedeck runs first; its eval.json gives the exact
 questions, in order, which the peer then answers with `generate` (the same chat template,
-the same stop token, the same token limit). Model loading is excluded on both sides; plugging
+the same stop token, the same token limit), both sides BENCH_BATCH sequences at a time (the
+peer left-padded with an attention mask, as transformers documents batched generation). Model loading is excluded on both sides; plugging
 in the adapter is included on both. The answers are compared: throughput bought with
 different output does not count.
 
@@ -29,6 +30,9 @@ BIN = "target/release/tunedeck"
 EXAM = int(os.environ.get("BENCH_EXAM", 4))
 GUARD_N = int(os.environ.get("BENCH_GUARD", 8))
 NEW = int(os.environ.get("BENCH_NEW_TOKENS", 64))
+# Sequences generated at once on both sides: tunedeck's --batch-size, and the peer's batches
+# of `generate` with left padding and an attention mask (its documented batched decoding).
+BATCH = int(os.environ.get("BENCH_BATCH", 8))
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
@@ -50,7 +54,8 @@ def make_adapter(path):
 
 def tunedeck(split, guard, adapter, out):
     cmd = [BIN, "eval", "--model", MODEL, "--adapter", adapter, "--data", split, "--guard", guard,
-           "--exam-size", str(EXAM), "--max-new-tokens", str(NEW), "--device", "cpu", "--out", out]
+           "--exam-size", str(EXAM), "--max-new-tokens", str(NEW), "--batch-size", str(BATCH), "--device", "cpu",
+           "--out", out]
     subprocess.run(cmd, check=True, capture_output=True)
     return json.load(open(out))
 
@@ -66,25 +71,40 @@ def peer(report, adapter):
     end = tok.convert_tokens_to_ids("<|im_end|>")
     questions = [(p["part"], i["prompt"], i["reference"]) for p in report["parts"] for i in p["items"]]
 
+    tok.padding_side = "left"
+    if tok.pad_token_id is None:
+        tok.pad_token = "<|im_end|>"
+    texts = [tok.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True)
+             for _, prompt, _ in questions]
+
     def answer_all(m):
-        out, tokens, ppl = [], 0, []
-        for part, prompt, reference in questions:
-            text = tok.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
-                                           add_generation_prompt=True)
-            ids = tok(text, return_tensors="pt", add_special_tokens=False).input_ids
+        out, tokens = [], 0
+        for at in range(0, len(texts), BATCH):
+            chunk = texts[at:at + BATCH]
+            enc = tok(chunk, return_tensors="pt", padding=True, add_special_tokens=False)
             with torch.no_grad():
-                gen = m.generate(ids, max_new_tokens=NEW, do_sample=False, eos_token_id=end, pad_token_id=end)
-            new = gen[0, ids.shape[1]:].tolist()
-            if new and new[-1] == end:
-                new = new[:-1]
-            tokens += len(new)
-            out.append(tok.decode(new, skip_special_tokens=True))
-            if part == "guard":
-                ref = tok(reference + "<|im_end|>", return_tensors="pt", add_special_tokens=False).input_ids
-                full = torch.cat([ids, ref], dim=1)
-                with torch.no_grad():
-                    logp = m(full).logits[0, :-1].log_softmax(-1)
-                picked = logp[ids.shape[1] - 1:].gather(1, full[0, ids.shape[1]:, None])
+                gen = m.generate(**enc, max_new_tokens=NEW, do_sample=False, eos_token_id=end,
+                                 pad_token_id=tok.pad_token_id)
+            for row in gen[:, enc.input_ids.shape[1]:].tolist():
+                if end in row:
+                    row = row[:row.index(end)]
+                tokens += len(row)
+                out.append(tok.decode(row, skip_special_tokens=True))
+        # Guard reference perplexities, batched too (right padding keeps positions exact).
+        guard = [(t, ref) for t, (part, _, ref) in zip(texts, questions) if part == "guard"]
+        ppl = []
+        for at in range(0, len(guard), BATCH):
+            chunk = guard[at:at + BATCH]
+            prompts = [tok(t, add_special_tokens=False).input_ids for t, _ in chunk]
+            refs = [tok(r + "<|im_end|>", add_special_tokens=False).input_ids for _, r in chunk]
+            rows = [p + r for p, r in zip(prompts, refs)]
+            width = max(map(len, rows))
+            ids = torch.tensor([r + [tok.pad_token_id] * (width - len(r)) for r in rows])
+            mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
+            with torch.no_grad():
+                logp = m(input_ids=ids, attention_mask=mask).logits.log_softmax(-1)
+            for i, (p, r) in enumerate(zip(prompts, refs)):
+                picked = logp[i, len(p) - 1:len(p) + len(r) - 1].gather(1, ids[i, len(p):len(p) + len(r), None])
                 ppl.append(float((-picked.mean()).exp()))
         return out, tokens, ppl
 
@@ -114,18 +134,22 @@ def main():
     t = ours["timing"]
     apm_a, apm_b = t["answers_per_minute"], theirs["answers"] * 60 / theirs["seconds"]
     items = [i for p in ours["parts"] for i in p["items"]]
-    pairs = [(i["base"]["text"], b) for i, b in zip(items, theirs["base"])]
-    pairs += [(i["adapter"]["text"], a) for i, a in zip(items, theirs["adapter"])]
-    same = sum(x.strip() == y.strip() for x, y in pairs)
+    # tunedeck stops an answer once its repetition detector calls it a runaway (counted wrong
+    # either way); such an answer must be where the peer's full answer starts.
+    pairs = [(i["base"], b) for i, b in zip(items, theirs["base"])]
+    pairs += [(i["adapter"], a) for i, a in zip(items, theirs["adapter"])]
+    cut = sum(bool(x["scores"].get("cut")) for x, _ in pairs)
+    same = sum(x["text"].strip() == y.strip() or (x["scores"].get("cut") and y.startswith(x["text"].rstrip()))
+               for x, y in pairs)
     print(f"{MODEL}: {len(items)} questions ({EXAM} exam, {len(items) - EXAM - GUARD_N} interview, {GUARD_N} guard) "
           f"x 2 models (base, base + adapter), greedy, at most {NEW} new tokens, guard perplexities, "
-          f"float32, CPU, {theirs['threads']} threads; model loading excluded")
+          f"float32, CPU, {theirs['threads']} threads, batches of {BATCH} on both sides; model loading excluded")
     print(f"tunedeck      {apm_a:6.1f} answers/min  ({t['answers']} answers, {t['seconds']:.0f} s, "
           f"{t['tokens_per_second']:.1f} generated tokens/s)")
     print(f"transformers  {apm_b:6.1f} answers/min  ({theirs['answers']} answers, {theirs['seconds']:.0f} s, "
           f"{theirs['tokens'] / theirs['seconds']:.1f} generated tokens/s)")
     print(f"ratio tunedeck/transformers: {apm_a / apm_b:.2f}x")
-    print(f"identical answers: {same} of {len(pairs)}")
+    print(f"identical answers: {same} of {len(pairs)} ({cut} cut early by tunedeck as runaways, compared as prefixes)")
     guard = [i for p in ours["parts"] if p["part"] == "guard" for i in p["items"]]
     mine = [i["base"]["scores"]["perplexity"] for i in guard] + [i["adapter"]["scores"]["perplexity"] for i in guard]
     worst = max(abs(x - y) / y for x, y in zip(mine, theirs["ppl"]))

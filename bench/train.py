@@ -35,7 +35,11 @@ SEED = 42
 CUTOFF = 512
 # float32, or bfloat16: base weights in bfloat16 with float32 LoRA weights on both sides
 # (PEFT's default autocast_adapter_dtype), which CPUs with AMX run several times faster.
+# autocast: tunedeck's bfloat16 base against the peer's float32 model run under
+# torch.autocast("cpu", bfloat16), PyTorch's documented CPU mixed precision.
 DTYPE = os.environ.get("BENCH_DTYPE", "float32")
+AUTOCAST = DTYPE == "autocast"
+OUR_DTYPE = "bfloat16" if AUTOCAST else DTYPE
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 BIN = "target/release/tunedeck"
 MODEL_TOKENIZER = "models/smollm2-135m-instruct"
@@ -98,7 +102,7 @@ def peer(split_dir, init_adapter):
     import peft
 
     tok = transformers.AutoTokenizer.from_pretrained(MODEL)
-    model = transformers.AutoModelForCausalLM.from_pretrained(MODEL, dtype=getattr(torch, DTYPE))
+    model = transformers.AutoModelForCausalLM.from_pretrained(MODEL, dtype=getattr(torch, "float32" if AUTOCAST else DTYPE))
     model = peft.PeftModel.from_pretrained(model, init_adapter, is_trainable=True)
     model.train()
     records = [json.loads(l) for l in open(os.path.join(split_dir, "train.jsonl"))]
@@ -124,7 +128,8 @@ def peer(split_dir, init_adapter):
         labels = torch.tensor([s[1] + [-100] * (t - len(s[1])) for s in batch])
         mask = torch.tensor([[1] * len(s[0]) + [0] * (t - len(s[0])) for s in batch])
         tokens += sum(len(s[0]) for s in batch)
-        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=AUTOCAST):
+            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
@@ -177,7 +182,7 @@ def main():
         preset = os.path.join(tmp, "bench.toml")
         open(preset, "w").write(PRESET.format(
             model=os.path.abspath(MODEL), RANK=RANK, ALPHA=ALPHA, LR=LR, STEPS=STEPS, BATCH=BATCH,
-            CUTOFF=CUTOFF, DTYPE=DTYPE, SEED=SEED))
+            CUTOFF=CUTOFF, DTYPE=OUR_DTYPE, SEED=SEED))
 
         ours, theirs = [], []
         for r in range(RUNS):
