@@ -70,7 +70,7 @@ fn spec_of(args: &EvalArgs) -> Result<(EvalSpec, PathBuf)> {
     let (mut spec, out) = match (&args.experiment, &args.model) {
         (Some(dir), _) => {
             let ctx = RunContext::open(dir, args.run.as_deref())?;
-            (ctx.eval_spec(), ctx.file(crate::eval::results::FILE_NAME))
+            (ctx.eval_spec(), ctx.run.eval())
         }
         (None, Some(model)) => {
             // clap's `requires` guarantees these with --model.

@@ -12,7 +12,7 @@ mod recompute;
 pub mod replay;
 mod schedule;
 
-use crate::data::SplitDir;
+use crate::data::{LogLine, RunDir, SplitDir};
 use crate::lora::{self, Adapter, AdapterConfig};
 use crate::model::{device, Model};
 use crate::preset::{Choice, Dtype, FinetuningType, Preset};
@@ -87,6 +87,7 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
         .validate()
         .map_err(|errs| anyhow::anyhow!("invalid preset: {}", errs.join("; ")))?;
     let out = &spec.out_dir;
+    let run_dir = RunDir::new(out);
     std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
     let resume_from = if spec.resume {
         checkpoint::latest(out)
@@ -109,7 +110,7 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
                 c.key,
                 c.was,
                 c.now,
-                out.join("preset.toml").display()
+                run_dir.preset().display()
             );
         }
     }
@@ -237,7 +238,7 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
             format!("no checkpoint in {}: starting from step 0", out.display()),
         );
     }
-    let mut log = log::TrainerLog::open(out, state.global_step)?;
+    let mut log = log::TrainerLog::open(&run_dir, state.global_step)?;
     hooks.event(WorkerEvent::Loaded {
         run_id,
         info: LoadedInfo {
@@ -275,11 +276,12 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
         state.last_eval_loss = Some(l);
         let probe_ppl = probe(&model, &probe_batches);
         track_best(&mut state, 0, l, &save_best)?;
-        log.write(&log::with_eval(
-            log::entry(0, total, None, Some(l), 0.0, 0.0, 0.0, 0.0, 0),
+        log.write(&LogLine {
+            eval_loss: Some(l),
             probe_ppl,
-            state.best_step,
-        ))?;
+            best_step: state.best_step,
+            ..log_line(&state, 0.0, 0.0)
+        })?;
         hooks.event(WorkerEvent::Eval {
             run_id,
             step: 0,
@@ -342,7 +344,7 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
                  the last good checkpoint is in {}",
                 step + 1,
                 preset.lr_at(step, total),
-                out.join("checkpoints").display()
+                run_dir.checkpoints().display()
             );
         }
         let lr = preset.lr_at(step, total);
@@ -396,24 +398,15 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
         }
         let log_now = preset.logging_steps > 0 && s.is_multiple_of(u64::from(preset.logging_steps));
         if log_now || at_end || eval_loss.is_some() {
-            let mut entry = log::entry(
-                s,
-                total,
-                Some(loss_total),
+            let evaluated = eval_loss.is_some();
+            log.write(&LogLine {
+                loss: Some(loss_total),
                 eval_loss,
-                lr,
-                state.epoch,
-                state.elapsed_s,
-                throughput,
-                state.total_tokens,
-            );
-            if eval_loss.is_some() {
-                entry = log::with_eval(entry, probe_ppl, state.best_step);
-            }
-            if early_stopped {
-                entry["early_stopped"] = serde_json::json!(true);
-            }
-            log.write(&entry)?;
+                probe_ppl: probe_ppl.filter(|_| evaluated),
+                best_step: state.best_step.filter(|_| evaluated),
+                early_stopped: early_stopped.then_some(true),
+                ..log_line(&state, lr, throughput)
+            })?;
         }
         if (preset.save_steps > 0 && s.is_multiple_of(u64::from(preset.save_steps)))
             || at_end
@@ -440,7 +433,11 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
     if stopped && checkpoint::latest(out).map(|(s, _)| s) != Some(state.global_step) {
         save(&state, hooks, &opt)?;
     }
-    let adapter_dir = out.join(if full { "model" } else { "adapter" });
+    let adapter_dir = if full {
+        run_dir.model()
+    } else {
+        run_dir.adapter()
+    };
     // The run's result is its best validation checkpoint, as load_best_model_at_end does.
     let best = checkpoint::best(out);
     if let Some((dir, info)) = &best {
@@ -465,6 +462,18 @@ pub fn run(run_id: RunId, spec: &RunSpec, hooks: &mut dyn Hooks) -> Result<RunSu
         summary: summary.clone(),
     });
     Ok(summary)
+}
+
+/// The log line of the step `state` has reached, at learning rate `lr`; evaluation figures
+/// are the caller's to add.
+fn log_line(state: &TrainerState, lr: f64, throughput: f64) -> LogLine {
+    LogLine {
+        lr: Some(lr),
+        elapsed_time: Some(state.elapsed_s),
+        throughput: Some(throughput),
+        total_tokens: Some(state.total_tokens),
+        ..LogLine::at(state.global_step, state.total_steps).epoch(state.epoch)
+    }
 }
 
 /// Records an evaluation's loss in the best-so-far bookkeeping, saving the weights to `best/`
@@ -560,7 +569,7 @@ fn record_preset(
     resume: bool,
     warn: &mut dyn FnMut(String) -> bool,
 ) -> Result<()> {
-    let path = out.join("preset.toml");
+    let path = RunDir::new(out).preset();
     if resume && path.exists() {
         let before = Preset::load(&path)?;
         let changed: Vec<String> = before

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::App;
-use crate::eval::locate::{self, RunContext};
-use crate::eval::results::FILE_NAME;
+use crate::data::run_dir::{self, RunDir};
+use crate::eval::locate::RunContext;
 use crate::eval::{BlindSession, Choice, EvalReport, Part, Side};
 use crate::experiment::{runs_dir, Language};
 use crate::tui::action::Action;
@@ -98,11 +98,8 @@ impl EvalState {
 
     /// The selected run's adapter folder, when it has one.
     pub fn selected_adapter(&self, dir: &Path) -> Option<PathBuf> {
-        let adapter = runs_dir(dir).join(self.selected_run()?).join("adapter");
-        adapter
-            .join("adapter_model.safetensors")
-            .is_file()
-            .then_some(adapter)
+        let run = RunDir::new(runs_dir(dir).join(self.selected_run()?));
+        run.adapter_weights().is_file().then(|| run.adapter())
     }
 
     /// The blind session of the report shown.
@@ -115,10 +112,10 @@ impl EvalState {
     pub fn refresh(&mut self, dir: &Path) {
         let was = self.selected_run().map(str::to_string);
         let followed_latest = self.selected + 1 >= self.runs.len();
-        self.runs = locate::runs(dir)
-            .into_iter()
-            .filter(|(_, path)| finished(path))
-            .map(|(name, _)| name)
+        self.runs = run_dir::list(&runs_dir(dir))
+            .iter()
+            .filter(|run| finished(run))
+            .map(RunDir::id)
             .collect();
         let kept = was
             .as_deref()
@@ -138,7 +135,7 @@ impl EvalState {
 
     /// The selected run's `eval.json`.
     fn report_path(&self, dir: &Path) -> Option<PathBuf> {
-        Some(runs_dir(dir).join(self.selected_run()?).join(FILE_NAME))
+        Some(RunDir::new(runs_dir(dir).join(self.selected_run()?)).eval())
     }
 
     /// When the selected run's `eval.json` was written, if it exists.
@@ -174,9 +171,8 @@ impl EvalState {
 }
 
 /// A run that produced something to test: `adapter/` or, after full fine-tuning, `model/`.
-fn finished(run: &Path) -> bool {
-    run.join("adapter/adapter_model.safetensors").is_file()
-        || run.join("model/config.json").is_file()
+fn finished(run: &RunDir) -> bool {
+    run.adapter_weights().is_file() || run.model().join("config.json").is_file()
 }
 
 /// A seed nobody can guess from the screen, so the labels stay blind.
@@ -258,7 +254,7 @@ impl App {
             return self.tell(&format!("{e:#}"), Mood::Bad);
         }
         let spec = Box::new(ctx.eval_spec());
-        let out = ctx.file(FILE_NAME);
+        let out = ctx.run.eval();
         let (job, cancel) = self.jobs.next();
         self.jobs.send(JobCommand::Eval {
             job,
