@@ -122,21 +122,14 @@ impl App {
 
 /// The revealed win rates in one sentence, as the pane shows them and the reveal says them.
 pub fn revealed_sentence(t: &Tally, lang: Language) -> String {
-    let pct = |x: f64| 100.0 * x;
+    let n = t.judged;
+    let [adapter, base, tie] = [t.adapter_rate(), t.base_rate(), t.tie_rate()].map(|x| 100.0 * x);
     match lang {
         Language::En => format!(
-            "Blind A/B (revealed, {} judged): adapter won {:.0}%, base model {:.0}%, ties {:.0}%.",
-            t.judged,
-            pct(t.adapter_rate()),
-            pct(t.base_rate()),
-            pct(t.tie_rate())
+            "Blind A/B (revealed, {n} judged): adapter won {adapter:.0}%, base model {base:.0}%, ties {tie:.0}%."
         ),
         Language::Zh => format!(
-            "A/B 盲评（已揭晓，共 {} 题）：适配器胜 {:.0}%，基础模型胜 {:.0}%，平局 {:.0}%。",
-            t.judged,
-            pct(t.adapter_rate()),
-            pct(t.base_rate()),
-            pct(t.tie_rate())
+            "A/B 盲评（已揭晓，共 {n} 题）：适配器胜 {adapter:.0}%，基础模型胜 {base:.0}%，平局 {tie:.0}%。"
         ),
     }
 }
