@@ -1,5 +1,5 @@
-//! Derived figures for the preset pane: parameter counts, a memory estimate and an ETA, plus
-//! the number formats the cockpit shows them in. Rough on purpose: they answer "will it fit,
+//! Derived figures for a preset: parameter counts, a memory estimate and an ETA, plus the
+//! number formats the cockpit shows them in. Rough on purpose: they answer "will it fit,
 //! how long will it take", not the last megabyte.
 
 use std::path::Path;

@@ -12,7 +12,7 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::Terminal;
 use tunedeck::experiment::{Date, Experiment};
-use tunedeck::tui::estimate::{Dims, ModelShape};
+use tunedeck::lora::estimate::{Dims, ModelShape};
 use tunedeck::tui::{ui, Action, App, Pane};
 use tunedeck::worker::{LoadedInfo, RunId, RunSummary, StepStats, WorkerCommand, WorkerEvent};
 

@@ -10,9 +10,9 @@ use super::App;
 use crate::data::run_dir::{self, RunDir};
 use crate::eval::next_run::{describe, Origin};
 use crate::experiment::{data_dir, runs_dir, Language};
+use crate::lora::estimate::eta_s;
 use crate::preset::Preset;
 use crate::tui::action::{Action, Pane};
-use crate::tui::estimate::eta_s;
 use crate::tui::loss::{LossHistory, Mood};
 use crate::worker::{
     LoadedInfo, RunId, RunSpec, RunSummary, StepStats, WorkerCommand, WorkerEvent,
