@@ -44,15 +44,7 @@ pub fn demo_experiment(parent: &Path) -> PathBuf {
 /// SmolLM2-135M-Instruct's dimensions, so memory figures do not depend on whether
 /// `just setup` has imported the model here.
 pub fn smollm2() -> ModelShape {
-    ModelShape::from_dims(Dims {
-        hidden: 576,
-        intermediate: 1536,
-        layers: 30,
-        q_dim: 576,
-        kv_dim: 192,
-        vocab: 49152,
-        tied: true,
-    })
+    ModelShape::from_dims(Dims::SMOLLM2_135M)
 }
 
 /// The cockpit on a fresh demo experiment, on [`TODAY`].
