@@ -1,20 +1,24 @@
 //! tunedeck — a terminal cockpit for LoRA fine-tuning of LLMs.
 //!
 //! Layers, each knowing only the ones below it (`tests/layering.rs` checks the source):
-//! - experiment (pure: serde, no tch, no terminal): [`data`] (load, check, split),
-//!   [`preset`] (hyperparameters), [`experiment`] (goal, lint, decision helper, plan)
+//! - experiment (pure: serde, no tch, no terminal): [`data`] (load, check, split; a split on
+//!   disk, [`data::SplitDir`]; a run on disk, [`data::RunDir`]: its file names, the
+//!   newest-run rule and the log's [`data::LogLine`]), [`preset`] (hyperparameters),
+//!   [`experiment`] (goal, lint, decision helper, plan, `experiment.toml` edited in place)
 //! - engine (tch, tokenizers): [`gguf`] (read, import, write, quantise), [`model`] (decoder,
-//!   tokenizer, templates, generation), [`lora`] (PEFT adapters, merge), [`train`] (the
-//!   trainer), [`eval`] (the three-part blind test and the report), [`export`] (GGUF,
-//!   llama.cpp LoRA, Ollama)
+//!   tokenizer, templates, generation), [`lora`] (PEFT adapters, merge; [`lora::estimate`]:
+//!   parameter counts, memory and ETA), [`train`] (the trainer: its own types in
+//!   [`train::events`], a run as prepare / step / finish, the log it writes), [`eval`] (the
+//!   three-part blind test and the report), [`export`] (GGUF, llama.cpp LoRA, Ollama)
 //! - worker: [`worker`] (the commands and the background threads; a run's spec and events are
-//!   the trainer's own, [`train::events`], re-exported)
-//! - front ends: [`tui`] (the cockpit), [`cli`] (subcommands)
+//!   the trainer's own, re-exported)
+//! - front ends: [`tui`] (the cockpit: `app` state, `ui` drawing, one file per pane; blind
+//!   judging in `app/blind.rs` and `ui/blind.rs`), [`cli`] (subcommands)
 //!
-//! Shared plumbing: [`atomic`] (temp file + rename), [`safetensors_out`] (streaming writer),
-//! [`safetensors_in`] (mapped reader), [`paths`] (where bundled assets live), [`rng`] (the one
-//! seeded generator), [`date`] (calendar dates and UTC timestamps), [`cpu`] (what the CPU offers:
-//! bfloat16 units).
+//! Shared plumbing: [`atomic`] (unique temp file + rename + folder sync), [`safetensors_out`]
+//! (streaming writer), [`safetensors_in`] (mapped reader), [`paths`] (where bundled assets
+//! live), [`rng`] (the one seeded generator), [`date`] (calendar dates and UTC timestamps), [`cpu`]
+//! (what the CPU offers: bfloat16 units).
 
 pub mod cli;
 pub mod data;

@@ -287,10 +287,9 @@ fn blind_judging_hides_the_labels_until_revealed_and_saves_with_the_run() {
     let rates = saved.win_rates.unwrap();
     assert_eq!((rates.interview.adapter, rates.guard.base), (2, 2));
     assert_eq!((rates.all.judged, rates.all.tie), (4, 0));
-    assert!(
-        notice(&app).contains("the adapter won 50%"),
-        "{}",
-        notice(&app)
+    assert_eq!(
+        notice(&app),
+        "Blind A/B (revealed, 4 judged): adapter won 50%, base model 50%, ties 0%."
     );
     let screen = text(&render(&app, 80, 24));
     assert!(

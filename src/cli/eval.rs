@@ -2,6 +2,7 @@
 //! data paths), with a progress bar, a summary table and `eval.json`.
 
 use super::say;
+use crate::data::run_dir::EVAL;
 use crate::eval::locate::{
     self, RunContext, DEFAULT_EXAM_SIZE, DEFAULT_MAX_NEW_TOKENS, DEFAULT_TOP_P,
 };
@@ -70,7 +71,7 @@ fn spec_of(args: &EvalArgs) -> Result<(EvalSpec, PathBuf)> {
     let (mut spec, out) = match (&args.experiment, &args.model) {
         (Some(dir), _) => {
             let ctx = RunContext::open(dir, args.run.as_deref())?;
-            (ctx.eval_spec(), ctx.file(crate::eval::results::FILE_NAME))
+            (ctx.eval_spec(), ctx.run.eval())
         }
         (None, Some(model)) => {
             // clap's `requires` guarantees these with --model.
@@ -83,8 +84,8 @@ fn spec_of(args: &EvalArgs) -> Result<(EvalSpec, PathBuf)> {
             };
             let out = match adapter.file_name().and_then(|n| n.to_str()) {
                 // A run's adapter: keep the results beside it, as an experiment run does.
-                Some("adapter") => adapter.parent().unwrap_or(Path::new(".")).join("eval.json"),
-                _ => PathBuf::from("eval.json"),
+                Some("adapter") => adapter.parent().unwrap_or(Path::new(".")).join(EVAL),
+                _ => PathBuf::from(EVAL),
             };
             let spec = EvalSpec {
                 model: model.clone(),

@@ -2,9 +2,10 @@
 //! `--from RUN --change key=value` trains an experiment's next run.
 
 use super::say;
+use crate::data::RunDir;
 use crate::data::SplitDir;
 use crate::eval::next_run::{apply, assignment, describe, Origin};
-use crate::experiment::{data_dir, next_run_number};
+use crate::experiment::data_dir;
 use crate::preset::Preset;
 use crate::worker::{self, RunSpec, WorkerCommand, WorkerEvent};
 use anyhow::{bail, Context, Result};
@@ -174,7 +175,7 @@ fn plain_run(args: TrainArgs) -> Result<RunSpec> {
 /// claimed and its `origin.json` written before anything trains; it prints the folder.
 fn next_run(from: &Path, args: &TrainArgs) -> Result<RunSpec> {
     let shown = from.display();
-    let saved = from.join("preset.toml");
+    let saved = RunDir::new(from).preset();
     if !from.is_dir() {
         bail!("--from {shown}: no such run folder");
     }
@@ -214,7 +215,9 @@ fn next_run(from: &Path, args: &TrainArgs) -> Result<RunSpec> {
     let data = args.data.clone().unwrap_or_else(|| data_dir(experiment));
     // No folder for a run that cannot start.
     SplitDir::open(&data)?;
-    let out = runs.join(format!("run-{}", next_run_number(runs)));
+    let out = RunDir::numbered(runs, crate::data::run_dir::next_number(runs))
+        .path()
+        .to_path_buf();
     std::fs::create_dir(&out).with_context(|| format!("{}: cannot create", out.display()))?;
     let origin = Origin {
         from: name.clone(),

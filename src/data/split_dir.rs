@@ -94,6 +94,30 @@ fn part_text(records: &[Record]) -> Result<String> {
     Ok(text)
 }
 
+/// Why [`split_to_dir`] left a folder alone: it holds another split (or a manifest that
+/// cannot be read), and replacing it would deal a new sealed test set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldsAnotherSplit {
+    /// The split folder.
+    pub dir: PathBuf,
+    /// What it holds, in words.
+    pub what: String,
+}
+
+impl std::fmt::Display for HoldsAnotherSplit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} already holds {}: splitting again deals a new sealed test set; pass --force to \
+             replace it, or choose another --out folder",
+            self.dir.display(),
+            self.what
+        )
+    }
+}
+
+impl std::error::Error for HoldsAnotherSplit {}
+
 /// Splits `dataset` with `ratio` and `seed` and writes the parts and `split.toml` into `dir`
 /// (created if needed), each file atomically, `split.toml` last.
 ///
@@ -164,11 +188,11 @@ pub fn split_to_dir(
                 ),
                 None => format!("a {MANIFEST} that cannot be read"),
             };
-            bail!(
-                "{} already holds {what}: splitting again deals a new sealed test set; pass \
-                 --force to replace it, or choose another --out folder",
-                dir.display()
-            );
+            return Err(HoldsAnotherSplit {
+                dir: dir.to_path_buf(),
+                what,
+            }
+            .into());
         }
     }
     std::fs::create_dir_all(dir)
@@ -409,9 +433,12 @@ mod tests {
                 .unwrap()
                 .unchanged
         );
-        let e = split_to_dir(&ds, Ratio::default(), 7, &out, false)
-            .unwrap_err()
-            .to_string();
+        let err = split_to_dir(&ds, Ratio::default(), 7, &out, false).unwrap_err();
+        let held = err
+            .downcast_ref::<HoldsAnotherSplit>()
+            .expect("a typed error");
+        assert_eq!(held.dir, out);
+        let e = err.to_string();
         assert!(
             e.contains("already holds a different split (seed 42, ratio 8:1:1"),
             "{e}"

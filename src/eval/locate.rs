@@ -2,6 +2,7 @@
 //! the preset that trained it, and the guard set.
 
 use super::runner::{EvalSpec, Tuned};
+use crate::data::run_dir::{self, RunDir};
 use crate::experiment::{data_dir, runs_dir, Experiment};
 use crate::preset::{Choice, Preset};
 use anyhow::{bail, Result};
@@ -28,7 +29,7 @@ pub struct RunContext {
     /// The run's folder name under `runs/`.
     pub run_id: String,
     /// `runs/<run_id>`.
-    pub run_dir: PathBuf,
+    pub run: RunDir,
     /// The preset that trained the run: `<run>/preset.toml` when the trainer left one, else
     /// the experiment's preset as it is now.
     pub preset: Preset,
@@ -36,36 +37,14 @@ pub struct RunContext {
     pub preset_origin: String,
 }
 
-/// The runs under `<dir>/runs`, most recently trained last (by the time of their
-/// `trainer_log.jsonl`, else of the folder; names break ties).
-pub fn runs(dir: &Path) -> Vec<(String, PathBuf)> {
-    let Ok(entries) = std::fs::read_dir(runs_dir(dir)) else {
-        return Vec::new();
-    };
-    let mut found: Vec<(std::time::SystemTime, String, PathBuf)> = entries
-        .flatten()
-        .filter(|e| e.path().is_dir())
-        .filter_map(|e| {
-            let path = e.path();
-            let log = path.join("trainer_log.jsonl");
-            let when = std::fs::metadata(&log)
-                .or_else(|_| std::fs::metadata(&path))
-                .and_then(|m| m.modified())
-                .ok()?;
-            Some((when, e.file_name().to_string_lossy().into_owned(), path))
-        })
-        .collect();
-    found.sort();
-    found.into_iter().map(|(_, id, p)| (id, p)).collect()
-}
-
 impl RunContext {
-    /// Opens the experiment at `dir` and the run `run` (the latest when `None`).
+    /// Opens the experiment at `dir` and the run `run` (the newest, as [`run_dir`] defines
+    /// it, when `None`).
     pub fn open(dir: &Path, run: Option<&str>) -> Result<RunContext> {
         let experiment = Experiment::load(dir)?;
-        let all = runs(dir);
-        let (run_id, run_dir) = match run {
-            Some(id) => match all.iter().find(|(name, _)| name == id) {
+        let all = run_dir::list(&runs_dir(dir));
+        let run = match run {
+            Some(id) => match all.iter().find(|r| r.id() == id) {
                 Some(found) => found.clone(),
                 None => bail!(
                     "{}: no run named {id:?}{}",
@@ -74,16 +53,18 @@ impl RunContext {
                         true => String::new(),
                         false => format!(
                             " (runs: {})",
-                            all.iter()
-                                .map(|(n, _)| n.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            all.iter().map(RunDir::id).collect::<Vec<_>>().join(", ")
                         ),
                     }
                 ),
             },
-            None => match all.last() {
-                Some(found) => found.clone(),
+            None => match run_dir::newest(&runs_dir(dir)) {
+                Some((_, found)) => found,
+                None if !all.is_empty() => bail!(
+                    "{}: no run-N folder, so no newest run: name one of {}",
+                    runs_dir(dir).display(),
+                    all.iter().map(RunDir::id).collect::<Vec<_>>().join(", ")
+                ),
                 None => bail!(
                     "{}: no runs yet: train one first (the cockpit's Run pane, or `tunedeck train \
                      --out {}/run-1 ...`)",
@@ -92,7 +73,7 @@ impl RunContext {
                 ),
             },
         };
-        let saved = run_dir.join("preset.toml");
+        let saved = run.preset();
         let (preset, preset_origin) = if saved.is_file() {
             (Preset::load(&saved)?, saved.display().to_string())
         } else {
@@ -101,8 +82,8 @@ impl RunContext {
         Ok(RunContext {
             dir: dir.to_path_buf(),
             experiment,
-            run_id,
-            run_dir,
+            run_id: run.id(),
+            run,
             preset,
             preset_origin,
         })
@@ -111,17 +92,12 @@ impl RunContext {
     /// What the run produced: `adapter/`, or `model/` after full fine-tuning. A run with
     /// neither still names `adapter/`, so the check says what is missing.
     pub fn tuned(&self) -> Tuned {
-        let model = self.run_dir.join("model");
-        if !self.run_dir.join("adapter").exists() && model.join("config.json").is_file() {
+        let model = self.run.model();
+        if !self.run.adapter().exists() && model.join("config.json").is_file() {
             Tuned::Model(model)
         } else {
-            Tuned::Adapter(self.run_dir.join("adapter"))
+            Tuned::Adapter(self.run.adapter())
         }
-    }
-
-    /// `runs/<id>/<name>`.
-    pub fn file(&self, name: &str) -> PathBuf {
-        self.run_dir.join(name)
     }
 
     /// The evaluation of this run with the default settings.

@@ -2,6 +2,7 @@
 //! plot.
 
 use super::curve::{verdict, Health};
+use crate::data::LogLine;
 use anyhow::{Context, Result};
 use std::path::Path;
 
@@ -29,36 +30,26 @@ pub struct LossLog {
 impl LossLog {
     /// Parses the text of a `trainer_log.jsonl`.
     pub fn parse(text: &str) -> LossLog {
-        let mut log = LossLog::default();
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            let Ok(serde_json::Value::Object(v)) = serde_json::from_str(line) else {
-                log.skipped += 1;
-                continue;
-            };
-            let Some(step) = v.get("current_steps").and_then(|s| s.as_u64()) else {
-                log.skipped += 1;
-                continue;
-            };
-            let num = |k: &str| v.get(k).and_then(|x| x.as_f64());
-            if let Some(l) = num("loss") {
-                log.train.push((step as f64, l));
+        let (lines, skipped) = LogLine::parse_all(text);
+        let mut log = LossLog {
+            skipped,
+            ..LossLog::default()
+        };
+        for line in lines {
+            let step = line.current_steps as f64;
+            if let Some(l) = line.loss {
+                log.train.push((step, l));
             }
-            if let Some(l) = num("eval_loss") {
-                log.val.push((step as f64, l));
+            if let Some(l) = line.eval_loss {
+                log.val.push((step, l));
             }
-            if let Some(p) = num("probe_ppl") {
-                log.probe.push((step as f64, p));
+            if let Some(p) = line.probe_ppl {
+                log.probe.push((step, p));
             }
-            if let Some(best) = v.get("best_step").and_then(|s| s.as_u64()) {
-                log.best_step = Some(best);
-            }
-            log.early_stopped |= v.get("early_stopped").and_then(|s| s.as_bool()) == Some(true);
-            let total = v
-                .get("total_steps")
-                .and_then(|s| s.as_u64())
-                .unwrap_or(step);
-            log.steps = Some((step, total));
-            log.elapsed_s = num("elapsed_time").or(log.elapsed_s);
+            log.best_step = line.best_step.or(log.best_step);
+            log.early_stopped |= line.early_stopped == Some(true);
+            log.steps = Some((line.current_steps, line.total_or_step()));
+            log.elapsed_s = line.elapsed_time.or(log.elapsed_s);
         }
         log
     }

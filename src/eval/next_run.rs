@@ -12,12 +12,11 @@ use serde::{Deserialize, Serialize};
 
 use super::advice::{next_steps, NextStep};
 use super::loss_log::LossLog;
-use super::results::{EvalReport, FILE_NAME as EVAL_FILE};
+use super::results::EvalReport;
+use crate::data::RunDir;
 use crate::experiment::Language;
 use crate::preset::Preset;
 
-/// `runs/<id>/origin.json`.
-pub const ORIGIN_FILE: &str = "origin.json";
 /// What "replay on" sets: general records mixed in per training record (the recommended
 /// value of `replay_ratio`).
 pub const REPLAY_ON: f64 = 0.75;
@@ -63,12 +62,12 @@ pub struct Origin {
 impl Origin {
     /// Writes `<run_dir>/origin.json` atomically.
     pub fn save(&self, run_dir: &Path) -> Result<()> {
-        crate::atomic::write_json(&run_dir.join(ORIGIN_FILE), self)
+        crate::atomic::write_json(&RunDir::new(run_dir).origin(), self)
     }
 
     /// Reads `<run_dir>/origin.json`.
     pub fn load(run_dir: &Path) -> Result<Origin> {
-        let path = run_dir.join(ORIGIN_FILE);
+        let path = RunDir::new(run_dir).origin();
         let text = std::fs::read_to_string(&path).with_context(|| format!("{}", path.display()))?;
         serde_json::from_str(&text).with_context(|| format!("{}", path.display()))
     }
@@ -245,9 +244,9 @@ pub fn recommended(step: NextStep, base: &Preset) -> Option<Lever> {
 pub fn recommended_step(run_dir: &Path) -> NextStep {
     // An unreadable log says nothing against the curve; the report would refuse to be
     // written, and the eval decides.
-    let healthy = LossLog::read(&run_dir.join("trainer_log.jsonl"))
-        .map_or(true, |log| log.health().healthy());
-    let eval = EvalReport::load(&run_dir.join(EVAL_FILE)).ok();
+    let run = RunDir::new(run_dir);
+    let healthy = LossLog::read(&run.log()).map_or(true, |log| log.health().healthy());
+    let eval = EvalReport::load(&run.eval()).ok();
     next_steps(eval.as_ref(), healthy)
         .first()
         .copied()
@@ -377,9 +376,10 @@ mod tests {
             why: "lower the learning rate".into(),
         };
         origin.save(tmp.path()).unwrap();
-        let v: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(tmp.path().join(ORIGIN_FILE)).unwrap())
-                .unwrap();
+        let v: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(RunDir::new(tmp.path()).origin()).unwrap(),
+        )
+        .unwrap();
         assert_eq!(
             v,
             serde_json::json!({"from": "run-2", "changes": [{"key": "learning_rate", "from": "2e-3", "to": "1e-3"}], "why": "lower the learning rate"})

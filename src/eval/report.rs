@@ -10,10 +10,6 @@ use crate::experiment::{Goal, Language, Purpose};
 use crate::preset::{Choice, Preset};
 use std::fmt::Write;
 
-/// The report's file in a run directory.
-pub const FILE_NAME: &str = "report.md";
-/// The loss plot's file in a run directory.
-pub const PLOT_NAME: &str = "loss.png";
 /// Longest prompt or answer quoted in the examples, in characters.
 const QUOTE_CHARS: usize = 700;
 

@@ -9,8 +9,6 @@ use std::path::Path;
 
 /// Version of the `eval.json` layout; bumped when a field changes meaning.
 pub const VERSION: u32 = 1;
-/// The results file in a run directory.
-pub const FILE_NAME: &str = "eval.json";
 
 /// The three parts of the graduation test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

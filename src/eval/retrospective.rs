@@ -12,8 +12,9 @@ use super::curve::ema;
 use super::locate::RunContext;
 use super::loss_log::LossLog;
 use super::plot::{render_png, Chart, Series};
-use super::report::{render, CurveVerdict, ReportInputs, FILE_NAME, PLOT_NAME};
+use super::report::{render, CurveVerdict, ReportInputs};
 use super::EvalReport;
+use crate::data::run_dir::PLOT;
 use crate::data::{check_path, ApproxCounter, SplitDir};
 use crate::experiment::{data_dir, Date, Language};
 use crate::preset::Preset;
@@ -36,7 +37,7 @@ pub struct ReportWritten {
 /// earlier one). Fails, writing neither, when the run has no readable `trainer_log.jsonl` or
 /// its `eval.json` does not read; a records file that no longer reads is reported inside.
 pub fn write_run_report(ctx: &RunContext) -> Result<ReportWritten> {
-    let loss = LossLog::read(&ctx.file("trainer_log.jsonl"))?;
+    let loss = LossLog::read(&ctx.run.log())?;
     let train: Vec<f64> = loss.train.iter().map(|p| p.1).collect();
     let health = loss.health();
     // The report is written in English whatever the cockpit's language.
@@ -60,7 +61,7 @@ pub fn write_run_report(ctx: &RunContext) -> Result<ReportWritten> {
         std::fs::read_to_string(data_dir(&ctx.dir).join(crate::data::split_dir::UNSEALED_LOG))
             .map_or(0, |t| t.lines().filter(|l| !l.trim().is_empty()).count());
     let diff = preset.diff(&Preset::builtin("starter")?);
-    let eval_path = ctx.file(super::results::FILE_NAME);
+    let eval_path = ctx.run.eval();
     let eval = match eval_path.is_file() {
         true => Some(EvalReport::load(&eval_path)?),
         false => None,
@@ -79,13 +80,13 @@ pub fn write_run_report(ctx: &RunContext) -> Result<ReportWritten> {
         loss: &loss,
         curve: &curve,
         eval: eval.as_ref(),
-        plot: Some(PLOT_NAME),
+        plot: Some(PLOT),
     });
     let png = loss_png(&ctx.run_id, &loss, &train, &curve.title)?;
     // Everything is read before anything is written: a failure leaves no half report.
-    let plot = ctx.file(PLOT_NAME);
+    let plot = ctx.run.file(PLOT);
     crate::atomic::write(&plot, &png)?;
-    let report = ctx.file(FILE_NAME);
+    let report = ctx.run.report();
     crate::atomic::write(&report, md.as_bytes())?;
     // `next_steps` is never empty; `Evaluate` is its answer when nothing else applies.
     let next = next_steps(eval.as_ref(), curve.healthy)

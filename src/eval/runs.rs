@@ -4,19 +4,14 @@
 //! terminal.
 
 use super::loss_log::LossLog;
-use super::results::{self, EvalReport, Part};
+use super::results::{EvalReport, Part};
+use crate::data::run_dir;
 use crate::experiment::{runs_dir, Experiment, Language};
 use crate::preset::Preset;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// Where a run made with "next run" records what it changed and why.
-pub const ORIGIN_FILE: &str = "origin.json";
-/// The run's training log.
-pub const LOG_FILE: &str = "trainer_log.jsonl";
-/// The preset the run trained with.
-pub const PRESET_FILE: &str = "preset.toml";
 /// A forgetting probe this far above its first value means the model is starting to forget.
 pub const FORGETTING_DRIFT: f64 = 0.10;
 
@@ -216,34 +211,24 @@ pub fn read(dir: &Path) -> Result<Vec<Run>> {
         bail!("{}: no such folder", dir.display());
     }
     Experiment::load(dir)?;
-    let mut found: Vec<(u64, String, PathBuf)> = match std::fs::read_dir(runs_dir(dir)) {
-        Ok(entries) => entries
-            .flatten()
-            .filter(|e| e.path().is_dir())
-            .map(|e| {
-                let id = e.file_name().to_string_lossy().into_owned();
-                (run_number(&id), id, e.path())
-            })
-            .collect(),
-        Err(_) => Vec::new(),
-    };
-    found.sort();
+    let found = run_dir::list(&runs_dir(dir));
     let mut runs: Vec<Run> = Vec::with_capacity(found.len());
     let mut previous: Option<(String, Option<Preset>)> = None;
-    for (_, id, path) in found {
-        let preset_path = path.join(PRESET_FILE);
+    for run in found {
+        let id = run.id();
+        let preset_path = run.preset();
         let preset = match preset_path.is_file() {
             true => Some(Preset::load(&preset_path)?),
             false => None,
         };
-        let origin = read_origin(&path.join(ORIGIN_FILE))?;
-        let eval_path = path.join(results::FILE_NAME);
+        let origin = read_origin(&run.origin())?;
+        let eval_path = run.eval();
         let tested = match eval_path.is_file() {
             true => Some(Tested::of(&EvalReport::load(&eval_path)?)),
             false => None,
         };
-        let log = match path.join(LOG_FILE).is_file() {
-            true => LossLog::read(&path.join(LOG_FILE))?,
+        let log = match run.log().is_file() {
+            true => LossLog::read(&run.log())?,
             false => LossLog::default(),
         };
         let changes = match (&previous, &preset) {
@@ -287,13 +272,6 @@ pub fn read(dir: &Path) -> Result<Vec<Run>> {
         previous = Some((id, preset));
     }
     Ok(runs)
-}
-
-/// `7` for `run-7`; names that are not `run-N` sort after every number.
-fn run_number(id: &str) -> u64 {
-    id.strip_prefix("run-")
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(u64::MAX)
 }
 
 fn read_origin(path: &Path) -> Result<Option<Origin>> {
@@ -509,7 +487,7 @@ mod tests {
     ) {
         let run = runs_dir(dir).join(id);
         std::fs::create_dir_all(&run).unwrap();
-        preset.save(&run.join(PRESET_FILE)).unwrap();
+        preset.save(&run.join(run_dir::PRESET)).unwrap();
         let mut log = String::new();
         for s in (0..=total).step_by(10) {
             let val = 3.0 - s as f64 / 100.0 + if s > 40 { 0.5 } else { 0.0 };
@@ -521,12 +499,12 @@ mod tests {
                 "{{\"current_steps\":{s},\"total_steps\":{total},\"loss\":2.0,\"eval_loss\":{val},\"best_step\":{best}{probe}}}\n"
             ));
         }
-        std::fs::write(run.join(LOG_FILE), log).unwrap();
+        std::fs::write(run.join(run_dir::LOG), log).unwrap();
         if let Some(r) = eval {
-            r.save(&run.join(results::FILE_NAME)).unwrap();
+            r.save(&run.join(run_dir::EVAL)).unwrap();
         }
         if let Some(o) = origin {
-            std::fs::write(run.join(ORIGIN_FILE), o).unwrap();
+            std::fs::write(run.join(run_dir::ORIGIN), o).unwrap();
         }
     }
 
@@ -636,8 +614,8 @@ mod tests {
             None,
             Some(r#"{"from": "run-1"}"#),
         );
-        std::fs::remove_file(runs_dir(dir).join("run-2").join(PRESET_FILE)).unwrap();
-        let log = runs_dir(dir).join("run-1").join(LOG_FILE);
+        std::fs::remove_file(runs_dir(dir).join("run-2").join(run_dir::PRESET)).unwrap();
+        let log = runs_dir(dir).join("run-1").join(run_dir::LOG);
         let mut text = std::fs::read_to_string(&log).unwrap();
         text.push_str("{\"current_steps\":20,\"total_steps\":60,\"early_stopped\":true}\n");
         std::fs::write(&log, text).unwrap();
@@ -674,12 +652,12 @@ mod tests {
             None,
             None,
         );
-        let eval = runs_dir(tmp.path()).join("run-1").join(results::FILE_NAME);
+        let eval = runs_dir(tmp.path()).join("run-1").join(run_dir::EVAL);
         std::fs::write(&eval, "{\"version\": 1").unwrap();
         let err = format!("{:#}", read(tmp.path()).unwrap_err());
         assert!(err.contains("run-1/eval.json"), "{err}");
         std::fs::remove_file(&eval).unwrap();
-        let origin = runs_dir(tmp.path()).join("run-1").join(ORIGIN_FILE);
+        let origin = runs_dir(tmp.path()).join("run-1").join(run_dir::ORIGIN);
         std::fs::write(&origin, "[1]").unwrap();
         let err = format!("{:#}", read(tmp.path()).unwrap_err());
         assert!(err.contains("run-1/origin.json"), "{err}");

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::data::run_dir::{self, RunDir};
 use crate::preset::{file, Preset};
 pub use date::Date;
 pub use decide::{recommend, Answers, Card, Recommendation};
@@ -206,20 +207,18 @@ impl Experiment {
     /// mean "not yet".
     pub fn facts(&self, dir: &Path, record_count: usize) -> ExperimentFacts {
         let data = data_dir(dir);
-        let any_run_has = |rel: &str| {
-            std::fs::read_dir(runs_dir(dir))
-                .is_ok_and(|runs| runs.flatten().any(|run| run.path().join(rel).exists()))
-        };
+        let runs = run_dir::list(&runs_dir(dir));
+        let any_run_has = |file: &dyn Fn(&RunDir) -> PathBuf| runs.iter().any(|r| file(r).exists());
         ExperimentFacts {
             goal_passes_lint: passes(&self.goal),
             record_count,
             split_done: ["train.jsonl", "val.jsonl", "test.jsonl"]
                 .iter()
                 .all(|f| data.join(f).is_file()),
-            run_started: any_run_has("trainer_log.jsonl"),
-            run_finished: any_run_has("adapter/adapter_model.safetensors"),
-            eval_done: any_run_has("eval.json"),
-            report_written: any_run_has("report.md"),
+            run_started: any_run_has(&|run| run.log()),
+            run_finished: any_run_has(&|run| run.adapter_weights()),
+            eval_done: any_run_has(&|run| run.eval()),
+            report_written: any_run_has(&|run| run.report()),
         }
     }
 }
@@ -232,30 +231,6 @@ pub fn data_dir(dir: &Path) -> PathBuf {
 /// `<dir>/runs`: one folder per training run.
 pub fn runs_dir(dir: &Path) -> PathBuf {
     dir.join("runs")
-}
-
-/// N of a `run-N` folder name.
-pub fn run_number(name: &str) -> Option<u64> {
-    name.strip_prefix("run-")?.parse().ok()
-}
-
-/// The `run-N` folders in `runs` (a `runs_dir`), by number; none when it cannot be read.
-pub fn numbered_runs(runs: &Path) -> Vec<(u64, PathBuf)> {
-    let mut found: Vec<(u64, PathBuf)> = std::fs::read_dir(runs)
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter_map(|e| Some((run_number(e.file_name().to_str()?)?, e.path())))
-                .collect()
-        })
-        .unwrap_or_default();
-    found.sort();
-    found
-}
-
-/// The next free run number in `runs` (a `runs_dir`): one past the highest `run-N`.
-pub fn next_run_number(runs: &Path) -> u64 {
-    numbered_runs(runs).last().map_or(0, |(n, _)| *n) + 1
 }
 
 #[cfg(test)]

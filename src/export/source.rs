@@ -1,8 +1,8 @@
 //! What `tunedeck export` starts from: a run folder (`runs/<id>`, its preset naming the base
 //! model and chat template, its `eval.json` the verdict) or a bare PEFT adapter folder.
 
+use crate::data::RunDir;
 use crate::eval::locate::RunContext;
-use crate::eval::results::FILE_NAME as EVAL_FILE;
 use crate::eval::runner::Tuned;
 use crate::eval::{EvalReport, Part};
 use anyhow::{bail, Result};
@@ -22,7 +22,7 @@ pub enum Verdict {
 impl Verdict {
     /// Reads `<run>/eval.json`, if there is one.
     pub fn of_run(run_dir: &Path) -> Verdict {
-        let path = run_dir.join(EVAL_FILE);
+        let path = RunDir::new(run_dir).eval();
         if !path.is_file() {
             return Verdict::NotTested(None);
         }
@@ -123,7 +123,7 @@ pub fn resolve(path: &Path, model: Option<&Path>) -> Result<Source> {
             base,
             adapter,
             template: spec.template,
-            verdict: Verdict::of_run(&ctx.run_dir),
+            verdict: Verdict::of_run(ctx.run.path()),
         });
     }
     if !is_adapter {

@@ -7,6 +7,7 @@
 //! only them and saving needs no renaming.
 
 mod config;
+pub mod estimate;
 mod merge;
 
 pub use config::AdapterConfig;

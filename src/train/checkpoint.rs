@@ -3,6 +3,7 @@
 //! written into a temporary folder and renamed into place, so a kill mid-save leaves the
 //! previous checkpoint intact.
 
+use crate::data::RunDir;
 use crate::lora::AdapterConfig;
 use crate::preset::{FinetuningType, Preset};
 use anyhow::{Context, Result};
@@ -78,14 +79,14 @@ pub fn best(run_dir: &Path) -> Option<(PathBuf, BestInfo)> {
 }
 
 pub fn dir_for(run_dir: &Path, step: u64) -> PathBuf {
-    run_dir
-        .join("checkpoints")
+    RunDir::new(run_dir)
+        .checkpoints()
         .join(format!("checkpoint-{step}"))
 }
 
 /// Checkpoints of a run, oldest first (complete ones only: trainer_state.json is written last).
 pub fn list(run_dir: &Path) -> Vec<(u64, PathBuf)> {
-    let mut found: Vec<(u64, PathBuf)> = std::fs::read_dir(run_dir.join("checkpoints"))
+    let mut found: Vec<(u64, PathBuf)> = std::fs::read_dir(RunDir::new(run_dir).checkpoints())
         .into_iter()
         .flatten()
         .flatten()
@@ -114,8 +115,8 @@ pub fn save(
     write_weights: &mut dyn FnMut(&Path) -> Result<()>,
 ) -> Result<PathBuf> {
     let dst = dir_for(run_dir, state.global_step);
-    let tmp = run_dir
-        .join("checkpoints")
+    let tmp = RunDir::new(run_dir)
+        .checkpoints()
         .join(format!(".tmp-checkpoint-{}", state.global_step));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;

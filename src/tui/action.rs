@@ -195,3 +195,19 @@ pub enum Action {
     /// Quit dialog: back to the cockpit.
     CancelQuit,
 }
+
+impl Action {
+    /// Moves a list's selection: the arrows, the page keys, Home and End (the panes' lists
+    /// all take the same six).
+    pub fn is_navigation(self) -> bool {
+        matches!(
+            self,
+            Action::Up
+                | Action::Down
+                | Action::Top
+                | Action::Bottom
+                | Action::PageUp
+                | Action::PageDown
+        )
+    }
+}

@@ -7,12 +7,12 @@
 //! - [`keymap`]: the only place that names keys, mapping them to [`action::Action`]s;
 //! - [`event`] and [`runner`]: the single event queue, the loop and the terminal;
 //! - pure helpers: [`loss`] (loss history, and how worried its verdict looks),
-//!   [`estimate`] (derived figures), [`text`] (cell-width wrapping), [`editor`] (text input).
+//!   [`text`] (cell-width wrapping), [`editor`] (text input); the preset pane's figures come
+//!   from [`crate::lora::estimate`].
 
 pub mod action;
 pub mod app;
 pub mod editor;
-pub mod estimate;
 pub mod event;
 pub mod keymap;
 pub mod loss;
@@ -21,6 +21,7 @@ pub mod text;
 pub mod theme;
 pub mod ui;
 
+pub use crate::worker::Sink;
 pub use action::{Action, Pane};
 pub use app::App;
-pub use runner::{run, Sink, Worker};
+pub use runner::{run, Worker};

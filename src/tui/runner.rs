@@ -21,7 +21,7 @@ use super::keymap;
 use super::ui;
 use crate::experiment::Date;
 use crate::worker::jobs::{self, JobsHandle};
-use crate::worker::{WorkerCommand, WorkerEvent};
+use crate::worker::{Sink, WorkerCommand};
 
 /// Shortest time between two redraws (about 30 frames per second).
 pub const FRAME: Duration = Duration::from_millis(33);
@@ -36,9 +36,6 @@ pub const TICK: Duration = Duration::from_millis(250);
 /// terminal, that a panic leaves the terminal usable; users have no reason to set it. Read
 /// once at start-up.
 pub const PANIC_ON_KEY: &str = "TUNEDECK_PANIC_ON_KEY";
-
-/// Where worker events go; returns false once the cockpit is gone.
-pub type Sink = Box<dyn Fn(WorkerEvent) -> bool + Send>;
 
 /// What the loop needs from the training worker.
 pub trait Worker {

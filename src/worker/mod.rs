@@ -7,4 +7,8 @@ pub mod protocol;
 mod thread;
 
 pub use protocol::*;
-pub use thread::{spawn, Sink, WorkerHandle};
+pub use thread::{spawn, WorkerHandle};
+
+/// Where a background thread's events go (the trainer's by default, or the jobs thread's
+/// [`jobs::JobEvent`]s); returns false once the front end is gone.
+pub type Sink<E = WorkerEvent> = Box<dyn Fn(E) -> bool + Send>;

@@ -2,13 +2,11 @@
 //! through a sink. Pause, stop and save-now are picked up between optimizer steps.
 
 use super::protocol::*;
+use super::Sink;
 use crate::train::{self, Hooks, Signal};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::Duration;
-
-/// Where events go; returns false when the front end is gone.
-pub type Sink = Box<dyn Fn(WorkerEvent) -> bool + Send>;
 
 pub struct WorkerHandle {
     tx: Sender<WorkerCommand>,

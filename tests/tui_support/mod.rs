@@ -12,7 +12,7 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::Terminal;
 use tunedeck::experiment::{Date, Experiment};
-use tunedeck::tui::estimate::{Dims, ModelShape};
+use tunedeck::lora::estimate::{Dims, ModelShape};
 use tunedeck::tui::{ui, Action, App, Pane};
 use tunedeck::worker::{LoadedInfo, RunId, RunSummary, StepStats, WorkerCommand, WorkerEvent};
 
@@ -44,15 +44,7 @@ pub fn demo_experiment(parent: &Path) -> PathBuf {
 /// SmolLM2-135M-Instruct's dimensions, so memory figures do not depend on whether
 /// `just setup` has imported the model here.
 pub fn smollm2() -> ModelShape {
-    ModelShape::from_dims(Dims {
-        hidden: 576,
-        intermediate: 1536,
-        layers: 30,
-        q_dim: 576,
-        kv_dim: 192,
-        vocab: 49152,
-        tied: true,
-    })
+    ModelShape::from_dims(Dims::SMOLLM2_135M)
 }
 
 /// The cockpit on a fresh demo experiment, on [`TODAY`].

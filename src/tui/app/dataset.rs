@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::input::PromptKind;
 use super::App;
-use crate::data::split_dir::sha256_hex;
+use crate::data::split_dir::{sha256_hex, HoldsAnotherSplit};
 use crate::data::{
     check, load_lenient, record_tokens, split, split_to_dir, ApproxCounter, CheckReport, Dataset,
     Ratio, Severity, SplitDir, SplitManifest,
@@ -187,12 +187,7 @@ impl App {
     pub(super) fn dataset_action(&mut self, action: Action) {
         let d = &mut self.data;
         match action {
-            Action::Up
-            | Action::Down
-            | Action::Top
-            | Action::Bottom
-            | Action::PageUp
-            | Action::PageDown => {
+            nav if nav.is_navigation() => {
                 d.selected = super::moved(d.selected, d.rows.len(), action, 10);
                 d.scroll = 0;
             }
@@ -336,15 +331,14 @@ impl App {
                 self.refresh_facts();
             }
             Err(e) => {
-                let text = format!("{e:#}");
-                let msg = if text.contains("already holds") {
+                let msg = if e.downcast_ref::<HoldsAnotherSplit>().is_some() {
                     lang.pick(
                         "data/ holds a different split: S replaces it (and deals a new sealed test set).",
                         "data/ 中已有不同的分割：按 S 替换（会重新生成封存的测试集）。",
                     )
                     .to_string()
                 } else {
-                    text
+                    format!("{e:#}")
                 };
                 self.tell(&msg, Mood::Bad);
             }

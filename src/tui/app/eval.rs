@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::App;
-use crate::eval::locate::{self, RunContext};
-use crate::eval::results::FILE_NAME;
-use crate::eval::{BlindSession, Choice, EvalReport, Part, Side};
+use crate::data::run_dir::{self, RunDir};
+use crate::eval::locate::RunContext;
+use crate::eval::{BlindSession, EvalReport, Part, Side};
 use crate::experiment::{runs_dir, Language};
 use crate::tui::action::Action;
 use crate::tui::loss::Mood;
@@ -98,11 +98,8 @@ impl EvalState {
 
     /// The selected run's adapter folder, when it has one.
     pub fn selected_adapter(&self, dir: &Path) -> Option<PathBuf> {
-        let adapter = runs_dir(dir).join(self.selected_run()?).join("adapter");
-        adapter
-            .join("adapter_model.safetensors")
-            .is_file()
-            .then_some(adapter)
+        let run = RunDir::new(runs_dir(dir).join(self.selected_run()?));
+        run.adapter_weights().is_file().then(|| run.adapter())
     }
 
     /// The blind session of the report shown.
@@ -115,10 +112,10 @@ impl EvalState {
     pub fn refresh(&mut self, dir: &Path) {
         let was = self.selected_run().map(str::to_string);
         let followed_latest = self.selected + 1 >= self.runs.len();
-        self.runs = locate::runs(dir)
-            .into_iter()
-            .filter(|(_, path)| finished(path))
-            .map(|(name, _)| name)
+        self.runs = run_dir::list(&runs_dir(dir))
+            .iter()
+            .filter(|run| finished(run))
+            .map(RunDir::id)
             .collect();
         let kept = was
             .as_deref()
@@ -138,7 +135,7 @@ impl EvalState {
 
     /// The selected run's `eval.json`.
     fn report_path(&self, dir: &Path) -> Option<PathBuf> {
-        Some(runs_dir(dir).join(self.selected_run()?).join(FILE_NAME))
+        Some(RunDir::new(runs_dir(dir).join(self.selected_run()?)).eval())
     }
 
     /// When the selected run's `eval.json` was written, if it exists.
@@ -174,17 +171,8 @@ impl EvalState {
 }
 
 /// A run that produced something to test: `adapter/` or, after full fine-tuning, `model/`.
-fn finished(run: &Path) -> bool {
-    run.join("adapter/adapter_model.safetensors").is_file()
-        || run.join("model/config.json").is_file()
-}
-
-/// A seed nobody can guess from the screen, so the labels stay blind.
-fn fresh_seed() -> u64 {
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    t.as_secs().rotate_left(32) ^ u64::from(t.subsec_nanos()) ^ u64::from(std::process::id())
+fn finished(run: &RunDir) -> bool {
+    run.adapter_weights().is_file() || run.model().join("config.json").is_file()
 }
 
 impl App {
@@ -258,7 +246,7 @@ impl App {
             return self.tell(&format!("{e:#}"), Mood::Bad);
         }
         let spec = Box::new(ctx.eval_spec());
-        let out = ctx.file(FILE_NAME);
+        let out = ctx.run.eval();
         let (job, cancel) = self.jobs.next();
         self.jobs.send(JobCommand::Eval {
             job,
@@ -422,127 +410,8 @@ impl App {
         }
     }
 
-    /// Enter in the Eval pane: judge the interview and guard answers blind. The session is
-    /// made (and saved) on first use, with labels in an order nobody chose.
-    fn open_judging(&mut self) {
-        let lang = self.lang();
-        let Some(report) = self.eval.report.as_mut() else {
-            let msg = lang.pick(
-                "No test results to judge yet: s runs the three-part test.",
-                "还没有可评判的测试结果：按 s 运行三维盲测。",
-            );
-            return self.tell(msg, Mood::Neutral);
-        };
-        let made = report.blind.is_none();
-        if made {
-            report.blind = Some(BlindSession::new(report, fresh_seed()));
-        }
-        let session = report.blind.as_ref().expect("set above");
-        if session.is_empty() {
-            let msg = lang.pick(
-                "Nothing to judge: no interview or guard answers.",
-                "没有可评判的面试或常识题答案。",
-            );
-            return self.tell(msg, Mood::Neutral);
-        }
-        self.eval.item = session.next_unjudged().unwrap_or(0);
-        self.eval.judging = true;
-        self.eval.scroll = 0;
-        if made {
-            self.save_eval();
-        }
-    }
-
-    pub(super) fn judge_action(&mut self, action: Action) {
-        let Some(session) = self.eval.blind() else {
-            self.eval.judging = false;
-            return;
-        };
-        let last = session.len().saturating_sub(1);
-        match action {
-            Action::PickA => self.pick(Choice::A),
-            Action::PickB => self.pick(Choice::B),
-            Action::PickTie => self.pick(Choice::Tie),
-            Action::Reveal => self.reveal(),
-            Action::Increase | Action::Down => self.show_item((self.eval.item + 1).min(last)),
-            Action::Decrease | Action::Up => self.show_item(self.eval.item.saturating_sub(1)),
-            Action::Top => self.show_item(0),
-            Action::Bottom => self.show_item(last),
-            Action::Judge => self.eval.judging = false,
-            Action::DetailDown => self.eval.scroll = self.eval.scroll.saturating_add(3),
-            Action::DetailUp => self.eval.scroll = self.eval.scroll.saturating_sub(3),
-            _ => {}
-        }
-    }
-
-    fn show_item(&mut self, item: usize) {
-        if item != self.eval.item {
-            self.eval.item = item;
-            self.eval.scroll = 0;
-        }
-    }
-
-    /// Records a choice for the question shown, then moves to the next unjudged one; the
-    /// labels are revealed once every question is judged.
-    fn pick(&mut self, choice: Choice) {
-        let item = self.eval.item;
-        let Some(session) = self.eval.report.as_mut().and_then(|r| r.blind.as_mut()) else {
-            return;
-        };
-        if let Err(e) = session.choose(item, choice) {
-            let msg = match self.lang() {
-                Language::En => format!("{e}"),
-                Language::Zh => "标签已揭晓：再评判就不是盲评了。".to_string(),
-            };
-            return self.tell(&msg, Mood::Neutral);
-        }
-        match session.next_unjudged() {
-            Some(next) => self.show_item(next),
-            None => return self.reveal(),
-        }
-        self.save_eval();
-    }
-
-    /// Reveals the labels and counts the wins (after at least one judgement).
-    fn reveal(&mut self) {
-        let lang = self.lang();
-        let Some(session) = self.eval.report.as_mut().and_then(|r| r.blind.as_mut()) else {
-            return;
-        };
-        if session.revealed() {
-            return;
-        }
-        if session.judged() == 0 {
-            let msg = lang.pick(
-                "Judge at least one question before revealing the labels.",
-                "请至少评判一题再揭晓标签。",
-            );
-            return self.tell(msg, Mood::Neutral);
-        }
-        let all = session.reveal().all;
-        let pct = |x: f64| (100.0 * x).round();
-        let msg = match lang {
-            Language::En => format!(
-                "Labels revealed: the adapter won {:.0}%, the base model {:.0}%, ties {:.0}% of {} judged.",
-                pct(all.adapter_rate()),
-                pct(all.base_rate()),
-                pct(all.tie_rate()),
-                all.judged
-            ),
-            Language::Zh => format!(
-                "标签已揭晓：{} 题中适配器胜 {:.0}%，基础模型胜 {:.0}%，平局 {:.0}%。",
-                all.judged,
-                pct(all.adapter_rate()),
-                pct(all.base_rate()),
-                pct(all.tie_rate())
-            ),
-        };
-        self.save_eval();
-        self.tell(&msg, Mood::Good);
-    }
-
     /// Writes the shown report (with its judging) back to the selected run's `eval.json`.
-    fn save_eval(&mut self) {
+    pub(super) fn save_eval(&mut self) {
         let (Some(report), Some(path)) = (&self.eval.report, self.eval.report_path(&self.dir))
         else {
             return;

@@ -42,7 +42,7 @@ impl App {
         if let Err(e) = ctx.tuned().check() {
             return self.tell(&format!("{e:#}"), Mood::Bad);
         }
-        let verdict = Verdict::of_run(&ctx.run_dir);
+        let verdict = Verdict::of_run(ctx.run.path());
         if verdict != Verdict::Graduated && self.eval.confirm_export.as_deref() != Some(&run) {
             self.eval.confirm_export = Some(run.clone());
             let msg = match (lang, &verdict) {
@@ -64,9 +64,9 @@ impl App {
             return self.tell(&msg, Mood::Warn);
         }
         self.eval.confirm_export = None;
-        let to = ctx.run_dir.join(EXPORT_DIR);
+        let to = ctx.run.file(EXPORT_DIR);
         let options = Box::new(ExportOptions {
-            source: ctx.run_dir.clone(),
+            source: ctx.run.path().to_path_buf(),
             to: to.clone(),
             model: None,
             quant: Quant::F16,

@@ -78,12 +78,7 @@ impl App {
     pub(super) fn goal_action(&mut self, action: Action) {
         let row = self.goal.row();
         match action {
-            Action::Up
-            | Action::Down
-            | Action::Top
-            | Action::Bottom
-            | Action::PageUp
-            | Action::PageDown => {
+            nav if nav.is_navigation() => {
                 self.goal.selected = super::moved(self.goal.selected, GOAL_ROWS.len(), action, 4);
             }
             Action::Edit => match row {

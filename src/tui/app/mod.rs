@@ -7,6 +7,7 @@
 //! `chat.rs`; `input.rs` holds the text inputs and prompts; `next_run.rs` the next-run menu;
 //! `jobs.rs` routes the events of the tests and chat answers ([`App::on_job`]).
 
+mod blind;
 mod chat;
 mod dataset;
 mod eval;
@@ -26,6 +27,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use crossterm::event::KeyEvent;
 
+pub use blind::revealed_sentence;
 pub use chat::{ActiveChat, ChatReply, ChatState, Exchange, ReplyState, CHAT_MAX_NEW_TOKENS};
 pub use dataset::{DatasetState, Row};
 pub use eval::{part_name, verdict_line, ActiveEval, EvalProgress, EvalState};

@@ -113,7 +113,7 @@ impl App {
             Ok(ctx) => ctx,
             Err(e) => return self.tell(&format!("{e:#}"), Mood::Bad),
         };
-        let step = recommended_step(&ctx.run_dir);
+        let step = recommended_step(ctx.run.path());
         let new_run = format!("run-{}", self.run.next_id());
         self.next_run = Some(NextRunMenu::new(&from, ctx.preset, step, new_run));
         self.overlay = Overlay::NextRun;

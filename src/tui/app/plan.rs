@@ -15,12 +15,7 @@ pub struct PlanView {
 impl App {
     pub(super) fn plan_action(&mut self, action: Action) {
         match action {
-            Action::Up
-            | Action::Down
-            | Action::Top
-            | Action::Bottom
-            | Action::PageUp
-            | Action::PageDown => {
+            nav if nav.is_navigation() => {
                 self.plan.selected = super::moved(self.plan.selected, PLAN.len(), action, 5);
             }
             Action::Toggle => {

@@ -6,9 +6,9 @@ use std::path::Path;
 use super::input::PromptKind;
 use super::App;
 use crate::experiment::{Experiment, Language};
+use crate::lora::estimate::{eta_s, short, ModelShape};
 use crate::preset::{usual_range, Preset};
 use crate::tui::action::Action;
-use crate::tui::estimate::{eta_s, short, ModelShape};
 use crate::tui::loss::Mood;
 
 /// Overrides beyond which the pane warns of "hyperparameter mysticism".
@@ -167,12 +167,7 @@ impl App {
     pub(super) fn preset_action(&mut self, action: Action) {
         let key = self.preset.key();
         match action {
-            Action::Up
-            | Action::Down
-            | Action::Top
-            | Action::Bottom
-            | Action::PageUp
-            | Action::PageDown => {
+            nav if nav.is_navigation() => {
                 self.preset.selected =
                     super::moved(self.preset.selected, Preset::KEYS.len(), action, 8);
             }

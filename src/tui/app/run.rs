@@ -7,11 +7,12 @@ use anyhow::Context;
 
 use super::resume::{conflict, Conflict, ResumePoint};
 use super::App;
-use crate::eval::next_run::{describe, Origin, ORIGIN_FILE};
-use crate::experiment::{data_dir, next_run_number, numbered_runs, runs_dir, Language};
+use crate::data::run_dir::{self, RunDir};
+use crate::eval::next_run::{describe, Origin};
+use crate::experiment::{data_dir, runs_dir, Language};
+use crate::lora::estimate::eta_s;
 use crate::preset::Preset;
 use crate::tui::action::{Action, Pane};
-use crate::tui::estimate::eta_s;
 use crate::tui::loss::{LossHistory, Mood};
 use crate::worker::{
     LoadedInfo, RunId, RunSpec, RunSummary, StepStats, WorkerCommand, WorkerEvent,
@@ -103,8 +104,8 @@ impl RunState {
     }
 
     /// This run's folder.
-    fn dir(&self) -> PathBuf {
-        self.runs_dir.join(&self.name)
+    fn dir(&self) -> RunDir {
+        RunDir::new(self.runs_dir.join(&self.name))
     }
 
     /// A run reported progress in this session.
@@ -141,47 +142,43 @@ impl RunState {
     /// pane shows the last curve when the cockpit is reopened. No run: a fresh state.
     pub fn last_on_disk(dir: &Path) -> RunState {
         let mut state = RunState::new(dir);
-        let newest = numbered_runs(&state.runs_dir).pop();
-        let Some((n, path)) = newest else {
+        let Some((n, run)) = run_dir::newest(&state.runs_dir) else {
             return state;
         };
-        let Ok(log) = std::fs::read_to_string(path.join("trainer_log.jsonl")) else {
+        if !run.log().is_file() {
             return state;
-        };
-        for line in log.lines() {
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-                continue;
-            };
-            let step = v["current_steps"].as_u64().unwrap_or(0);
-            if let Some(loss) = v["loss"].as_f64() {
+        }
+        for line in run.log_lines().0 {
+            let step = line.current_steps;
+            if let Some(loss) = line.loss {
                 state.history.push_train(step, loss);
                 state.last = Some(StepStats {
                     step,
-                    total_steps: v["total_steps"].as_u64().unwrap_or(step),
-                    epoch: v["epoch"].as_f64().unwrap_or(0.0),
+                    total_steps: line.total_or_step(),
+                    epoch: line.epoch.unwrap_or(0.0),
                     loss,
-                    lr: v["lr"].as_f64().unwrap_or(0.0),
+                    lr: line.lr.unwrap_or(0.0),
                     grad_norm: 0.0,
-                    tokens_per_s: v["throughput"].as_f64().unwrap_or(0.0),
-                    total_tokens: v["total_tokens"].as_u64().unwrap_or(0),
-                    elapsed_s: v["elapsed_time"].as_f64().unwrap_or(0.0),
+                    tokens_per_s: line.throughput.unwrap_or(0.0),
+                    total_tokens: line.total_tokens.unwrap_or(0),
+                    elapsed_s: line.elapsed_time.unwrap_or(0.0),
                 });
             }
-            if let Some(eval_loss) = v["eval_loss"].as_f64() {
+            if let Some(eval_loss) = line.eval_loss {
                 state.history.push_val(step, eval_loss);
             }
-            if let Some(ppl) = v["probe_ppl"].as_f64() {
+            if let Some(ppl) = line.probe_ppl {
                 state.history.push_probe(step, ppl);
             }
-            if let Some(best) = v["best_step"].as_u64() {
+            if let Some(best) = line.best_step {
                 state.history.set_best_step(best);
             }
         }
         state.id = Some(n);
-        state.name = format!("run-{n}");
-        state.resume_from = ResumePoint::find(&path);
+        state.name = run.id();
+        state.resume_from = ResumePoint::find(run.path());
         // A run with a resumable checkpoint ended early even without an adapter (killed).
-        if state.resume_from.is_some() || path.join("adapter/adapter_model.safetensors").is_file() {
+        if state.resume_from.is_some() || run.adapter_weights().is_file() {
             state.phase = Phase::Finished;
         }
         state
@@ -189,7 +186,7 @@ impl RunState {
 
     /// The next free `run-N` number under `runs/`.
     pub(super) fn next_id(&self) -> RunId {
-        next_run_number(&self.runs_dir).max(self.id.unwrap_or(0) + 1)
+        run_dir::next_number(&self.runs_dir).max(self.id.unwrap_or(0) + 1)
     }
 }
 
@@ -240,9 +237,9 @@ impl App {
         let resume = resume.zip(self.run.id);
         // A run started from the next-run menu trained its own preset, not the experiment's:
         // continuing it keeps that one.
-        let own = self.run.dir().join(ORIGIN_FILE).is_file() && resume.is_some();
+        let own = self.run.dir().origin().is_file() && resume.is_some();
         let preset = match own {
-            true => Preset::load(&self.run.dir().join("preset.toml")),
+            true => Preset::load(&self.run.dir().preset()),
             false => self.exp.resolve_preset(&self.dir).map(|(p, _)| p),
         };
         let preset = match preset {
@@ -250,7 +247,7 @@ impl App {
             Err(e) => return self.tell(&format!("{e:#}"), Mood::Bad),
         };
         if resume.is_some() {
-            if let Some(c) = conflict(&self.run.dir(), &preset) {
+            if let Some(c) = conflict(self.run.dir().path(), &preset) {
                 let lang = self.lang();
                 return self.tell(&cannot_continue(&self.run.name, &c, lang), Mood::Bad);
             }
@@ -292,8 +289,8 @@ impl App {
             Some((point, id)) => (id, self.run.history.until(point.step)),
             None => (self.run.next_id(), LossHistory::default()),
         };
-        let name = format!("run-{id}");
-        let out_dir = self.run.runs_dir.join(&name);
+        let run = RunDir::numbered(&self.run.runs_dir, id);
+        let (name, out_dir) = (run.id(), run.path().to_path_buf());
         if let Some(origin) = &origin {
             let written = std::fs::create_dir_all(&out_dir)
                 .with_context(|| format!("{}: cannot create", out_dir.display()))
@@ -449,7 +446,7 @@ impl App {
 
     fn run_ended(&mut self) {
         // A stopped or failed run that saved a checkpoint can be continued.
-        self.run.resume_from = ResumePoint::find(&self.run.dir());
+        self.run.resume_from = ResumePoint::find(self.run.dir().path());
         self.refresh_facts();
         self.quit_if_done();
     }

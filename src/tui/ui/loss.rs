@@ -13,9 +13,9 @@ use super::{draw_lines, pane_block, wrapped};
 use crate::eval::curve::ema;
 use crate::eval::runs::{Probe, FORGETTING_DRIFT};
 use crate::experiment::Language;
+use crate::lora::estimate::{duration, short};
 use crate::tui::action::Pane;
 use crate::tui::app::{App, Phase, RunState};
-use crate::tui::estimate::{duration, short};
 use crate::tui::loss::Mood;
 use crate::tui::theme;
 

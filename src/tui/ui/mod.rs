@@ -4,6 +4,7 @@
 //! Narrow terminals show the focused pane alone; from 140 columns the loss and plan panes
 //! (or, when one of them has the focus, the goal) stay visible on the right.
 
+mod blind;
 mod chat;
 mod dataset;
 mod eval;

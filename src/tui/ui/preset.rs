@@ -8,10 +8,10 @@ use ratatui::Frame;
 
 use super::{draw_lines, pane_block, scroll_start, wrapped};
 use crate::experiment::Language;
+use crate::lora::estimate::{bytes, count, duration, short};
 use crate::preset::{usual_range, Device, Preset};
 use crate::tui::action::Pane;
 use crate::tui::app::App;
-use crate::tui::estimate::{bytes, count, duration, short};
 use crate::tui::loss::Mood;
 use crate::tui::text::{pad, truncate};
 use crate::tui::theme;

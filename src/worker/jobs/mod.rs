@@ -27,6 +27,7 @@ use crate::eval::{
 use crate::export::{export, ExportOptions};
 use crate::model::chat::Sampling;
 use crate::model::generate::StopReason;
+use crate::worker::Sink;
 
 use playground::Playground;
 
@@ -226,9 +227,6 @@ impl JobEvent {
     }
 }
 
-/// Where job events go; returns false once the front end is gone.
-pub type JobSink = Box<dyn Fn(JobEvent) -> bool + Send>;
-
 /// The running jobs thread.
 pub struct JobsHandle {
     tx: Sender<JobCommand>,
@@ -251,7 +249,7 @@ impl JobsHandle {
 }
 
 /// Starts the jobs thread; it loads nothing until a job asks.
-pub fn spawn(sink: JobSink) -> std::io::Result<JobsHandle> {
+pub fn spawn(sink: Sink<JobEvent>) -> std::io::Result<JobsHandle> {
     let (tx, rx) = channel();
     let join = std::thread::Builder::new()
         .name("tunedeck-jobs".into())
@@ -262,7 +260,7 @@ pub fn spawn(sink: JobSink) -> std::io::Result<JobsHandle> {
     })
 }
 
-fn jobs_loop(rx: &Receiver<JobCommand>, sink: &JobSink) {
+fn jobs_loop(rx: &Receiver<JobCommand>, sink: &Sink<JobEvent>) {
     let mut playground = Playground::default();
     while let Ok(cmd) = rx.recv() {
         match cmd {
@@ -332,7 +330,13 @@ fn jobs_loop(rx: &Receiver<JobCommand>, sink: &JobSink) {
 
 /// Runs one evaluation, reporting as it goes and ending with `Evaluated`, `Cancelled` or
 /// `Failed`.
-fn evaluate_job(job: JobId, spec: &EvalSpec, out: PathBuf, cancel: &AtomicBool, sink: &JobSink) {
+fn evaluate_job(
+    job: JobId,
+    spec: &EvalSpec,
+    out: PathBuf,
+    cancel: &AtomicBool,
+    sink: &Sink<JobEvent>,
+) {
     let tell = |event: JobEvent| {
         if !sink(event) {
             cancel.store(true, Ordering::Relaxed);

@@ -8,12 +8,13 @@ use std::time::SystemTime;
 
 use anyhow::{bail, Context, Result};
 
-use super::{ChatRequest, JobEvent, JobId, JobSink};
+use super::{ChatRequest, JobEvent, JobId};
 use crate::eval::Side;
 use crate::lora::{attach_saved, plug, unplug, Unplugged};
 use crate::model::chat::reply;
 use crate::model::generate::StopReason;
 use crate::model::{device, Model};
+use crate::worker::Sink;
 
 /// Which model is loaded: its folder, template and device.
 type ModelKey = (PathBuf, String, String);
@@ -50,7 +51,7 @@ impl Playground {
         job: JobId,
         req: &ChatRequest,
         cancel: &AtomicBool,
-        sink: &JobSink,
+        sink: &Sink<JobEvent>,
     ) -> Result<bool> {
         let loaded = self.model_for(job, req, sink)?;
         if req.turns.iter().any(|t| t.side == Side::Adapter) {
@@ -107,7 +108,12 @@ impl Playground {
     }
 
     /// The model `req` asks for, loading it when it is not the one kept.
-    fn model_for(&mut self, job: JobId, req: &ChatRequest, sink: &JobSink) -> Result<&mut Loaded> {
+    fn model_for(
+        &mut self,
+        job: JobId,
+        req: &ChatRequest,
+        sink: &Sink<JobEvent>,
+    ) -> Result<&mut Loaded> {
         let key = (req.model.clone(), req.template.clone(), req.device.clone());
         if self.loaded.as_ref().map(|l| &l.key) != Some(&key) {
             // Free the old model before loading the new one.
@@ -132,7 +138,7 @@ impl Playground {
 
 impl Loaded {
     /// Reads the adapter in `dir` unless it is the one held.
-    fn card_for(&mut self, job: JobId, dir: &Path, sink: &JobSink) -> Result<()> {
+    fn card_for(&mut self, job: JobId, dir: &Path, sink: &Sink<JobEvent>) -> Result<()> {
         let written = std::fs::metadata(dir.join("adapter_model.safetensors"))
             .and_then(|m| m.modified())
             .ok();

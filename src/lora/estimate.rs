@@ -1,5 +1,5 @@
-//! Derived figures for the preset pane: parameter counts, a memory estimate and an ETA, plus
-//! the number formats the cockpit shows them in. Rough on purpose: they answer "will it fit,
+//! Derived figures for a preset: parameter counts, a memory estimate and an ETA, plus the
+//! number formats the cockpit shows them in. Rough on purpose: they answer "will it fit,
 //! how long will it take", not the last megabyte.
 
 use std::path::Path;
@@ -24,6 +24,20 @@ pub struct Dims {
     pub vocab: u64,
     /// Input and output embeddings shared.
     pub tied: bool,
+}
+
+impl Dims {
+    /// SmolLM2-135M-Instruct's config.json (the demo's model), for figures that must not
+    /// depend on whether the model is installed.
+    pub const SMOLLM2_135M: Dims = Dims {
+        hidden: 576,
+        intermediate: 1536,
+        layers: 30,
+        q_dim: 576,
+        kv_dim: 192,
+        vocab: 49152,
+        tied: true,
+    };
 }
 
 /// What is known about the base model: its parameter count and, from `config.json`, its
@@ -210,16 +224,7 @@ pub fn duration(seconds: f64) -> String {
 mod tests {
     use super::*;
 
-    /// SmolLM2-135M-Instruct's config.json.
-    pub(crate) const SMOLLM2: Dims = Dims {
-        hidden: 576,
-        intermediate: 1536,
-        layers: 30,
-        q_dim: 576,
-        kv_dim: 192,
-        vocab: 49152,
-        tied: true,
-    };
+    const SMOLLM2: Dims = Dims::SMOLLM2_135M;
 
     #[test]
     fn smollm2_has_134_5m_parameters() {
