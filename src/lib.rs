@@ -2,7 +2,8 @@
 //!
 //! Layers, each knowing only the ones below it (`tests/layering.rs` checks the source):
 //! - experiment (pure: serde, no tch, no terminal): [`data`] (load, check, split),
-//!   [`preset`] (hyperparameters), [`experiment`] (goal, lint, decision helper, plan)
+//!   [`preset`] (hyperparameters), [`experiment`] (goal, lint, decision helper, plan),
+//!   [`rag`] (the knowledge base: chunking, BM25 retrieval with Chinese segmentation, citations)
 //! - engine (tch, tokenizers): [`gguf`] (read, import, write, quantise), [`model`] (decoder,
 //!   tokenizer, templates, generation), [`lora`] (PEFT adapters, merge), [`train`] (the
 //!   trainer), [`eval`] (the three-part blind test and the report), [`export`] (GGUF,
@@ -21,6 +22,7 @@ pub mod eval;
 pub mod experiment;
 pub mod export;
 pub mod preset;
+pub mod rag;
 
 pub mod atomic;
 pub mod date;

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-const PURE: &[&str] = &["data", "preset", "experiment", "rng.rs", "date.rs"];
+const PURE: &[&str] = &["data", "preset", "experiment", "rag", "rng.rs", "date.rs"];
 const ENGINE: &[&str] = &[
     "atomic.rs",
     "paths.rs",

@@ -220,6 +220,7 @@ impl Experiment {
             run_finished: any_run_has("adapter/adapter_model.safetensors"),
             eval_done: any_run_has("eval.json"),
             report_written: any_run_has("report.md"),
+            knowledge_base_built: dir.join("rag/manifest.json").is_file(),
         }
     }
 }
