@@ -199,7 +199,7 @@ pub const BINDINGS: &[Binding] = &[
     b(CHAT, &[ch('a')], Action::ToggleAdapter, "plug / unplug the skill card", "插上 / 拔下技能卡", true),
     b(CHAT, &[ch('c')], Action::ToggleCompare, "compare base and adapter", "对比基础模型与适配器", true),
     b(CHAT, &[ch('r')], Action::ToggleRag, "retrieval (RAG) on / off", "检索（RAG）开 / 关", true),
-    b(CHAT, &[ch('o')], Action::OpenSource, "open the next source", "打开下一条出处", true),
+    b(CHAT, &[ch('o')], Action::OpenSource, "open the next source", "打开下一条出处", false),
     b(CHAT, &[key(KeyCode::Esc)], Action::CancelJob, "close the source / stop the answer", "关闭出处 / 停止回答", true),
     b(CHAT, &[key(KeyCode::Right), ch('l')], Action::Increase, "next run's card", "下一次训练的技能卡", false),
     b(CHAT, &[key(KeyCode::Left), ch('h')], Action::Decrease, "previous run's card", "上一次训练的技能卡", false),

@@ -85,9 +85,10 @@ fn source_popup(f: &mut Frame, area: Rect, app: &App, i: usize) {
     let Some(hit) = app.chat.exchanges.last().and_then(|e| e.sources.get(i)) else {
         return;
     };
+    // Over the whole conversation inside the pane's frame: nothing of it shows through.
     let rect = centered(
         area,
-        area.width.saturating_sub(4),
+        area.width.saturating_sub(2),
         area.height.saturating_sub(2),
     );
     let title = format!(" [{}] {} ", i + 1, hit.location_from(&app.dir));
