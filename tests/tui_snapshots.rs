@@ -502,25 +502,13 @@ fn chat_pane_with_retrieval_sources_and_an_open_source_in_both_languages() {
     assert!(app.chat.rag);
     app.update(Action::ToggleAdapter);
     app.notice = None;
-    app.update(Action::Edit);
-    type_text(&mut app, "How do I fix SQL injection in cursor.execute?");
-    app.update(Action::Submit);
-    let cmd = one_job(&mut app);
-    let tunedeck::worker::jobs::JobCommand::Chat { job, request, .. } = cmd else {
-        panic!("not a chat job: {cmd:?}");
-    };
-    assert!(request
-        .prompt
-        .starts_with(tunedeck::rag::citation::PREAMBLE));
-    assert!(request
-        .prompt
-        .ends_with("Question: How do I fix SQL injection in cursor.execute?"));
-    stream(
+    let prompt = ask(
         &mut app,
-        job,
-        Side::Adapter,
+        "How do I fix SQL injection in cursor.execute?",
         "Use a parameterised query: cursor.execute(\"... = %s\", (name,)) [1].",
     );
+    assert!(prompt.starts_with(tunedeck::rag::citation::PREAMBLE));
+    assert!(prompt.ends_with("Question: How do I fix SQL injection in cursor.execute?"));
     app.notice = None;
     for (w, h) in [(80, 24), (160, 48)] {
         assert_snapshot(&format!("chat_rag_{w}x{h}"), &text(&render(&app, w, h)));
@@ -532,14 +520,9 @@ fn chat_pane_with_retrieval_sources_and_an_open_source_in_both_languages() {
     app.update(Action::CancelJob);
     assert_eq!(app.chat.source, None);
     app.update(Action::ToggleLanguage);
-    app.update(Action::Edit);
-    type_text(&mut app, "如何防止命令注入？");
-    app.update(Action::Submit);
-    let job = job_of(&one_job(&mut app));
-    stream(
+    ask(
         &mut app,
-        job,
-        Side::Adapter,
+        "如何防止命令注入？",
         "不要调用 shell，改用参数列表 [1]。",
     );
     app.notice = None;
@@ -548,4 +531,18 @@ fn chat_pane_with_retrieval_sources_and_an_open_source_in_both_languages() {
     }
     app.update(Action::OpenSource);
     assert_snapshot("zh_chat_rag_source_160x48", &text(&render(&app, 160, 48)));
+}
+
+/// Sends `question` from the Chat pane, streams `answer` as the adapter's, and returns the
+/// prompt the model was given.
+fn ask(app: &mut App, question: &str, answer: &str) -> String {
+    app.update(Action::Edit);
+    type_text(app, question);
+    app.update(Action::Submit);
+    let cmd = one_job(app);
+    let tunedeck::worker::jobs::JobCommand::Chat { job, request, .. } = cmd else {
+        panic!("not a chat job: {cmd:?}");
+    };
+    stream(app, job, Side::Adapter, answer);
+    request.prompt
 }

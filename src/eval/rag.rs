@@ -134,29 +134,27 @@ pub fn evaluate_rag(
         total: 4 * parts[0].1.len(),
         tokens: 0,
     };
-    let fmt = format.as_ref();
-    let base = answer_all(
-        &model,
-        &parts,
-        Side::Base,
-        spec,
-        fmt,
-        cancel,
-        &mut counter,
-        progress,
-    )?;
-    plug(&mut model, branches);
-    let tuned = answer_all(
-        &model,
-        &parts,
-        Side::Adapter,
-        spec,
-        fmt,
-        cancel,
-        &mut counter,
-        progress,
-    )?;
-
+    // The base model answers first, then the adapter's branches go back in.
+    let mut branches = Some(branches);
+    let mut answers = Vec::new();
+    for side in [Side::Base, Side::Adapter] {
+        if side == Side::Adapter {
+            if let Some(b) = branches.take() {
+                plug(&mut model, b);
+            }
+        }
+        answers.push(answer_all(
+            &model,
+            &parts,
+            side,
+            spec,
+            format.as_ref(),
+            cancel,
+            &mut counter,
+            progress,
+        )?);
+    }
+    let [base, tuned] = two(answers)?;
     let [base_off, base_on] = two(base)?;
     let [tuned_off, tuned_on] = two(tuned)?;
     let mark = spec.goal.pass_marks.interview;
