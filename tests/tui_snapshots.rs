@@ -546,3 +546,28 @@ fn ask(app: &mut App, question: &str, answer: &str) -> String {
     stream(app, job, Side::Adapter, answer);
     request.prompt
 }
+
+#[test]
+fn the_plan_offers_the_knowledge_base_when_the_card_has_retrieval() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = demo_experiment(tmp.path());
+    let item = "Optional, RAG card: build the knowledge base";
+    let plan = |dir: &std::path::Path| {
+        let mut app = open(dir);
+        focus(&mut app, Pane::Plan);
+        text(&render(&app, 80, 24))
+    };
+    let lora = plan(&dir);
+    assert!(!lora.contains(item), "{lora}");
+
+    let mut exp = tunedeck::experiment::Experiment::load(&dir).unwrap();
+    exp.goal.decision.fresh_facts = true;
+    exp.goal.decision.fixed_behaviour = true;
+    exp.save(&dir).unwrap();
+    let screen = plan(&dir);
+    assert!(screen.contains(&format!("○ {item}")), "{screen}");
+
+    tunedeck::rag::index(&dir, &[root().join("datasets/demo-kb/xss.md")]).unwrap();
+    let screen = plan(&dir);
+    assert!(screen.contains(&format!("✓ {item}")), "{screen}");
+}

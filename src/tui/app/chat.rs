@@ -210,6 +210,8 @@ impl App {
                 match KnowledgeBase::open(&self.dir) {
                     Ok(kb) => {
                         self.chat.rag = true;
+                        // Built outside the cockpit: the plan's optional item ticks now.
+                        self.facts.knowledge_base_built = true;
                         let msg = match lang {
                             Language::En => format!(
                                 "Retrieval on: the best {TOP_K} of {} chunks ({} files) go before each message; o opens a source.",
