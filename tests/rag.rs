@@ -2,6 +2,9 @@
 //! question set, citations that resolve, stale and missing files reported, the empty
 //! knowledge base's message, and re-indexing that touches only changed files.
 
+mod common;
+
+use common::{expect_error, path_str, succeeded, tunedeck};
 use std::path::{Path, PathBuf};
 use tunedeck::rag::{self, KnowledgeBase};
 
@@ -170,4 +173,40 @@ fn re_indexing_touches_only_changed_files() {
         .search("XML external entity DocumentBuilderFactory", 20)
         .unwrap();
     assert!(all.iter().all(|h| !h.file.ends_with("xxe.md")));
+}
+
+#[test]
+fn the_demo_brings_its_cards_and_the_cli_indexes_and_answers_with_file_and_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = tmp.path().join("demo");
+    let e = path_str(&exp);
+    expect_error(
+        &["rag", "query", e, "xss"],
+        &["no knowledge base", "tunedeck rag index"],
+    );
+    succeeded(&tunedeck(&["init", e, "--demo"]));
+    let cards = std::fs::read_dir(exp.join("knowledge")).unwrap().count();
+    assert_eq!(cards, 16);
+    let knowledge = exp.join("knowledge");
+    let out = tunedeck(&["rag", "index", e, path_str(&knowledge)]);
+    succeeded(&out);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.starts_with("16 added, 0 updated, 0 unchanged, 0 removed"),
+        "{said}"
+    );
+    let out = tunedeck(&["rag", "query", e, "反序列化不可信数据", "-k", "1"]);
+    succeeded(&out);
+    let said = String::from_utf8_lossy(&out.stdout);
+    let first = said.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("[1] ") && first.contains("deserialization.md:"),
+        "{said}"
+    );
+    let again = tunedeck(&["rag", "index", e, path_str(&knowledge)]);
+    let said = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        said.starts_with("0 added, 0 updated, 16 unchanged"),
+        "{said}"
+    );
 }
