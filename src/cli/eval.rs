@@ -280,7 +280,7 @@ fn progress_lines(bar: &ProgressBar) -> impl FnMut(Progress) + '_ {
         // Only the spinner shows loading: a failing load leaves its one `error:` line alone.
         Progress::Loading(dir) => bar.set_message(format!("loading {}", dir.display())),
         Progress::Unsealed { reason, log } => say(
-            &bar,
+            bar,
             format!(
                 "  unsealed the test split for the {reason} (logged in {})",
                 log.display()
@@ -302,7 +302,7 @@ fn progress_lines(bar: &ProgressBar) -> impl FnMut(Progress) + '_ {
             if segment != Some((part, side)) {
                 segment = Some((part, side));
                 say(
-                    &bar,
+                    bar,
                     format!("  {} · {who} ({done}/{total} answers done)", part.name()),
                 );
             }
