@@ -67,6 +67,10 @@ bench-eval-demo EXP RUN: (setup "release")
     cargo build --release --quiet --example bench_eval_demo
     cargo run --release --quiet --example bench_eval_demo -- {{EXP}} {{RUN}}
 
+# The RAG card at 10,000 chunks: indexing time and query p50/p95 (BENCHMARKS.md).
+bench-rag:
+    cargo run --release --quiet --example bench_rag
+
 # Cockpit speed: full-frame render time at 160x48, and key-to-redraw latency while training.
 bench-ui: (setup "release")
     cargo build --release --quiet --examples

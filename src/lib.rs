@@ -4,7 +4,8 @@
 //! - experiment (pure: serde, no tch, no terminal): [`data`] (load, check, split; a split on
 //!   disk, [`data::SplitDir`]; a run on disk, [`data::RunDir`]: its file names, the
 //!   newest-run rule and the log's [`data::LogLine`]), [`preset`] (hyperparameters),
-//!   [`experiment`] (goal, lint, decision helper, plan, `experiment.toml` edited in place)
+//!   [`experiment`] (goal, lint, decision helper, plan, `experiment.toml` edited in place),
+//!   [`rag`] (the knowledge base: chunking, BM25 retrieval with Chinese segmentation, citations)
 //! - engine (tch, tokenizers): [`gguf`] (read, import, write, quantise), [`model`] (decoder,
 //!   tokenizer, templates, generation), [`lora`] (PEFT adapters, merge; [`lora::estimate`]:
 //!   parameter counts, memory and ETA), [`train`] (the trainer: its own types in
@@ -26,6 +27,7 @@ pub mod eval;
 pub mod experiment;
 pub mod export;
 pub mod preset;
+pub mod rag;
 
 pub mod atomic;
 pub mod cpu;

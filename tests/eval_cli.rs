@@ -268,3 +268,63 @@ fn a_broken_adapter_fails_before_any_answer_and_unseals_nothing() {
     );
     assert!(!split.join("unsealed.log").exists());
 }
+
+#[test]
+fn eval_rag_answers_the_interview_four_ways_and_keeps_the_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let split = split_copy(tmp.path(), "split");
+    let guard = fixtures().join("eval/guard.jsonl");
+    let out = tmp.path().join("eval.json");
+    let kb = tmp.path().join("kb-experiment");
+    let rag = [
+        "--rag",
+        "--knowledge-base",
+        path_str(&kb),
+        "--max-new-tokens",
+        "4",
+    ];
+    // Without the three-part test's results there is nothing to add the table to.
+    let args = eval_args(&fixtures().join("peft-tiny-llama"), &split, &guard, &rag);
+    let mut args = args;
+    args.extend(["--out".to_string(), path_str(&out).to_string()]);
+    expect_eval_error(&args, &["no results yet", "without --rag"]);
+    succeeded(&eval_explicit(&split, &guard, &out));
+    // Without a knowledge base: how to build one.
+    expect_eval_error(&args, &["no knowledge base", "tunedeck rag index"]);
+
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/demo-kb");
+    succeeded(&tunedeck(&["rag", "index", path_str(&kb), path_str(&docs)]));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = tunedeck(&args);
+    succeeded(&run);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    for line in ["without RAG", "with RAG", "base ", "adapter (LoRA)"] {
+        assert!(stdout.contains(line), "{line:?} missing from {stdout}");
+    }
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(
+        report["parts"].as_array().unwrap().len(),
+        3,
+        "the test is kept"
+    );
+    let rag = &report["rag"];
+    assert_eq!(rag["k"], 3);
+    let (without, with) = (&rag["without"]["items"][0], &rag["with"]["items"][0]);
+    let plain = without["prompt"].as_str().unwrap();
+    let retrieved = with["prompt"].as_str().unwrap();
+    assert!(
+        retrieved.starts_with("Use the numbered sources below"),
+        "{retrieved}"
+    );
+    assert!(
+        retrieved.ends_with(&format!("Question: {plain}")),
+        "{retrieved}"
+    );
+    assert_eq!(rag["sources"][0].as_array().unwrap().len(), 3);
+    for side in ["base", "adapter"] {
+        assert!(without[side]["tokens"].as_u64().unwrap() <= 4);
+        assert!(with[side]["scores"]["score"].is_number());
+    }
+    let log = std::fs::read_to_string(split.join("unsealed.log")).unwrap();
+    assert!(log.contains("RAG interview of"), "{log}");
+}

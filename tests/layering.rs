@@ -7,6 +7,7 @@ const PURE: &[&str] = &[
     "data",
     "preset",
     "experiment",
+    "rag",
     "rng.rs",
     "date.rs",
     "cpu.rs",

@@ -475,3 +475,99 @@ fn the_overlay_colours_runs_and_says_when_the_model_forgets() {
     app.update(Action::ToggleSmoothing);
     assert!(app.runs.smooth);
 }
+
+#[test]
+fn chat_pane_with_retrieval_sources_and_an_open_source_in_both_languages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = tested(tmp.path());
+    focus(&mut app, Pane::Chat);
+    // Without a knowledge base, r says how to build one and stays off.
+    app.update(Action::ToggleRag);
+    assert!(!app.chat.rag);
+    let said = app.notice.take().map(|n| n.text).unwrap_or_default();
+    assert!(said.contains("tunedeck rag index"), "{said}");
+
+    let kb = app.dir.join("knowledge");
+    std::fs::create_dir_all(&kb).unwrap();
+    for card in [
+        "sql-injection.md",
+        "xss.md",
+        "command-injection.md",
+        "xxe.md",
+    ] {
+        std::fs::copy(root().join("datasets/demo-kb").join(card), kb.join(card)).unwrap();
+    }
+    tunedeck::rag::index(&app.dir, &[kb]).unwrap();
+    app.update(Action::ToggleRag);
+    assert!(app.chat.rag);
+    app.update(Action::ToggleAdapter);
+    app.notice = None;
+    let prompt = ask(
+        &mut app,
+        "How do I fix SQL injection in cursor.execute?",
+        "Use a parameterised query: cursor.execute(\"... = %s\", (name,)) [1].",
+    );
+    assert!(prompt.starts_with(tunedeck::rag::citation::PREAMBLE));
+    assert!(prompt.ends_with("Question: How do I fix SQL injection in cursor.execute?"));
+    app.notice = None;
+    for (w, h) in [(80, 24), (160, 48)] {
+        assert_snapshot(&format!("chat_rag_{w}x{h}"), &text(&render(&app, w, h)));
+    }
+    app.update(Action::OpenSource);
+    assert_eq!(app.chat.source, Some(0));
+    assert_snapshot("chat_rag_source_80x24", &text(&render(&app, 80, 24)));
+
+    app.update(Action::CancelJob);
+    assert_eq!(app.chat.source, None);
+    app.update(Action::ToggleLanguage);
+    ask(
+        &mut app,
+        "如何防止命令注入？",
+        "不要调用 shell，改用参数列表 [1]。",
+    );
+    app.notice = None;
+    for (w, h) in [(80, 24), (160, 48)] {
+        assert_snapshot(&format!("zh_chat_rag_{w}x{h}"), &text(&render(&app, w, h)));
+    }
+    app.update(Action::OpenSource);
+    assert_snapshot("zh_chat_rag_source_160x48", &text(&render(&app, 160, 48)));
+}
+
+/// Sends `question` from the Chat pane, streams `answer` as the adapter's, and returns the
+/// prompt the model was given.
+fn ask(app: &mut App, question: &str, answer: &str) -> String {
+    app.update(Action::Edit);
+    type_text(app, question);
+    app.update(Action::Submit);
+    let cmd = one_job(app);
+    let tunedeck::worker::jobs::JobCommand::Chat { job, request, .. } = cmd else {
+        panic!("not a chat job: {cmd:?}");
+    };
+    stream(app, job, Side::Adapter, answer);
+    request.prompt
+}
+
+#[test]
+fn the_plan_offers_the_knowledge_base_when_the_card_has_retrieval() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = demo_experiment(tmp.path());
+    let item = "Optional, RAG card: build the knowledge base";
+    let plan = |dir: &std::path::Path| {
+        let mut app = open(dir);
+        focus(&mut app, Pane::Plan);
+        text(&render(&app, 80, 24))
+    };
+    let lora = plan(&dir);
+    assert!(!lora.contains(item), "{lora}");
+
+    let mut exp = tunedeck::experiment::Experiment::load(&dir).unwrap();
+    exp.goal.decision.fresh_facts = true;
+    exp.goal.decision.fixed_behaviour = true;
+    exp.save(&dir).unwrap();
+    let screen = plan(&dir);
+    assert!(screen.contains(&format!("○ {item}")), "{screen}");
+
+    tunedeck::rag::index(&dir, &[root().join("datasets/demo-kb/xss.md")]).unwrap();
+    let screen = plan(&dir);
+    assert!(screen.contains(&format!("✓ {item}")), "{screen}");
+}

@@ -5,6 +5,7 @@ use super::model::load_for_inference;
 use crate::model::chat::{reply, Sampling};
 use crate::model::generate::{generate_batch, GenerateOptions, StopReason};
 use crate::model::Model;
+use crate::rag::{citation, KnowledgeBase};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use std::io::{BufRead, Write};
@@ -42,10 +43,25 @@ pub struct ChatArgs {
     /// auto, cpu or cuda.
     #[arg(long, default_value = "auto")]
     device: String,
+    /// Put the best chunks of EXPERIMENT's knowledge base before each question (see README,
+    /// "The RAG card"); the answer is followed by its numbered sources.
+    #[arg(long, value_name = "EXPERIMENT", conflicts_with = "prompts")]
+    rag: Option<PathBuf>,
 }
 
-/// Stream one answer to stdout; returns its text.
-fn answer(m: &Model, args: &ChatArgs, history: &[(String, String)], user: &str) -> Result<String> {
+/// Stream one answer to stdout, then its sources when `kb` is given; returns its text.
+fn answer(
+    m: &Model,
+    args: &ChatArgs,
+    kb: Option<&KnowledgeBase>,
+    history: &[(String, String)],
+    user: &str,
+) -> Result<String> {
+    let hits = match kb {
+        Some(kb) => kb.search(user, crate::rag::TOP_K)?,
+        None => Vec::new(),
+    };
+    let turn = citation::prompt(user, &hits);
     let sampling = Sampling {
         max_new_tokens: args.max_new_tokens,
         temperature: args.temperature,
@@ -57,7 +73,7 @@ fn answer(m: &Model, args: &ChatArgs, history: &[(String, String)], user: &str) 
         m,
         args.system.as_deref(),
         history,
-        user,
+        &turn,
         &sampling,
         &mut |piece| write!(out, "{piece}").and_then(|_| out.flush()).is_ok(),
     )?;
@@ -65,16 +81,24 @@ fn answer(m: &Model, args: &ChatArgs, history: &[(String, String)], user: &str) 
     if r.stop == StopReason::MaxTokens {
         eprintln!("(stopped at --max-new-tokens {})", args.max_new_tokens);
     }
+    if kb.is_some() {
+        writeln!(out, "Sources (* = cited):")?;
+        for line in citation::source_lines(&hits, &r.text) {
+            writeln!(out, "{line}")?;
+        }
+    }
     Ok(r.text)
 }
 
 pub fn run(args: ChatArgs) -> Result<()> {
+    // Opened first: a missing or empty knowledge base is said before the model loads.
+    let kb = args.rag.as_deref().map(KnowledgeBase::open).transpose()?;
     let mut m = load_for_inference(&args.model, &args.device)?;
     if let Some(dir) = &args.adapter {
         crate::lora::attach_saved(&mut m, dir)?;
     }
     if let Some(p) = &args.prompt {
-        answer(&m, &args, &[], p)?;
+        answer(&m, &args, kb.as_ref(), &[], p)?;
         return Ok(());
     }
     if let Some(file) = &args.prompts {
@@ -102,7 +126,7 @@ pub fn run(args: ChatArgs) -> Result<()> {
             "" => break,
             "/reset" => history.clear(),
             _ => {
-                let reply = answer(&m, &args, &history, line)?;
+                let reply = answer(&m, &args, kb.as_ref(), &history, line)?;
                 history.push((line.to_string(), reply));
             }
         }

@@ -64,6 +64,13 @@ pub struct EvalArgs {
     /// Where to write the results (default: eval.json in the run folder).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// The RAG card's 2×2: answer the interview without and with the knowledge base's chunks,
+    /// for base and adapter, and add the table to the results (run the plain test first).
+    #[arg(long)]
+    rag: bool,
+    /// The experiment whose knowledge base --rag uses (default: EXPERIMENT).
+    #[arg(long, value_name = "EXPERIMENT", requires = "rag")]
+    knowledge_base: Option<PathBuf>,
 }
 
 /// The spec and the default results file for the arguments.
@@ -156,42 +163,25 @@ pub fn run(args: EvalArgs) -> Result<()> {
             .progress_chars("=> "),
     );
     let cancel = AtomicBool::new(false);
-    // A line per part and side, so a log without the bar (stderr not a terminal) still shows
-    // where a long evaluation is.
-    let mut segment = None;
-    let report = evaluate_to(&spec, &out, &cancel, &mut |p| match p {
-        // Only the spinner shows loading: a failing load leaves its one `error:` line alone.
-        Progress::Loading(dir) => bar.set_message(format!("loading {}", dir.display())),
-        Progress::Unsealed { reason, log } => say(
-            &bar,
-            format!(
-                "  unsealed the test split for the {reason} (logged in {})",
-                log.display()
-            ),
-        ),
-        Progress::Answered {
-            part,
-            side,
-            done,
-            total,
-            ..
-        } => {
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-            let who = match side {
-                Side::Base => "base",
-                Side::Adapter => "adapter",
-            };
-            if segment != Some((part, side)) {
-                segment = Some((part, side));
-                say(
-                    &bar,
-                    format!("  {} · {who} ({done}/{total} answers done)", part.name()),
-                );
-            }
-            bar.set_message(format!("{} · {who}", part.name()));
+    let mut progress = progress_lines(&bar);
+    if args.rag {
+        let Some(kb) = args.knowledge_base.as_ref().or(args.experiment.as_ref()) else {
+            bail!("--rag with --model needs --knowledge-base EXPERIMENT (the folder with rag/)");
+        };
+        let table = crate::eval::rag::evaluate_rag(&spec, kb, &out, &cancel, &mut progress);
+        bar.finish_and_clear();
+        let table = table?;
+        println!(
+            "the interview four ways ({} chunks before each question with RAG):",
+            table.k
+        );
+        for line in table.lines() {
+            println!("  {line}");
         }
-    });
+        println!("results: {}", out.display());
+        return Ok(());
+    }
+    let report = evaluate_to(&spec, &out, &cancel, &mut progress);
     bar.finish_and_clear();
     let report = report?;
     for line in summary(&report) {
@@ -232,6 +222,9 @@ pub fn summary(r: &EvalReport) -> Vec<String> {
             cell(p, Side::Adapter),
             if p.passed { "pass" } else { "FAIL" }
         ));
+    }
+    if let Some(rag) = &r.rag {
+        lines.extend(rag.lines());
     }
     if r.parts
         .iter()
@@ -278,4 +271,43 @@ pub fn summary(r: &EvalReport) -> Vec<String> {
         r.unsealed.log
     ));
     lines
+}
+
+/// Prints where a long evaluation is: a line per part and side, so a log without the bar
+/// (stderr not a terminal) still shows it.
+fn progress_lines(bar: &ProgressBar) -> impl FnMut(Progress) + '_ {
+    let mut segment = None;
+    move |p| match p {
+        // Only the spinner shows loading: a failing load leaves its one `error:` line alone.
+        Progress::Loading(dir) => bar.set_message(format!("loading {}", dir.display())),
+        Progress::Unsealed { reason, log } => say(
+            bar,
+            format!(
+                "  unsealed the test split for the {reason} (logged in {})",
+                log.display()
+            ),
+        ),
+        Progress::Answered {
+            part,
+            side,
+            done,
+            total,
+            ..
+        } => {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+            let who = match side {
+                Side::Base => "base",
+                Side::Adapter => "adapter",
+            };
+            if segment != Some((part, side)) {
+                segment = Some((part, side));
+                say(
+                    bar,
+                    format!("  {} · {who} ({done}/{total} answers done)", part.name()),
+                );
+            }
+            bar.set_message(format!("{} · {who}", part.name()));
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! `tunedeck init DIR [--demo]`.
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use std::path::{Path, PathBuf};
 
@@ -24,6 +24,10 @@ pub fn run(args: InitArgs) -> Result<()> {
     );
     if args.demo {
         println!("  data/records.jsonl     the security-review demo records");
+        println!(
+            "  knowledge/             one card per vulnerability class, for the RAG card: \
+             `tunedeck rag index {dir} {dir}/knowledge`"
+        );
     } else {
         println!("  data/                  put your records in data/records.jsonl");
     }
@@ -47,5 +51,37 @@ pub(crate) fn create(dir: &Path, demo: bool) -> Result<Experiment> {
     } else {
         None
     };
-    Experiment::init(dir, demo, records.as_deref())
+    let experiment = Experiment::init(dir, demo, records.as_deref())?;
+    if demo {
+        copy_knowledge(dir)?;
+    }
+    Ok(experiment)
 }
+
+/// Copies the bundled demo knowledge base (`<home>/datasets/demo-kb/*.md`) to
+/// `dir/knowledge/`, the documents the RAG card indexes.
+fn copy_knowledge(dir: &Path) -> Result<()> {
+    let from = crate::paths::home().join(DEMO_KB);
+    let to = dir.join("knowledge");
+    std::fs::create_dir_all(&to).with_context(|| format!("{}: cannot create", to.display()))?;
+    let entries = std::fs::read_dir(&from).with_context(|| {
+        format!(
+            "{}: the bundled demo knowledge base is missing",
+            from.display()
+        )
+    })?;
+    for e in entries {
+        let p = e
+            .with_context(|| format!("{}: cannot list", from.display()))?
+            .path();
+        if p.extension().is_some_and(|x| x == "md") {
+            let target = to.join(p.file_name().unwrap_or_default());
+            std::fs::copy(&p, &target)
+                .with_context(|| format!("{}: cannot copy to {}", p.display(), target.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// The demo's knowledge base in the tunedeck home: one card per vulnerability class.
+pub const DEMO_KB: &str = "datasets/demo-kb";

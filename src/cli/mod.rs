@@ -8,6 +8,7 @@ mod export;
 mod init;
 mod model;
 mod open;
+mod rag;
 mod report;
 mod runs;
 mod train;
@@ -49,6 +50,9 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Export a run or adapter for llama.cpp and Ollama (GGUF, Modelfile, README).
     Export(export::ExportArgs),
+    /// The RAG card: index documents into an experiment's knowledge base and query it.
+    #[command(subcommand)]
+    Rag(rag::RagCommand),
     /// Write the retrospective report of a run.
     Report(report::ReportArgs),
     /// Compare an experiment's runs: changes, best step, forgetting, test results.
@@ -81,6 +85,7 @@ pub fn main() -> ExitCode {
         Command::Adapter(cmd) => adapter::run(cmd),
         Command::Eval(args) => eval::run(args),
         Command::Export(args) => export::run(args),
+        Command::Rag(cmd) => rag::run(cmd),
         Command::Report(args) => report::run(args),
         Command::Runs(args) => runs::run(args),
     };

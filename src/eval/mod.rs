@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod next_run;
 pub mod plot;
 pub mod questions;
+pub mod rag;
 pub mod report;
 pub mod results;
 pub mod retrospective;

@@ -331,6 +331,15 @@ fn eval_section(md: &mut String, eval: Option<&EvalReport>) {
             t.judged, 100.0 * t.adapter_rate(), 100.0 * t.base_rate(), 100.0 * t.tie_rate()
         );
     }
+    if let Some(rag) = &e.rag {
+        let t = rag.table();
+        let n = rag.questions();
+        let _ = writeln!(
+            md,
+            "\nThe RAG card (`tunedeck eval --rag`, {} chunks of {} before each question), interview answers right:\n\n| | without RAG | with RAG |\n| --- | --- | --- |\n| base | {}/{n} | {}/{n} |\n| adapter (LoRA) | {}/{n} | {}/{n} |",
+            rag.k, rag.knowledge_base, t[0][0], t[0][1], t[1][0], t[1][1]
+        );
+    }
     let _ = writeln!(md, "\n### Examples\n");
     for p in &e.parts {
         if let Some(item) = telling(&p.items) {

@@ -270,6 +270,9 @@ pub struct EvalReport {
     /// Blind A/B judging, once started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blind: Option<BlindSession>,
+    /// The RAG card's 2×2 interview (`tunedeck eval --rag`), once run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rag: Option<super::rag::RagComparison>,
 }
 
 impl EvalReport {

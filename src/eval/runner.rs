@@ -141,10 +141,10 @@ impl std::fmt::Display for Cancelled {
 impl std::error::Error for Cancelled {}
 
 /// The questions, part by part.
-type Parts = Vec<(Part, Vec<Question>)>;
+pub(super) type Parts = Vec<(Part, Vec<Question>)>;
 
 /// One side's answers, part by part, in question order.
-type Answers = Vec<Vec<Answer>>;
+pub(super) type Answers = Vec<Vec<Answer>>;
 
 /// Runs the evaluation. `cancel` is checked between tokens; `progress` sees each step.
 pub fn evaluate(
@@ -261,19 +261,7 @@ pub fn evaluate(
         .into_iter()
         .zip(base.into_iter().zip(tuned))
         .map(|((part, qs), (b, a))| {
-            let items = qs
-                .into_iter()
-                .zip(b.into_iter().zip(a))
-                .map(|(q, (base, adapter))| Item {
-                    agreement: rouge_l(&adapter.text, &base.text),
-                    source: q.source,
-                    prompt: q.prompt,
-                    reference: q.reference,
-                    must_include: q.keywords,
-                    base,
-                    adapter,
-                })
-                .collect();
+            let items = items(qs, b, a);
             let marks = &spec.goal.pass_marks;
             let mark = match part {
                 Part::Exam => marks.exam,
@@ -315,6 +303,7 @@ pub fn evaluate(
             tokens_per_second: counter.tokens as f64 / seconds.max(1e-9),
         },
         blind: None,
+        rag: None,
     })
 }
 
@@ -339,15 +328,31 @@ enum Card<'a> {
     Model(&'a Path),
 }
 
+/// Each question with its two answers.
+pub(super) fn items(qs: Vec<Question>, base: Vec<Answer>, adapter: Vec<Answer>) -> Vec<Item> {
+    qs.into_iter()
+        .zip(base.into_iter().zip(adapter))
+        .map(|(q, (base, adapter))| Item {
+            agreement: rouge_l(&adapter.text, &base.text),
+            source: q.source,
+            prompt: q.prompt,
+            reference: q.reference,
+            must_include: q.keywords,
+            base,
+            adapter,
+        })
+        .collect()
+}
+
 /// Answers counted across both sides, for progress and speed.
-struct Counter {
-    done: usize,
-    total: usize,
-    tokens: usize,
+pub(super) struct Counter {
+    pub done: usize,
+    pub total: usize,
+    pub tokens: usize,
 }
 
 #[allow(clippy::too_many_arguments)]
-fn answer_all(
+pub(super) fn answer_all(
     model: &Model,
     parts: &Parts,
     side: Side,

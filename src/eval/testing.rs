@@ -77,5 +77,6 @@ pub fn report_with(interview: usize, guard: usize) -> EvalReport {
             tokens_per_second: 10.0,
         },
         blind: None,
+        rag: None,
     }
 }

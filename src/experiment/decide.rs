@@ -115,14 +115,14 @@ pub fn recommend(a: &Answers) -> Recommendation {
     let (card, en, zh) = if a.fresh_facts && a.fixed_behaviour {
         (
             Card::LoraRag,
-            "LoRA teaches the fixed behaviour and format; RAG supplies the changing facts with their sources. The two together are the method's best combination.",
-            "LoRA 负责固定的行为和格式，RAG 负责提供不断变化的事实及其出处。两者结合是最佳组合。",
+            "LoRA teaches the fixed behaviour and format; RAG supplies the changing facts with their sources. The two together are the method's best combination. Next: `tunedeck rag index EXPERIMENT DOCS...` builds the knowledge base, `r` in the Chat pane answers with sources, and `tunedeck eval --rag` measures what each card adds.",
+            "LoRA 负责固定的行为和格式，RAG 负责提供不断变化的事实及其出处。两者结合是最佳组合。下一步：用 `tunedeck rag index EXPERIMENT DOCS...` 建立知识库，在对话面板按 `r` 带出处回答，用 `tunedeck eval --rag` 衡量各自的贡献。",
         )
     } else if a.fresh_facts {
         (
             Card::Rag,
-            "Facts that change or need sources belong in a retrieval step, not in weights: RAG needs no training, and updating the documents updates the answers.",
-            "经常变化或需要出处的事实应该交给检索，而不是写进权重：RAG 无需训练，更新文档即可更新答案。",
+            "Facts that change or need sources belong in a retrieval step, not in weights: RAG needs no training, and updating the documents updates the answers. Next: `tunedeck rag index EXPERIMENT DOCS...`, then `tunedeck rag query` or `tunedeck chat --rag EXPERIMENT`.",
+            "经常变化或需要出处的事实应该交给检索，而不是写进权重：RAG 无需训练，更新文档即可更新答案。下一步：`tunedeck rag index EXPERIMENT DOCS...`，然后 `tunedeck rag query` 或 `tunedeck chat --rag EXPERIMENT`。",
         )
     } else if a.big_budget && !a.on_prem_or_cost {
         (
@@ -214,6 +214,19 @@ mod tests {
                 on_prem_or_cost: bits & 8 != 0,
             });
             assert!(!r.reason_en.is_empty() && !r.reason_zh.is_empty());
+            // The retrieval cards point to the commands that play them.
+            if matches!(r.card, Card::Rag | Card::LoraRag) {
+                assert!(
+                    r.reason_en.contains("tunedeck rag index"),
+                    "{}",
+                    r.reason_en
+                );
+                assert!(
+                    r.reason_zh.contains("tunedeck rag index"),
+                    "{}",
+                    r.reason_zh
+                );
+            }
         }
         let keys: Vec<_> = QUESTIONS.iter().map(|q| q.key).collect();
         assert_eq!(

@@ -219,6 +219,7 @@ impl Experiment {
             run_finished: any_run_has(&|run| run.adapter_weights()),
             eval_done: any_run_has(&|run| run.eval()),
             report_written: any_run_has(&|run| run.report()),
+            knowledge_base_built: dir.join("rag/manifest.json").is_file(),
         }
     }
 }

@@ -145,6 +145,23 @@ pub struct ExperimentFacts {
     pub eval_done: bool,
     /// Some run has a written report.
     pub report_written: bool,
+    /// The experiment has a knowledge base (`rag/manifest.json`), the RAG card's extra step.
+    pub knowledge_base_built: bool,
+}
+
+/// The optional item a card with retrieval (RAG, LoRA + RAG) adds to the plan, ticked when
+/// the knowledge base exists: (English, Chinese).
+pub const KNOWLEDGE_BASE_ITEM: (&str, &str) = (
+    "Optional, RAG card: build the knowledge base (tunedeck rag index)",
+    "可选，RAG 卡：建立知识库（tunedeck rag index）",
+);
+
+/// Whether the plan shows [`KNOWLEDGE_BASE_ITEM`]: the decision helper chose retrieval.
+pub fn wants_knowledge_base(card: super::decide::Card) -> bool {
+    matches!(
+        card,
+        super::decide::Card::Rag | super::decide::Card::LoraRag
+    )
 }
 
 /// The steps the facts prove done. Starting a run proves the tool was set up; finishing it
@@ -328,6 +345,7 @@ mod tests {
             run_finished: true,
             eval_done: true,
             report_written: true,
+            knowledge_base_built: true,
         };
         assert_eq!(detect(&all).len(), 10);
     }

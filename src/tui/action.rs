@@ -160,6 +160,10 @@ pub enum Action {
     ToggleAdapter,
     /// Chat compare mode: the base model and the adapter answer side by side.
     ToggleCompare,
+    /// Chat: put the knowledge base's best chunks before each message (the RAG card).
+    ToggleRag,
+    /// Chat: open the last answer's next source in a popup (closes after the last).
+    OpenSource,
     /// Loss pane: training curves as an EMA over the raw values, or raw.
     ToggleSmoothing,
     /// Type a character.

@@ -1,5 +1,7 @@
 //! Chat pane state: the conversation, the skill card (the selected run's adapter, plugged in
-//! or not), compare mode, and the answer streaming in from the jobs thread.
+//! or not), compare mode, retrieval (the RAG card: the experiment's knowledge base), and the
+//! answer streaming in from the jobs thread. With retrieval on, the best chunks go before the
+//! message in the card's prompt format and the exchange keeps them as its numbered sources.
 //!
 //! Each model keeps its own thread of the conversation: the base model sees its own earlier
 //! answers, the adapter its own, so compare mode shows two honest conversations.
@@ -16,6 +18,7 @@ use crate::experiment::Language;
 use crate::model::chat::Sampling;
 use crate::model::generate::StopReason;
 use crate::preset::Choice as _;
+use crate::rag::{citation, Hit, KnowledgeBase, TOP_K};
 use crate::tui::action::Action;
 use crate::tui::loss::Mood;
 use crate::worker::jobs::{ChatRequest, ChatTurn, JobCommand, JobEvent, JobId};
@@ -69,6 +72,8 @@ pub struct Exchange {
     pub prompt: String,
     /// The answers.
     pub replies: Vec<ChatReply>,
+    /// The chunks put before the message, numbered from 1 (empty without retrieval).
+    pub sources: Vec<Hit>,
 }
 
 /// An answer being generated on the jobs thread.
@@ -89,6 +94,10 @@ pub struct ChatState {
     pub plugged: bool,
     /// Both answer, side by side.
     pub compare: bool,
+    /// Retrieval: the knowledge base's best chunks go before each message.
+    pub rag: bool,
+    /// The last exchange's source open in a popup (0-based).
+    pub source: Option<usize>,
     /// The conversation, oldest first.
     pub exchanges: Vec<Exchange>,
     /// The answer being generated.
@@ -189,6 +198,53 @@ impl App {
                 };
                 self.tell(&msg, Mood::Neutral);
             }
+            Action::ToggleRag => {
+                if self.chat.rag {
+                    self.chat.rag = false;
+                    let msg = lang.pick(
+                        "Retrieval off: messages go to the model as typed.",
+                        "已关闭检索：消息按原样发给模型。",
+                    );
+                    return self.tell(msg, Mood::Neutral);
+                }
+                match KnowledgeBase::open(&self.dir) {
+                    Ok(kb) => {
+                        self.chat.rag = true;
+                        // Built outside the cockpit: the plan's optional item ticks now.
+                        self.facts.knowledge_base_built = true;
+                        let msg = match lang {
+                            Language::En => format!(
+                                "Retrieval on: the best {TOP_K} of {} chunks ({} files) go before each message; o opens a source.",
+                                kb.chunks(),
+                                kb.files()
+                            ),
+                            Language::Zh => format!(
+                                "已开启检索：每条消息前放入 {} 个片段（{} 个文件）中最相关的 {TOP_K} 个；按 o 打开出处。",
+                                kb.chunks(),
+                                kb.files()
+                            ),
+                        };
+                        self.tell(&msg, Mood::Neutral);
+                    }
+                    Err(e) => self.tell(&format!("{e:#}"), Mood::Bad),
+                }
+            }
+            Action::OpenSource => {
+                let n = self.chat.exchanges.last().map_or(0, |e| e.sources.len());
+                if n == 0 {
+                    let msg = lang.pick(
+                        "No sources yet: turn retrieval on with r and send a message.",
+                        "还没有出处：按 r 开启检索后发送消息。",
+                    );
+                    return self.tell(msg, Mood::Neutral);
+                }
+                self.chat.source = match self.chat.source {
+                    None => Some(0),
+                    Some(i) if i + 1 < n => Some(i + 1),
+                    Some(_) => None,
+                };
+            }
+            Action::CancelJob if self.chat.source.is_some() => self.chat.source = None,
             Action::CancelJob => match &self.chat.active {
                 Some(a) => {
                     a.cancel.store(true, Ordering::Relaxed);
@@ -252,6 +308,13 @@ impl App {
                 )
                 .into());
         }
+        let sources = if self.chat.rag {
+            KnowledgeBase::open(&self.dir)
+                .and_then(|kb| kb.search(prompt, TOP_K))
+                .map_err(|e| format!("{e:#}"))?
+        } else {
+            Vec::new()
+        };
         let card_of = |side: Side| match side {
             Side::Base => None,
             Side::Adapter => card.clone(),
@@ -268,7 +331,7 @@ impl App {
             template: preset.template.name().to_string(),
             device: "auto".into(),
             adapter: self.eval.selected_adapter(&self.dir),
-            prompt: prompt.to_string(),
+            prompt: citation::prompt(prompt, &sources),
             turns,
             sampling: Sampling::greedy(CHAT_MAX_NEW_TOKENS),
         };
@@ -291,7 +354,9 @@ impl App {
                     tokens: 0,
                 })
                 .collect(),
+            sources,
         });
+        self.chat.source = None;
         self.chat.active = Some(ActiveChat {
             job,
             cancel,

@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::Frame;
 
-use super::{draw_lines, pane_block, wrapped};
+use super::{centered, draw_lines, overlay, pane_block, wrapped};
 use crate::eval::Side;
 use crate::experiment::Language;
 use crate::tui::action::Pane;
@@ -24,7 +24,12 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, focused: bool) {
         (false, true) => lang.pick("adapter", "适配器"),
         (false, false) => lang.pick("base model", "基础模型"),
     };
-    let inner = pane_block(f, area, Pane::Chat, lang, focused, mode);
+    let mode = if c.rag {
+        format!("{mode} + RAG")
+    } else {
+        mode.to_string()
+    };
+    let inner = pane_block(f, area, Pane::Chat, lang, focused, &mode);
     let w = inner.width;
     let card = app.card_run();
     let mut head = vec![card_line(card.as_deref(), c.plugged, c.compare, lang, w)];
@@ -52,9 +57,10 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, focused: bool) {
         let hint = lang.pick(
             "Enter writes a message; the answer streams here token by token (Esc stops it). \
              a plugs the skill card — the selected run's adapter — in or out; c compares the \
-             base model and the adapter side by side; ←/→ choose the run.",
+             base model and the adapter side by side; r puts the knowledge base's best chunks \
+             before the message (RAG); ←/→ choose the run.",
             "按 Enter 输入消息，回答会逐词显示（Esc 停止）。a 插上或拔下技能卡（所选训练的适配器）；\
-             c 并排对比基础模型与适配器；←/→ 选择训练。",
+             c 并排对比基础模型与适配器；r 把知识库中最相关的片段放在消息前（RAG）；←/→ 选择训练。",
         );
         body = wrapped(hint, w, theme::DIM, room);
     } else {
@@ -67,6 +73,93 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, focused: bool) {
     }
     head.extend(body);
     draw_lines(f, inner, head);
+    if let Some(i) = c.source {
+        source_popup(f, area, app, i);
+    }
+}
+
+/// The open source: its chunk text under its number and `file:start-end`, and a warning
+/// when the file changed or went missing since it was indexed.
+fn source_popup(f: &mut Frame, area: Rect, app: &App, i: usize) {
+    let lang = app.lang();
+    let Some(hit) = app.chat.exchanges.last().and_then(|e| e.sources.get(i)) else {
+        return;
+    };
+    // Over the whole conversation inside the pane's frame: nothing of it shows through.
+    let rect = centered(
+        area,
+        area.width.saturating_sub(2),
+        area.height.saturating_sub(2),
+    );
+    let title = format!(" [{}] {} ", i + 1, hit.location_from(&app.dir));
+    let title = truncate(&title, rect.width.saturating_sub(2) as usize);
+    let inner = overlay(f, rect, title, theme::BORDER_FOCUS);
+    let w = inner.width as usize;
+    let mut lines = Vec::new();
+    if let Some(why) = &hit.stale {
+        lines.extend(
+            wrap(&format!("⚠ {why}"), w)
+                .into_iter()
+                .map(|l| Line::styled(l, theme::mood(Mood::Bad))),
+        );
+    }
+    if !hit.heading.is_empty() {
+        lines.push(Line::styled(truncate(&hit.heading, w), theme::TITLE));
+    }
+    let foot = lang.pick("o next source · Esc close", "o 下一条出处 · Esc 关闭");
+    let room = (inner.height as usize).saturating_sub(lines.len() + 1);
+    let mut body: Vec<String> = hit.body.lines().flat_map(|l| wrap(l, w.max(1))).collect();
+    if body.len() > room {
+        body.truncate(room);
+        if let Some(last) = body.last_mut() {
+            *last = truncate(&format!("{last} …"), w);
+        }
+    }
+    lines.extend(body.into_iter().map(|l| Line::styled(l, theme::TEXT)));
+    while lines.len() + 1 < inner.height as usize {
+        lines.push(Line::raw(""));
+    }
+    lines.push(Line::styled(truncate(foot, w), theme::DIM));
+    draw_lines(f, inner, lines);
+}
+
+/// The exchange's sources, one line each: `[n] file:start-end  heading`; `*` marks those an
+/// answer cites, `⚠` those whose file changed or went missing.
+fn source_lines(
+    app: &App,
+    sources: &[crate::rag::Hit],
+    answers: &str,
+    w: u16,
+) -> Vec<Line<'static>> {
+    let lang = app.lang();
+    let cited = crate::rag::citation::cited(answers, sources.len());
+    let mut out = vec![Line::styled(
+        truncate(
+            lang.pick("Sources (o opens one):", "出处（按 o 打开）："),
+            w as usize,
+        ),
+        theme::DIM,
+    )];
+    for (i, h) in sources.iter().enumerate() {
+        let mark = match (h.stale.is_some(), cited.contains(&(i + 1))) {
+            (true, _) => "⚠",
+            (false, true) => "*",
+            (false, false) => " ",
+        };
+        let text = format!(
+            "{mark}[{}] {}  {}",
+            i + 1,
+            h.location_from(&app.dir),
+            h.heading
+        );
+        let style = if h.stale.is_some() {
+            theme::mood(Mood::Bad)
+        } else {
+            theme::DIM
+        };
+        out.push(Line::styled(truncate(&text, w as usize), style));
+    }
+    out
 }
 
 /// The skill card: which run's adapter, and whether it answers.
@@ -142,6 +235,10 @@ fn transcript(app: &App, lang: Language, w: u16) -> Vec<Line<'static>> {
             }
             [a, b] => out.extend(side_by_side(a, b, lang, w as usize)),
             _ => {}
+        }
+        if !e.sources.is_empty() {
+            let answers: Vec<&str> = e.replies.iter().map(|r| r.text.as_str()).collect();
+            out.extend(source_lines(app, &e.sources, &answers.join("\n"), w));
         }
     }
     out

@@ -262,6 +262,21 @@ fn results(r: &EvalReport, lang: Language, w: u16) -> Vec<Line<'static>> {
             out.extend(wrapped(&text, w, theme::TEXT, 2));
         }
     }
+    if let Some(rag) = &r.rag {
+        let t = rag.table();
+        let n = rag.questions();
+        let text = match lang {
+            Language::En => format!(
+                "RAG card, interview right: base {}/{n}, base + RAG {}/{n}, LoRA {}/{n}, LoRA + RAG {}/{n} (tunedeck eval --rag).",
+                t[0][0], t[0][1], t[1][0], t[1][1]
+            ),
+            Language::Zh => format!(
+                "RAG 卡，面试答对：基础 {}/{n}，基础 + RAG {}/{n}，LoRA {}/{n}，LoRA + RAG {}/{n}（tunedeck eval --rag）。",
+                t[0][0], t[0][1], t[1][0], t[1][1]
+            ),
+        };
+        out.extend(wrapped(&text, w, theme::TEXT, 2));
+    }
     out.push(Line::raw(""));
     out.extend(wrapped(
         &blind_line(r.blind.as_ref(), lang),

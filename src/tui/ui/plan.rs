@@ -7,6 +7,8 @@ use ratatui::widgets::LineGauge;
 use ratatui::Frame;
 
 use super::{draw_lines, pane_block};
+use crate::experiment::decide::recommend;
+use crate::experiment::plan::{wants_knowledge_base, KNOWLEDGE_BASE_ITEM};
 use crate::experiment::{Date, ItemStatus, Language, PLAN};
 use crate::tui::action::Pane;
 use crate::tui::app::App;
@@ -65,6 +67,20 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, focused: bool) {
             Span::styled(format!(" {date} "), theme::DIM),
             Span::styled(format!("{mark} "), style),
             Span::styled(pad(title, room), title_style),
+            Span::styled(format!(" {tag}"), theme::DIM),
+        ]));
+    }
+    if wants_knowledge_base(recommend(&app.exp.goal.decision).card) {
+        let (mark, tag, style) = if app.facts.knowledge_base_built {
+            ("✓", lang.pick("auto", "自动"), theme::mood(Mood::Good))
+        } else {
+            ("○", lang.pick("optional", "可选"), theme::TEXT)
+        };
+        let (en, zh) = KNOWLEDGE_BASE_ITEM;
+        out.push(Line::from(vec![
+            Span::styled("           ".to_string(), theme::DIM),
+            Span::styled(format!("{mark} "), style),
+            Span::styled(pad(lang.pick(en, zh), w.saturating_sub(15 + 9)), style),
             Span::styled(format!(" {tag}"), theme::DIM),
         ]));
     }

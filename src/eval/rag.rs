@@ -1,0 +1,174 @@
+//! The blind test learns the second card: the interview answered four ways — base and
+//! adapter, each without and with the knowledge base's chunks before the question — and
+//! judged like the interview of [`super::evaluate`], so the 2×2 table shows whether
+//! retrieval or the adapter did the work. The table is kept in the run's `eval.json`.
+
+use super::questions::{self, Question};
+use super::results::{EvalReport, Part, PartResult, Side};
+use super::runner::{answer_all, items, Counter, EvalSpec, Progress, Tuned};
+use super::{metrics::FormatCheck, verdict};
+use crate::data::SplitDir;
+use crate::lora::{plug, unplug};
+use crate::model::{device, Model};
+use crate::rag::{citation, KnowledgeBase, TOP_K};
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+/// The interview without and with retrieval, each judged base against adapter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RagComparison {
+    /// The knowledge base's experiment folder.
+    pub knowledge_base: String,
+    /// Chunks put before each question.
+    pub k: usize,
+    pub without: PartResult,
+    pub with: PartResult,
+    /// Per question, the sources retrieved for it (`file:start-end`).
+    pub sources: Vec<Vec<String>>,
+}
+
+impl RagComparison {
+    /// Interview questions passed: `[[base, base + RAG], [adapter, adapter + RAG]]`, out of
+    /// [`RagComparison::questions`].
+    pub fn table(&self) -> [[usize; 2]; 2] {
+        let c = |r: &PartResult, s| r.summary(s).correct;
+        [
+            [c(&self.without, Side::Base), c(&self.with, Side::Base)],
+            [
+                c(&self.without, Side::Adapter),
+                c(&self.with, Side::Adapter),
+            ],
+        ]
+    }
+
+    pub fn questions(&self) -> usize {
+        self.without.items.len()
+    }
+
+    /// The table as text lines, for the terminal and the report.
+    pub fn lines(&self) -> Vec<String> {
+        let t = self.table();
+        let n = self.questions();
+        vec![
+            format!(
+                "interview right   {:>12}  {:>12}",
+                "without RAG", "with RAG"
+            ),
+            format!(
+                "base              {:>12}  {:>12}",
+                format!("{}/{n}", t[0][0]),
+                format!("{}/{n}", t[0][1])
+            ),
+            format!(
+                "adapter (LoRA)    {:>12}  {:>12}",
+                format!("{}/{n}", t[1][0]),
+                format!("{}/{n}", t[1][1])
+            ),
+        ]
+    }
+}
+
+/// The two halves (without, with retrieval) of what was answered as one list.
+fn two<T>(v: Vec<T>) -> Result<[T; 2]> {
+    v.try_into()
+        .map_err(|_| anyhow::anyhow!("the RAG interview lost a part"))
+}
+
+/// `q` with the best chunks for its prompt put before it in the card's prompt format.
+fn with_sources(q: &Question, kb: &KnowledgeBase) -> Result<(Question, Vec<String>)> {
+    let hits = kb.search(&q.prompt, TOP_K)?;
+    let mut out = q.clone();
+    out.prompt = citation::prompt(&q.prompt, &hits);
+    Ok((out, hits.iter().map(|h| h.location()).collect()))
+}
+
+/// Runs the four interviews of `spec`'s run with `kb_dir`'s knowledge base and stores the
+/// comparison in `eval_json` (the run's results, which must exist: the table sits beside
+/// the three-part test it extends).
+pub fn evaluate_rag(
+    spec: &EvalSpec,
+    kb_dir: &Path,
+    eval_json: &Path,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<RagComparison> {
+    let Tuned::Adapter(adapter) = &spec.tuned else {
+        bail!("tunedeck eval --rag compares a LoRA adapter with and without retrieval; this run is a full fine-tune");
+    };
+    spec.tuned.check()?;
+    if !eval_json.is_file() {
+        bail!(
+            "{}: no results yet: run the three-part test first (tunedeck eval without --rag); --rag adds its 2×2 table to them",
+            eval_json.display()
+        );
+    }
+    let mut report = EvalReport::load(eval_json)?;
+    let kb = KnowledgeBase::open(kb_dir)?;
+    let format = spec.goal.output_regex().map(FormatCheck::new).transpose()?;
+    let split = SplitDir::open(&spec.data)?;
+
+    progress(Progress::Loading(&spec.model));
+    let dev = device::pick(&spec.device)?;
+    let mut model = Model::load(&spec.model, dev, &spec.template, false)
+        .with_context(|| format!("loading model {}", spec.model.display()))?;
+    crate::lora::attach_saved(&mut model, adapter)?;
+    let branches = unplug(&mut model);
+
+    let reason = match &spec.run {
+        Some(id) => format!("RAG interview of run {id}"),
+        None => format!("RAG interview of {}", adapter.display()),
+    };
+    let test = split.unseal_test(&reason)?;
+    let plain = questions::from_dataset(&test, None)?;
+    let (retrieved, sources): (Vec<Question>, Vec<Vec<String>>) = plain
+        .iter()
+        .map(|q| with_sources(q, &kb))
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .unzip();
+    let parts = vec![(Part::Interview, plain), (Part::Interview, retrieved)];
+    let mut counter = Counter {
+        done: 0,
+        total: 4 * parts[0].1.len(),
+        tokens: 0,
+    };
+    // The base model answers first, then the adapter's branches go back in.
+    let mut branches = Some(branches);
+    let mut answers = Vec::new();
+    for side in [Side::Base, Side::Adapter] {
+        if side == Side::Adapter {
+            if let Some(b) = branches.take() {
+                plug(&mut model, b);
+            }
+        }
+        answers.push(answer_all(
+            &model,
+            &parts,
+            side,
+            spec,
+            format.as_ref(),
+            cancel,
+            &mut counter,
+            progress,
+        )?);
+    }
+    let [base, tuned] = two(answers)?;
+    let [base_off, base_on] = two(base)?;
+    let [tuned_off, tuned_on] = two(tuned)?;
+    let mark = spec.goal.pass_marks.interview;
+    let [(_, plain), (_, retrieved)] = two(parts)?;
+    let without = verdict::judge(Part::Interview, mark, items(plain, base_off, tuned_off));
+    let with = verdict::judge(Part::Interview, mark, items(retrieved, base_on, tuned_on));
+    let comparison = RagComparison {
+        knowledge_base: kb_dir.display().to_string(),
+        k: TOP_K,
+        without,
+        with,
+        sources,
+    };
+    report.rag = Some(comparison.clone());
+    report.save(eval_json)?;
+    Ok(comparison)
+}
