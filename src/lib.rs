@@ -6,7 +6,8 @@
 //! - engine (tch, tokenizers): [`gguf`] (read, import, write, quantise), [`model`] (decoder,
 //!   tokenizer, templates, generation), [`lora`] (PEFT adapters, merge), [`train`] (the
 //!   trainer), [`eval`] (the three-part blind test and the report), [`export`] (GGUF,
-//!   llama.cpp LoRA, Ollama)
+//!   llama.cpp LoRA, Ollama), [`engine`] (other trainers: LLaMA-Factory export, launch, log
+//!   following)
 //! - worker: [`worker`] (the commands and the background threads; a run's spec and events are
 //!   the trainer's own, [`train::events`], re-exported)
 //! - front ends: [`tui`] (the cockpit), [`cli`] (subcommands)
@@ -24,6 +25,7 @@ pub mod preset;
 
 pub mod atomic;
 pub mod date;
+pub mod engine;
 pub mod gguf;
 pub mod lora;
 pub mod model;
