@@ -165,6 +165,16 @@ impl Running {
     }
 }
 
+/// The file that marks a run whose engine failed, with the exit status and last lines.
+pub const FAILED: &str = "FAILED";
+
+/// Marks `run_dir` failed: `FAILED` holds the exit status and the child's last lines, so
+/// the run lists as failed and nothing it left (checkpoints, log) is touched.
+pub fn mark_failed(run_dir: &Path, status: &str, last_lines: &[String]) -> Result<()> {
+    let text = format!("llamafactory-cli train ended with {status}\n{}\n", last_lines.join("\n"));
+    crate::atomic::write(&run_dir.join(FAILED), text.as_bytes())
+}
+
 /// Where the adapter came from when it was brought home.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BroughtHome {

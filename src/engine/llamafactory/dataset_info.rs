@@ -10,21 +10,12 @@ use serde_json::json;
 
 /// The data files and `dataset_info.json`, under `data/`.
 pub fn files(split: &SplitDir) -> Result<Vec<File>> {
-    let train = jsonl(&split.train()?)?;
-    let val = jsonl(&split.val()?)?;
-    // Alpaca columns, spelled out so nothing depends on LLaMA-Factory's defaults.
-    let columns = json!({
-        "prompt": "instruction",
-        "query": "input",
-        "response": "output",
-        "system": "system",
-        "history": "history"
-    });
-    let entry = |file: &str| json!({"file_name": file, "formatting": "alpaca", "columns": columns});
+    let (train, val) = (split.train()?, split.val()?);
     let info = json!({
-        TRAIN_DATASET: entry("train.jsonl"),
-        VAL_DATASET: entry("val.jsonl"),
+        TRAIN_DATASET: entry("train.jsonl", &train),
+        VAL_DATASET: entry("val.jsonl", &val),
     });
+    let (train, val) = (jsonl(&train)?, jsonl(&val)?);
     let mut info = serde_json::to_string_pretty(&info).context("dataset_info.json")?;
     info.push('\n');
     Ok(vec![
@@ -41,6 +32,21 @@ pub fn files(split: &SplitDir) -> Result<Vec<File>> {
             bytes: info.into_bytes(),
         },
     ])
+}
+
+/// One `dataset_info.json` entry. The Alpaca columns are spelled out so nothing depends on
+/// LLaMA-Factory's defaults; `system` and `history` only when a record has them, because
+/// LLaMA-Factory's converter looks a named column up in every record.
+fn entry(file: &str, dataset: &Dataset) -> serde_json::Value {
+    let mut columns = json!({"prompt": "instruction", "query": "input", "response": "output"});
+    let examples = || dataset.records.iter().map(|r| &r.example);
+    if examples().any(|e| e.system.is_some()) {
+        columns["system"] = json!("system");
+    }
+    if examples().any(|e| !e.history.is_empty()) {
+        columns["history"] = json!("history");
+    }
+    json!({"file_name": file, "formatting": "alpaca", "columns": columns})
 }
 
 /// The records in Alpaca form without tunedeck's extra fields (`category`, ...), which

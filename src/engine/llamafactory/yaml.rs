@@ -69,7 +69,7 @@ fn int(x: impl Into<i64>) -> Scalar {
 fn map_key(p: &Preset, key: &str) -> Mapped {
     match key {
         // Written by the caller: the model path may need resolving against the experiment.
-        "model" => Implied("model_name_or_path above"),
+        "model" => To(Vec::new()),
         "template" => match p.template {
             Template::Auto => Implied(
                 "template = auto: LLaMA-Factory reads the chat template from the tokenizer when `template` is unset",
@@ -142,7 +142,12 @@ fn map_key(p: &Preset, key: &str) -> Mapped {
             }
         },
         "packing" => one("packing", Scalar::Bool(p.packing)),
-        "group_by_length" => one("group_by_length", Scalar::Bool(p.group_by_length)),
+        // transformers 5 replaced `group_by_length` with a sampler choice.
+        "group_by_length" if p.group_by_length => one(
+            "train_sampling_strategy",
+            Scalar::Str("group_by_length".into()),
+        ),
+        "group_by_length" => Implied("group_by_length = false: random order, transformers' default"),
         "gradient_checkpointing" => one(
             "disable_gradient_checkpointing",
             Scalar::Bool(!p.gradient_checkpointing),
