@@ -156,6 +156,9 @@ def main():
     for name, d, full in [("tiny", tiny_out, True), ("starter_8gpu_zero3", starter_out, False)]:
         parsed = parse(python, d, full)
         yaml = open(os.path.join(d, "train.yaml")).read().replace(os.path.realpath(TINY), "{MODEL}")
+        for k, v in parsed["accepted"].items():
+            if isinstance(v, str):
+                parsed["accepted"][k] = v.replace(os.path.realpath(TINY), "{MODEL}")
         record["exports"][name] = {"train_yaml": yaml, "checks": "get_train_args" if full else "HfArgumentParser",
                                    "accepted": parsed["accepted"], "parse_overrides": parsed["overrides"]}
         record["documented_keys"] = parsed["documented_keys"]

@@ -55,7 +55,10 @@ pub fn export(args: ExportArgs) -> Result<()> {
     report_unmapped(&export.unmapped);
     let out = args.out.display();
     if args.dry_run {
-        println!("dry run: would write {} files for {from}:", export.files.len());
+        println!(
+            "dry run: would write {} files for {from}:",
+            export.files.len()
+        );
         for f in &export.files {
             println!("  {out}/{} ({} bytes)", f.name, f.bytes.len());
         }
@@ -169,8 +172,13 @@ pub fn train(spec: RunSpec) -> Result<()> {
     let export = lf::export(&job)?;
     report_unmapped(&export.unmapped);
     lf::write(&export_dir, &export)?;
-    spec.preset.save(&run.join(crate::eval::runs::PRESET_FILE))?;
-    println!("run: {} (LLaMA-Factory, config in {})", run.display(), export_dir.display());
+    spec.preset
+        .save(&run.join(crate::eval::runs::PRESET_FILE))?;
+    println!(
+        "run: {} (LLaMA-Factory, config in {})",
+        run.display(),
+        export_dir.display()
+    );
     // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
     unsafe {
         libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);

@@ -83,8 +83,14 @@ pub fn spawn(cli: &Path, export_dir: &Path, output_dir: &Path) -> Result<Running
     let tail = Arc::new(Mutex::new(VecDeque::new()));
     let mut readers = Vec::new();
     let streams: [Option<Box<dyn Read + Send>>; 2] = [
-        child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
-        child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
     ];
     for stream in streams.into_iter().flatten() {
         let (tail, log) = (tail.clone(), log.clone());
@@ -100,7 +106,11 @@ pub fn spawn(cli: &Path, export_dir: &Path, output_dir: &Path) -> Result<Running
 
 /// Copies `stream` into the log file and the last [`TAIL_LINES`] into `tail`; tqdm's `\r`
 /// redraws count as line ends, so a progress bar is one line, not one growing line.
-fn keep_lines(stream: Box<dyn Read + Send>, tail: &Mutex<VecDeque<String>>, log: &Mutex<std::fs::File>) {
+fn keep_lines(
+    stream: Box<dyn Read + Send>,
+    tail: &Mutex<VecDeque<String>>,
+    log: &Mutex<std::fs::File>,
+) {
     let mut reader = BufReader::new(stream);
     let mut buf = Vec::new();
     while reader.read_until(b'\n', &mut buf).is_ok_and(|n| n > 0) {
@@ -108,7 +118,11 @@ fn keep_lines(stream: Box<dyn Read + Send>, tail: &Mutex<VecDeque<String>>, log:
             let _ = f.write_all(&buf);
         }
         let text = String::from_utf8_lossy(&buf);
-        for line in text.split(['\r', '\n']).map(str::trim_end).filter(|l| !l.is_empty()) {
+        for line in text
+            .split(['\r', '\n'])
+            .map(str::trim_end)
+            .filter(|l| !l.is_empty())
+        {
             if let Ok(mut t) = tail.lock() {
                 if t.len() == TAIL_LINES {
                     t.pop_front();
@@ -123,12 +137,17 @@ fn keep_lines(stream: Box<dyn Read + Send>, tail: &Mutex<VecDeque<String>>, log:
 impl Running {
     /// The exit status once the child has ended.
     pub fn try_wait(&mut self) -> Result<Option<ExitStatus>> {
-        self.child.try_wait().context("cannot wait for llamafactory-cli")
+        self.child
+            .try_wait()
+            .context("cannot wait for llamafactory-cli")
     }
 
     /// Waits for the child and for its output to be read to the end.
     pub fn wait(&mut self) -> Result<ExitStatus> {
-        let status = self.child.wait().context("cannot wait for llamafactory-cli")?;
+        let status = self
+            .child
+            .wait()
+            .context("cannot wait for llamafactory-cli")?;
         for r in self.readers.drain(..) {
             let _ = r.join();
         }
@@ -171,7 +190,10 @@ pub const FAILED: &str = "FAILED";
 /// Marks `run_dir` failed: `FAILED` holds the exit status and the child's last lines, so
 /// the run lists as failed and nothing it left (checkpoints, log) is touched.
 pub fn mark_failed(run_dir: &Path, status: &str, last_lines: &[String]) -> Result<()> {
-    let text = format!("llamafactory-cli train ended with {status}\n{}\n", last_lines.join("\n"));
+    let text = format!(
+        "llamafactory-cli train ended with {status}\n{}\n",
+        last_lines.join("\n")
+    );
     crate::atomic::write(&run_dir.join(FAILED), text.as_bytes())
 }
 
@@ -220,7 +242,12 @@ fn latest_checkpoint(dir: &Path) -> Option<PathBuf> {
         .ok()?
         .flatten()
         .filter_map(|e| {
-            let n: u64 = e.file_name().to_str()?.strip_prefix("checkpoint-")?.parse().ok()?;
+            let n: u64 = e
+                .file_name()
+                .to_str()?
+                .strip_prefix("checkpoint-")?
+                .parse()
+                .ok()?;
             Some((n, e.path()))
         })
         .max_by_key(|(n, _)| *n)
@@ -234,7 +261,9 @@ mod tests {
     #[test]
     fn a_path_without_the_cli_says_how_to_install_it() {
         let empty = tempfile::tempdir().unwrap();
-        let err = find_cli(Some(empty.path().as_os_str())).unwrap_err().to_string();
+        let err = find_cli(Some(empty.path().as_os_str()))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("pip install llamafactory==0.9.5"), "{err}");
         assert!(find_cli(None).is_err());
     }

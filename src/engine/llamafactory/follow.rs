@@ -115,12 +115,11 @@ mod tests {
         let half = "{\"current_steps\": 2, \"total_st";
         std::fs::write(&path, format!("{first}{half}")).unwrap();
         assert_eq!(f.poll().unwrap(), 1);
-        assert_eq!((f.log().train.clone(), f.log().skipped), (vec![(1.0, 2.5)], 0));
-        std::fs::write(
-            &path,
-            format!("{first}{half}eps\": 4, \"loss\": 2.0}}\n"),
-        )
-        .unwrap();
+        assert_eq!(
+            (f.log().train.clone(), f.log().skipped),
+            (vec![(1.0, 2.5)], 0)
+        );
+        std::fs::write(&path, format!("{first}{half}eps\": 4, \"loss\": 2.0}}\n")).unwrap();
         assert_eq!(f.poll().unwrap(), 1);
         assert_eq!(f.log().train, [(1.0, 2.5), (2.0, 2.0)]);
         assert_eq!(f.log().steps, Some((2, 4)));

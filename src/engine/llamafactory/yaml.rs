@@ -91,7 +91,11 @@ fn map_key(p: &Preset, key: &str) -> Mapped {
             "lr_scheduler_type",
             Scalar::Str(p.lr_scheduler_type.name().into()),
         ),
+        // One of the two, as tunedeck reads them: transformers 5 copies a set `warmup_ratio`
+        // over `warmup_steps`, so writing both would lose a step count.
+        "warmup_ratio" if p.warmup_steps > 0 => Implied("warmup_ratio: warmup_steps > 0 decides"),
         "warmup_ratio" => one("warmup_ratio", Scalar::Float(p.warmup_ratio)),
+        "warmup_steps" if p.warmup_steps == 0 => Implied("warmup_steps = 0: warmup_ratio decides"),
         "warmup_steps" => one("warmup_steps", int(p.warmup_steps as i64)),
         "num_train_epochs" => one("num_train_epochs", Scalar::Float(p.num_train_epochs)),
         // Transformers' "no limit" is -1; 0 would mean the same to it, but -1 is what its
@@ -287,7 +291,10 @@ mod tests {
         };
         let (yaml, unmapped) = train_yaml(&p, "m", "output", Topology::default());
         let keys: Vec<_> = unmapped.iter().map(|u| u.key).collect();
-        assert_eq!(keys, ["replay_ratio", "replay_file", "early_stopping_patience"]);
+        assert_eq!(
+            keys,
+            ["replay_ratio", "replay_file", "early_stopping_patience"]
+        );
         assert!(yaml.contains("# early_stopping_patience = 3: LLaMA-Factory has no early"));
         let (_, none) = train_yaml(&Preset::default(), "m", "output", Topology::default());
         assert!(none.is_empty());
