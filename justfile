@@ -79,3 +79,10 @@ fixtures-llamafactory: setup
     bash scripts/venv_lf.sh
     cargo build --quiet --bin tunedeck
     nice -n 10 .venv-lf/bin/python scripts/gen_lf_fixtures.py --tunedeck target/debug/tunedeck
+
+# The LLaMA-Factory path live on this CPU: export, launch, live loss in tmux, adapter
+# imported, eval on two questions (needs .venv-lf and tmux; a few minutes).
+e2e-llamafactory: setup
+    bash scripts/venv_lf.sh
+    cargo build --quiet --bin tunedeck
+    bash scripts/e2e_llamafactory.sh

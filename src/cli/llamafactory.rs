@@ -142,7 +142,7 @@ fn verdict_line(log: &LossLog) -> String {
     format!("Health: {} — {}", h.title(lang), h.advice(lang))
 }
 
-/// Set by SIGINT/SIGTERM while a child runs: the child is in its own process group, so the
+/// Set by SIGINT/SIGTERM/SIGHUP while a child runs: the child is in its own process group, so the
 /// terminal's Ctrl-C reaches only tunedeck, which passes it on as a stop.
 static STOP: AtomicBool = AtomicBool::new(false);
 
@@ -183,6 +183,8 @@ pub fn train(spec: RunSpec) -> Result<()> {
     unsafe {
         libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
         libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+        // A closed terminal (or tmux session) must not leave the child training on.
+        libc::signal(libc::SIGHUP, on_signal as *const () as libc::sighandler_t);
     }
     let mut child = child::spawn(&cli, &export_dir, &run)?;
     let status = follow_child(&mut child)?;
