@@ -15,7 +15,7 @@ use tch::Device;
 use tunedeck::engine::llamafactory::follow::{LogFollower, TRAINER_LOG};
 use tunedeck::eval::curve::Health;
 use tunedeck::eval::loss_log::LossLog;
-use tunedeck::model::{generate, Model};
+use tunedeck::model::Model;
 use tunedeck::tui::loss::LossHistory;
 
 fn lf_fixtures() -> PathBuf {
@@ -269,20 +269,7 @@ fn the_adapter_llamafactory_trained_scores_as_in_peft() {
         if adapter {
             tunedeck::lora::attach_saved(&mut m, &lf_fixtures().join("adapter")).unwrap();
         }
-        let mut worst = 0.0f64;
-        for case in cases.as_array().unwrap() {
-            let ids: Vec<u32> = case["ids"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_u64().unwrap() as u32)
-                .collect();
-            let got = generate::token_logprobs(&m.decoder, &ids);
-            for (g, w) in got.iter().zip(case["logprobs"].as_array().unwrap()).skip(1) {
-                worst = worst.max((g.unwrap() as f64 - w.as_f64().unwrap()).abs());
-            }
-        }
-        worst
+        worst_logprob_diff(&m, &cases)
     };
     let with = worst(true);
     assert!(with < 2e-5, "worst log-prob difference {with}");

@@ -5,6 +5,7 @@
 use crate::engine::llamafactory::child::{self, Running};
 use crate::engine::llamafactory::follow::LogFollower;
 use crate::engine::llamafactory::{self as lf, Job, Sharding, Topology, Unmapped};
+use crate::eval::curve::Health;
 use crate::eval::loss_log::LossLog;
 use crate::experiment::{data_dir, Experiment, Language};
 use crate::worker::RunSpec;
@@ -111,11 +112,11 @@ pub fn watch(args: WatchArgs) -> Result<()> {
         );
     }
     let mut f = LogFollower::in_dir(&args.dir);
-    let mut shown = (0, 0);
+    let mut shown = Shown::default();
     loop {
         let ended = END_MARKERS.iter().any(|m| args.dir.join(m).is_file());
         f.poll()?;
-        shown = print_new(f.log(), shown);
+        print_new(f.log(), &mut shown);
         if args.once || ended {
             println!("{}", verdict_line(f.log()));
             return Ok(());
@@ -124,16 +125,29 @@ pub fn watch(args: WatchArgs) -> Result<()> {
     }
 }
 
-/// Prints the training and validation points after `shown` (counts already printed).
-fn print_new(log: &LossLog, (train, val): (usize, usize)) -> (usize, usize) {
+/// What has been printed of a log: points and the last verdict.
+#[derive(Default)]
+struct Shown {
+    train: usize,
+    val: usize,
+    health: Option<Health>,
+}
+
+/// Prints the training and validation points not yet shown, and the curve's verdict each
+/// time it changes (the cockpit's Loss pane judges the same way).
+fn print_new(log: &LossLog, shown: &mut Shown) {
     let total = log.steps.map_or(0, |s| s.1);
-    for &(step, loss) in log.train.iter().skip(train) {
+    for &(step, loss) in log.train.iter().skip(shown.train) {
         println!("step {step:>5}/{total}  loss {loss:.4}");
     }
-    for &(step, loss) in log.val.iter().skip(val) {
+    for &(step, loss) in log.val.iter().skip(shown.val) {
         println!("step {step:>5}/{total}  eval_loss {loss:.4}");
     }
-    (log.train.len(), log.val.len())
+    (shown.train, shown.val) = (log.train.len(), log.val.len());
+    let health = log.health();
+    if shown.health.replace(health) != Some(health) && health != Health::Waiting {
+        println!("  curve: {}", health.title(Language::En));
+    }
 }
 
 fn verdict_line(log: &LossLog) -> String {
@@ -214,7 +228,7 @@ pub fn train(spec: RunSpec) -> Result<()> {
 
 /// Prints the log as it grows until the child ends; a stop request becomes SIGTERM.
 fn follow_child(child: &mut Running) -> Result<std::process::ExitStatus> {
-    let mut shown = (0, 0);
+    let mut shown = Shown::default();
     let mut asked = None::<Instant>;
     loop {
         if STOP.load(Ordering::SeqCst) && asked.is_none() {
@@ -224,7 +238,7 @@ fn follow_child(child: &mut Running) -> Result<std::process::ExitStatus> {
         }
         let done = child.try_wait()?.is_some();
         child.follower.poll()?;
-        shown = print_new(child.follower.log(), shown);
+        print_new(child.follower.log(), &mut shown);
         if done {
             return child.wait();
         }
