@@ -76,6 +76,6 @@ grep -q "^EXIT 0" "$W/train.out"
 test -f "$RUN/adapter/adapter_model.safetensors"
 stage "trained; adapter imported into $RUN/adapter"
 
-"$BIN" eval "$EXP" --run run-1 --exam-size 2 --guard "$W/guard.jsonl" --max-new-tokens 48
+"$BIN" eval "$EXP" --run run-1 --exam-size 2 --guard "$W/guard.jsonl" --max-new-tokens 24
 stage "evaluated (2 exam, 2 interview, 2 guard questions)"
 rm -rf "$W"
