@@ -76,3 +76,17 @@ bench-ui: (setup "release")
     cargo build --release --quiet --examples
     cargo run --release --quiet --example bench_render
     python3 bench/latency.py
+
+# LLaMA-Factory's reading of tunedeck's LLaMA-Factory export, and a real CPU run of it
+# (needs about 5 GB for .venv-lf): tests/fixtures/llamafactory/.
+fixtures-llamafactory: setup
+    bash scripts/venv_lf.sh
+    cargo build --quiet --bin tunedeck
+    nice -n 10 .venv-lf/bin/python scripts/gen_lf_fixtures.py --tunedeck target/debug/tunedeck
+
+# The LLaMA-Factory path live on this CPU: export, launch, live loss in tmux, adapter
+# imported, eval on two questions (needs .venv-lf and tmux; a few minutes).
+e2e-llamafactory: setup
+    bash scripts/venv_lf.sh
+    cargo build --quiet --bin tunedeck
+    bash scripts/e2e_llamafactory.sh

@@ -10,7 +10,8 @@
 //!   tokenizer, templates, generation), [`lora`] (PEFT adapters, merge; [`lora::estimate`]:
 //!   parameter counts, memory and ETA), [`train`] (the trainer: its own types in
 //!   [`train::events`], a run as prepare / step / finish, the log it writes), [`eval`] (the
-//!   three-part blind test and the report), [`export`] (GGUF, llama.cpp LoRA, Ollama)
+//!   three-part blind test and the report), [`export`] (GGUF, llama.cpp LoRA, Ollama),
+//!   [`engine`] (other trainers: LLaMA-Factory export, launch, log following)
 //! - worker: [`worker`] (the commands and the background threads; a run's spec and events are
 //!   the trainer's own, re-exported)
 //! - front ends: [`tui`] (the cockpit: `app` state, `ui` drawing, one file per pane; blind
@@ -32,6 +33,7 @@ pub mod rag;
 pub mod atomic;
 pub mod cpu;
 pub mod date;
+pub mod engine;
 pub mod gguf;
 pub mod lora;
 pub mod model;

@@ -8,29 +8,11 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
 use tch::{Device, Tensor};
-use tunedeck::model::{generate, Model};
+use tunedeck::model::Model;
 use tunedeck::train::{encode::Sequence, loss};
 
 fn tiny_llama() -> Model {
     Model::load(&fixtures().join("tiny-llama"), Device::Cpu, "auto", false).unwrap()
-}
-
-/// Largest |difference| between tunedeck's log-probs and the reference's for every text.
-fn worst_logprob_diff(model: &Model, cases: &Value) -> f64 {
-    let mut worst = 0.0f64;
-    for case in cases.as_array().unwrap() {
-        let ids: Vec<u32> = case["ids"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_u64().unwrap() as u32)
-            .collect();
-        let got = generate::token_logprobs(&model.decoder, &ids);
-        for (g, w) in got.iter().zip(case["logprobs"].as_array().unwrap()).skip(1) {
-            worst = worst.max((g.unwrap() as f64 - w.as_f64().unwrap()).abs());
-        }
-    }
-    worst
 }
 
 #[test]

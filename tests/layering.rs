@@ -23,6 +23,7 @@ const ENGINE: &[&str] = &[
     "train",
     "eval",
     "export",
+    "engine",
 ];
 
 fn sources(module: &str) -> Vec<PathBuf> {

@@ -2,17 +2,22 @@
 
 use crate::export::{self, ExportOptions, Quant};
 use anyhow::Result;
-use clap::Args;
+use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct ExportArgs {
+    /// Another engine's input instead of GGUF: `export llamafactory EXPERIMENT --out DIR`.
+    #[command(subcommand)]
+    engine: Option<ExportEngine>,
     /// A run folder (EXPERIMENT/runs/<id>) or a PEFT adapter folder.
-    source: PathBuf,
+    #[arg(required = true)]
+    source: Option<PathBuf>,
     /// The export folder (created; must be empty unless --force).
-    #[arg(long)]
-    to: PathBuf,
+    #[arg(long, required = true)]
+    to: Option<PathBuf>,
     /// The file format; GGUF is the one llama.cpp and Ollama read.
     #[arg(long, default_value = "gguf", value_parser = ["gguf"])]
     format: String,
@@ -31,10 +36,23 @@ pub struct ExportArgs {
     model: Option<PathBuf>,
 }
 
+#[derive(Subcommand)]
+enum ExportEngine {
+    /// An experiment as LLaMA-Factory's train.yaml, dataset_info.json, data, DeepSpeed or
+    /// FSDP2 config and launch.sh (for multi-GPU and multi-node training).
+    Llamafactory(super::llamafactory::ExportArgs),
+}
+
 pub fn run(args: ExportArgs) -> Result<()> {
+    let (source, to) = match (args.engine, args.source, args.to) {
+        (Some(ExportEngine::Llamafactory(a)), _, _) => return super::llamafactory::export(a),
+        (None, Some(source), Some(to)) => (source, to),
+        // clap requires both without a subcommand.
+        _ => anyhow::bail!("give a run folder and --to DIR (or `export llamafactory ...`)"),
+    };
     let opts = ExportOptions {
-        source: args.source,
-        to: args.to,
+        source,
+        to,
         model: args.model,
         quant: args.quant,
         lora_only: args.lora_only,

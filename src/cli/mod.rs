@@ -6,6 +6,7 @@ mod data;
 mod eval;
 mod export;
 mod init;
+mod llamafactory;
 mod model;
 mod open;
 mod rag;
@@ -57,6 +58,8 @@ enum Command {
     Report(report::ReportArgs),
     /// Compare an experiment's runs: changes, best step, forgetting, test results.
     Runs(runs::RunsArgs),
+    /// Follow a LLaMA-Factory output_dir's loss live (any run, started here or not).
+    Watch(llamafactory::WatchArgs),
 }
 
 /// A line beside a progress bar; indicatif drops `println` when stderr is not a terminal
@@ -88,6 +91,7 @@ pub fn main() -> ExitCode {
         Command::Rag(cmd) => rag::run(cmd),
         Command::Report(args) => report::run(args),
         Command::Runs(args) => runs::run(args),
+        Command::Watch(args) => llamafactory::watch(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

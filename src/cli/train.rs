@@ -44,13 +44,30 @@ pub struct TrainArgs {
     /// With --from: why, kept in the new run's origin.json.
     #[arg(long, value_name = "TEXT", requires = "from")]
     pub why: Option<String>,
+    /// Which trainer runs it: tunedeck's own, or `llamafactory-cli train` as a child process
+    /// (its adapter lands in the run's adapter/ all the same).
+    #[arg(long, value_enum, default_value = "tunedeck")]
+    pub engine: Engine,
+}
+
+/// The `--engine` choice.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Engine {
+    /// tunedeck's trainer (one CPU or GPU).
+    Tunedeck,
+    /// LLaMA-Factory (needs `llamafactory-cli` on PATH).
+    Llamafactory,
 }
 
 pub fn run(args: TrainArgs) -> Result<()> {
+    let engine = args.engine;
     let spec = match &args.from {
         Some(from) => next_run(from, &args)?,
         None => plain_run(args)?,
     };
+    if engine == Engine::Llamafactory {
+        return super::llamafactory::train(spec);
+    }
     let (tx, rx) = channel();
     let handle = worker::spawn(Box::new(move |e| tx.send(e).is_ok()));
     handle.send(WorkerCommand::Start {

@@ -82,6 +82,24 @@ pub fn json_stdout(out: &Output) -> Value {
 pub fn path_str(p: &Path) -> &str {
     p.to_str().expect("UTF-8 path")
 }
+/// Largest |difference| between tunedeck's log-probs and the reference's for every text.
+pub fn worst_logprob_diff(model: &tunedeck::model::Model, cases: &Value) -> f64 {
+    let mut worst = 0.0f64;
+    for case in cases.as_array().unwrap() {
+        let ids: Vec<u32> = case["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u32)
+            .collect();
+        let got = tunedeck::model::generate::token_logprobs(&model.decoder, &ids);
+        for (g, w) in got.iter().zip(case["logprobs"].as_array().unwrap()).skip(1) {
+            worst = worst.max((g.unwrap() as f64 - w.as_f64().unwrap()).abs());
+        }
+    }
+    worst
+}
+
 pub mod go_template;
 pub mod training;
 
