@@ -48,15 +48,12 @@ enum Trainable {
     Full,
 }
 
-fn kind_for(preset: &Preset, dev: tch::Device) -> Kind {
-    match preset.dtype {
-        Dtype::Float32 => Kind::Float,
+/// The tensor kind of a resolved dtype ([`Preset::resolved_dtype`] never returns `auto`).
+fn kind_for(dtype: Dtype) -> Kind {
+    match dtype {
         Dtype::Bfloat16 => Kind::BFloat16,
         Dtype::Float16 => Kind::Half,
-        Dtype::Auto => match preset.resolved_dtype(dev.is_cuda()).0 {
-            Dtype::Bfloat16 => Kind::BFloat16,
-            _ => Kind::Float,
-        },
+        Dtype::Float32 | Dtype::Auto => Kind::Float,
     }
 }
 

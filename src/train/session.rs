@@ -110,8 +110,8 @@ impl<'a> Session<'a> {
         }
 
         let dev = device::pick(preset.device.name())?;
-        let kind = kind_for(preset, dev);
         let (dtype, why) = preset.resolved_dtype(dev.is_cuda());
+        let kind = kind_for(dtype);
         let why = why.map(|w| format!(" ({w})")).unwrap_or_default();
         let model_dir = crate::paths::resolve_model(&preset.model, &spec.base_dir);
         status(
