@@ -280,22 +280,41 @@ fn the_adapter_llamafactory_trained_scores_as_in_peft() {
     );
 }
 
+/// `<dir>/bin/llamafactory-cli`, a shell script standing in for LLaMA-Factory; returns the
+/// `bin` folder to put on PATH.
+fn stand_in(dir: &Path, script: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let cli = bin.join("llamafactory-cli");
+    std::fs::write(&cli, script).unwrap();
+    std::fs::set_permissions(&cli, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
 /// `tunedeck train --engine llamafactory` of the tiny experiment with `path` as PATH.
 fn train_with_path(tmp: &Path, path: &Path) -> (std::process::Output, PathBuf) {
     let exp = tmp.join("exp");
     experiment(&exp, "tiny");
     let run = tmp.join("run");
-    let out = Command::new(env!("CARGO_BIN_EXE_tunedeck"))
-        .args(["train", "--engine", "llamafactory", "--preset"])
+    let out = train_command(&exp, &run, path.as_os_str())
+        .output()
+        .unwrap();
+    (out, run)
+}
+
+/// `tunedeck train --engine llamafactory` of the tiny experiment `exp` into `run`, with
+/// `path` as PATH.
+fn train_command(exp: &Path, run: &Path, path: &std::ffi::OsStr) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tunedeck"));
+    cmd.args(["train", "--engine", "llamafactory", "--preset"])
         .arg(exp.join("presets/tiny.toml"))
         .arg("--data")
         .arg(exp.join("data"))
         .arg("--out")
-        .arg(&run)
-        .env("PATH", path)
-        .output()
-        .unwrap();
-    (out, run)
+        .arg(run)
+        .env("PATH", path);
+    cmd
 }
 
 #[test]
@@ -320,18 +339,12 @@ fn without_llamafactory_on_path_the_error_says_how_to_install_it() {
 #[test]
 fn a_crashing_child_shows_its_last_lines_and_marks_the_run_failed() {
     let tmp = tempfile::tempdir().unwrap();
-    let bin = tmp.path().join("bin");
-    std::fs::create_dir(&bin).unwrap();
     // A stand-in with LLaMA-Factory's name that dies the way a real run does on a bad node.
-    let cli = bin.join("llamafactory-cli");
-    std::fs::write(
-        &cli,
+    let bin = stand_in(
+        tmp.path(),
         "#!/bin/sh\necho \"[INFO] loading $2\"\necho 'Traceback (most recent call last):' >&2\n\
          echo 'torch.OutOfMemoryError: CUDA out of memory' >&2\nexit 1\n",
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&cli, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     let (out, run) = train_with_path(tmp.path(), &bin);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
@@ -371,34 +384,21 @@ fn wait_for(what: &str, ok: impl Fn() -> bool) {
 #[test]
 fn ctrl_z_pauses_the_child_s_group_with_tunedeck_and_fg_resumes_both() {
     let tmp = tempfile::tempdir().unwrap();
-    let bin = tmp.path().join("bin");
-    std::fs::create_dir(&bin).unwrap();
     // A stand-in that logs a step every 50 ms into the output_dir of the exported train.yaml
     // (its `sleep`s are children in its process group, as torchrun's workers are), then
     // leaves an adapter. Only the signals are under test here; the real engine's log and
     // adapter are the fixtures above.
-    let cli = bin.join("llamafactory-cli");
-    std::fs::write(
-        &cli,
+    let bin = stand_in(
+        tmp.path(),
         "#!/bin/sh\nout=$(sed -n 's/^output_dir: \"\\(.*\\)\"$/\\1/p' \"$2\")\necho $$ > \"$out/child.pid\"\n\
          i=1\nwhile [ $i -le 40 ]; do\n  echo \"{\\\"current_steps\\\": $i, \\\"total_steps\\\": 40, \\\"loss\\\": 2.0}\" >> \"$out/trainer_log.jsonl\"\n\
          sleep 0.05\n  i=$((i+1))\ndone\necho '{}' > \"$out/adapter_config.json\"\necho x > \"$out/adapter_model.safetensors\"\n",
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&cli, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     let exp = tmp.path().join("exp");
     experiment(&exp, "tiny");
     let run = tmp.path().join("run");
     let path = format!("{}:/usr/bin:/bin", bin.display());
-    let child = Command::new(env!("CARGO_BIN_EXE_tunedeck"))
-        .args(["train", "--engine", "llamafactory", "--preset"])
-        .arg(exp.join("presets/tiny.toml"))
-        .arg("--data")
-        .arg(exp.join("data"))
-        .arg("--out")
-        .arg(&run)
-        .env("PATH", path)
+    let child = train_command(&exp, &run, path.as_ref())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -513,23 +513,17 @@ fn the_cockpit_s_engine_row_runs_llamafactory_on_the_worker_and_its_log_fills_th
     assert!(screen(&app).contains("llamafactory-cli is not on PATH"));
     // A stand-in that writes LLaMA-Factory's own log, line by line, into the output_dir of the
     // train.yaml tunedeck exported, then leaves the adapter LLaMA-Factory trained.
-    let bin = tmp.path().join("bin");
-    std::fs::create_dir(&bin).unwrap();
-    let cli = bin.join("llamafactory-cli");
     let f = lf_fixtures();
-    std::fs::write(
-        &cli,
-        format!(
+    let bin = stand_in(
+        tmp.path(),
+        &format!(
             "#!/bin/sh\nout=$(sed -n 's/^output_dir: \"\\(.*\\)\"$/\\1/p' \"$2\")\n\
              while IFS= read -r line; do echo \"$line\" >> \"$out/trainer_log.jsonl\"; sleep 0.05; done < '{log}'\n\
              cp '{a}/adapter_config.json' '{a}/adapter_model.safetensors' \"$out/\"\n",
             log = f.join(TRAINER_LOG).display(),
             a = f.join("adapter").display()
         ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&cli, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     std::env::set_var("PATH", format!("{}:{system}", bin.display()));
     start(&mut app);
     let ended = until_ended(&mut app, &rx);

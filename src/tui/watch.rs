@@ -7,15 +7,13 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::Arc;
-use std::time::Instant;
 
 use anyhow::{Context, Result};
-use crossterm::event::{Event as Term, KeyEventKind};
 use ratatui::DefaultTerminal;
 
 use super::app::App;
 use super::event::{spawn_input, Event};
-use super::runner::{local_today, route_panics, BATCH, FRAME, TICK};
+use super::runner::{handle, local_today, route_panics, Pacer, BATCH};
 use super::ui;
 use crate::worker::WorkerCommand;
 
@@ -53,41 +51,20 @@ pub fn run(dir: &Path) -> Result<()> {
     result
 }
 
-/// Handles keys and the worker's events, redrawing on change at most every [`FRAME`].
+/// Handles keys and the worker's events as the cockpit does, redrawing on change at most
+/// every frame.
 fn watch_loop(terminal: &mut DefaultTerminal, app: &mut App, rx: &Receiver<Event>) -> Result<()> {
-    let mut dirty = true;
-    let mut last_draw: Option<Instant> = None;
+    let mut pacer = Pacer::default();
     loop {
-        if dirty && last_draw.is_none_or(|t| t.elapsed() >= FRAME) {
-            terminal
-                .draw(|f| ui::render_watch(f, app))
-                .context("cannot draw the screen")?;
-            last_draw = Some(Instant::now());
-            dirty = false;
-        }
-        let wait = match (dirty, last_draw) {
-            (true, Some(t)) => FRAME.saturating_sub(t.elapsed()),
-            _ => TICK,
-        };
-        let first = match rx.recv_timeout(wait) {
-            Ok(e) => e,
-            Err(RecvTimeoutError::Timeout) => continue,
+        let wait = pacer.draw(terminal, |f| ui::render_watch(f, app))?;
+        match rx.recv_timeout(wait) {
+            Ok(first) => {
+                for event in once(first).chain(rx.try_iter().take(BATCH)) {
+                    pacer.dirty |= handle(app, event);
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return Ok(()),
-        };
-        for event in once(first).chain(rx.try_iter().take(BATCH)) {
-            dirty |= match event {
-                Event::Input(Term::Key(key)) if key.kind != KeyEventKind::Release => {
-                    app.on_key(key);
-                    true
-                }
-                Event::Input(Term::Resize(..)) => true,
-                Event::Worker(e) => app.on_worker(e),
-                Event::Panicked(message) => {
-                    app.worker_panicked(&message);
-                    true
-                }
-                _ => false,
-            };
         }
         if app.should_quit {
             return Ok(());

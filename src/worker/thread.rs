@@ -132,48 +132,45 @@ impl Hooks for RunHooks<'_> {
 
 fn worker_loop(rx: Receiver<WorkerCommand>, sink: Sink) {
     while let Ok(cmd) = rx.recv() {
-        match cmd {
+        let shutdown = match cmd {
             WorkerCommand::Start { run_id, spec } => {
-                let mut hooks = RunHooks {
-                    run_id,
-                    rx: &rx,
-                    sink: &sink,
-                    shutdown: false,
-                };
-                let ran = match spec.preset.engine {
-                    Engine::Tunedeck => train::run(run_id, &spec, &mut hooks),
-                    Engine::Llamafactory => llamafactory::run::train(run_id, &spec, &mut hooks),
-                };
-                if let Err(e) = ran {
-                    sink(WorkerEvent::Failed {
-                        run_id,
-                        error: format!("{e:#}"),
-                    });
-                }
-                if hooks.shutdown {
-                    return;
-                }
+                drive(&rx, &sink, run_id, |hooks| match spec.preset.engine {
+                    Engine::Tunedeck => train::run(run_id, &spec, hooks),
+                    Engine::Llamafactory => llamafactory::run::train(run_id, &spec, hooks),
+                })
             }
-            WorkerCommand::Follow { run_id, dir } => {
-                let mut hooks = RunHooks {
-                    run_id,
-                    rx: &rx,
-                    sink: &sink,
-                    shutdown: false,
-                };
-                if let Err(e) = llamafactory::run::follow(run_id, &dir, &mut hooks) {
-                    sink(WorkerEvent::Failed {
-                        run_id,
-                        error: format!("{e:#}"),
-                    });
-                }
-                if hooks.shutdown {
-                    return;
-                }
-            }
-            WorkerCommand::Shutdown => return,
+            WorkerCommand::Follow { run_id, dir } => drive(&rx, &sink, run_id, |hooks| {
+                llamafactory::run::follow(run_id, &dir, hooks)
+            }),
+            WorkerCommand::Shutdown => true,
             // Nothing is running: pause/resume/stop/save-now have nothing to act on.
-            _ => {}
+            _ => false,
+        };
+        if shutdown {
+            return;
         }
     }
+}
+
+/// Runs `work` (a run, or a followed folder) as run `run_id` with the commands that arrive
+/// meanwhile; an error is reported as `Failed`. Returns whether a shutdown was asked.
+fn drive(
+    rx: &Receiver<WorkerCommand>,
+    sink: &Sink,
+    run_id: RunId,
+    work: impl FnOnce(&mut dyn Hooks) -> anyhow::Result<RunSummary>,
+) -> bool {
+    let mut hooks = RunHooks {
+        run_id,
+        rx,
+        sink,
+        shutdown: false,
+    };
+    if let Err(e) = work(&mut hooks) {
+        sink(WorkerEvent::Failed {
+            run_id,
+            error: format!("{e:#}"),
+        });
+    }
+    hooks.shutdown
 }

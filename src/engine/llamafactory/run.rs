@@ -68,21 +68,8 @@ impl LogEvents {
                     },
                 });
             }
-            if let Some(loss) = line.loss {
-                out.push(WorkerEvent::Step {
-                    run_id,
-                    stats: StepStats {
-                        step,
-                        total_steps: line.total_or_step(),
-                        epoch: line.epoch.unwrap_or(0.0),
-                        loss,
-                        lr: line.lr.unwrap_or(0.0),
-                        grad_norm: 0.0,
-                        tokens_per_s: line.throughput.unwrap_or(0.0),
-                        total_tokens: line.total_tokens.unwrap_or(0),
-                        elapsed_s: line.elapsed_time.unwrap_or(0.0),
-                    },
-                });
+            if let Some(stats) = StepStats::of_line(line) {
+                out.push(WorkerEvent::Step { run_id, stats });
             }
             if let Some(eval_loss) = line.eval_loss {
                 if self.best.is_none_or(|(_, b)| eval_loss < b) {

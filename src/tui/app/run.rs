@@ -160,19 +160,9 @@ impl RunState {
         }
         for line in run.log_lines().0 {
             let step = line.current_steps;
-            if let Some(loss) = line.loss {
-                state.history.push_train(step, loss);
-                state.last = Some(StepStats {
-                    step,
-                    total_steps: line.total_or_step(),
-                    epoch: line.epoch.unwrap_or(0.0),
-                    loss,
-                    lr: line.lr.unwrap_or(0.0),
-                    grad_norm: 0.0,
-                    tokens_per_s: line.throughput.unwrap_or(0.0),
-                    total_tokens: line.total_tokens.unwrap_or(0),
-                    elapsed_s: line.elapsed_time.unwrap_or(0.0),
-                });
+            if let Some(stats) = StepStats::of_line(&line) {
+                state.history.push_train(step, stats.loss);
+                state.last = Some(stats);
             }
             if let Some(eval_loss) = line.eval_loss {
                 state.history.push_val(step, eval_loss);
