@@ -226,12 +226,12 @@ fn navigate_edit_a_preset_and_quit_with_the_terminal_restored() {
     t.keys(&["Escape"]);
     t.wait_for("help to close", |s| !s.contains("Keys · Preset pane"));
 
-    // learning_rate is the ninth field; → doubles it.
+    // learning_rate is the tenth field (after engine); → doubles it.
     let exp = Experiment::load(&dir).unwrap();
     let (mut doubled, _) = exp.resolve_preset(&dir).unwrap();
     doubled.learning_rate *= 2.0;
     let shown = doubled.get("learning_rate").unwrap();
-    t.keys(&["j", "j", "j", "j", "j", "j", "j", "j", "l"]);
+    t.keys(&["j", "j", "j", "j", "j", "j", "j", "j", "j", "l"]);
     t.wait_for("the new learning rate", |s| s.contains(&shown));
     let exp = Experiment::load(&dir).unwrap();
     let lr = exp
@@ -329,10 +329,10 @@ fn a_short_real_run_updates_the_loss_pane_ticks_the_plan_and_continues_after_a_s
 
     t.keys(&["2", "s"]);
     t.wait_for("the split", |s| s.contains("sealed, sha256"));
-    // max_steps is the fourteenth preset field: type 40 so the run is short but cannot
-    // finish before it is stopped.
+    // max_steps is the fifteenth preset field (after engine): type 40 so the run is short
+    // but cannot finish before it is stopped.
     t.keys(&["3"]);
-    t.keys(&["j"; 13]);
+    t.keys(&["j"; 14]);
     t.keys(&["Enter", "BSpace"]);
     t.type_text("40");
     t.keys(&["Enter"]);
