@@ -3,7 +3,8 @@
 //! exactly the export tunedeck writes today, the starter's 8-GPU ZeRO-3 YAML uses only its
 //! documented keys, its trainer_log.jsonl becomes the Loss pane's state with the same verdict,
 //! a half-written last line waits, and the adapter it trained scores as in PEFT. Plus the
-//! failures: no `llamafactory-cli` on PATH, and a child that crashes.
+//! failures: no `llamafactory-cli` on PATH, and a child that crashes (LLaMA-Factory's own
+//! recorded output, replayed).
 
 mod common;
 
@@ -339,25 +340,51 @@ fn without_llamafactory_on_path_the_error_says_how_to_install_it() {
 #[test]
 fn a_crashing_child_shows_its_last_lines_and_marks_the_run_failed() {
     let tmp = tempfile::tempdir().unwrap();
-    // A stand-in with LLaMA-Factory's name that dies the way a real run does on a bad node.
+    // LLaMA-Factory's own failure, recorded by the generator (its training data file gone):
+    // a stand-in replays what `llamafactory-cli train` printed and exits as it did.
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(lf_fixtures().join("crash.json")).unwrap())
+            .unwrap();
+    let log = lf_fixtures().join("crash.log");
     let bin = stand_in(
         tmp.path(),
-        "#!/bin/sh\necho \"[INFO] loading $2\"\necho 'Traceback (most recent call last):' >&2\n\
-         echo 'torch.OutOfMemoryError: CUDA out of memory' >&2\nexit 1\n",
+        &format!(
+            "#!/bin/sh\n/bin/cat '{}' >&2\nexit {}\n",
+            log.display(),
+            record["exit_code"]
+        ),
+    );
+    let recorded = std::fs::read_to_string(&log).unwrap();
+    let last_line = "ValueError: File data/train.jsonl not found.";
+    assert_eq!(
+        recorded.lines().last(),
+        Some(last_line),
+        "what the generator recorded"
     );
     let (out, run) = train_with_path(tmp.path(), &bin);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("llamafactory-cli train failed"), "{stderr}");
-    assert!(stderr.contains("CUDA out of memory"), "{stderr}");
-    assert!(stderr.contains("[INFO] loading train.yaml"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+    // The last lines the child printed, as they were, in the error and in FAILED.
     let failed = std::fs::read_to_string(run.join("FAILED")).unwrap();
-    assert!(failed.contains("CUDA out of memory"));
+    let tail: Vec<&str> = recorded.lines().filter(|l| !l.trim().is_empty()).collect();
+    for line in &tail[tail.len() - 12..] {
+        assert!(
+            stderr.contains(line.trim_end()),
+            "{line} missing:\n{stderr}"
+        );
+        assert!(
+            failed.contains(line.trim_end()),
+            "{line} missing from FAILED"
+        );
+    }
     // Nothing else lost: the exported config, the preset and the child's whole output stay.
     for kept in ["llamafactory/train.yaml", "preset.toml", "llamafactory.log"] {
         assert!(run.join(kept).is_file(), "{kept} missing");
     }
+    let whole = std::fs::read_to_string(run.join("llamafactory.log")).unwrap();
+    assert_eq!(whole, recorded);
 }
 
 /// The state letter of process `pid` (`T` when stopped), from /proc.
