@@ -498,6 +498,9 @@ fn chat_pane_with_retrieval_sources_and_an_open_source_in_both_languages() {
         std::fs::copy(root().join("datasets/demo-kb").join(card), kb.join(card)).unwrap();
     }
     tunedeck::rag::index(&app.dir, &[kb]).unwrap();
+    // Three whole chunks (the default; the demo's own setting is one short one), so the
+    // pane lists several sources.
+    app.exp.rag = tunedeck::rag::Settings::default();
     app.update(Action::ToggleRag);
     assert!(app.chat.rag);
     app.update(Action::ToggleAdapter);
