@@ -138,61 +138,41 @@ fn missing_files_are_named() {
     );
 }
 
-/// The tiny Llama with its config.json edited by `edit`.
-fn tiny_llama_with_config(dir: &Path, edit: impl Fn(&str) -> String) {
-    for f in [
-        "model.safetensors",
-        "tokenizer.json",
-        "tokenizer_config.json",
-    ] {
-        std::fs::copy(fixtures().join("tiny-llama").join(f), dir.join(f)).unwrap();
-    }
-    let cfg = std::fs::read_to_string(fixtures().join("tiny-llama/config.json")).unwrap();
-    std::fs::write(dir.join("config.json"), edit(&cfg)).unwrap();
-}
-
 #[test]
 fn a_checkpoint_that_does_not_fit_its_config_names_the_file_the_tensor_and_both_shapes() {
     let tmp = tempfile::tempdir().unwrap();
-    let wide = tmp.path().join("wide");
-    std::fs::create_dir(&wide).unwrap();
-    tiny_llama_with_config(&wide, |c| {
-        c.replace("\"intermediate_size\": 256", "\"intermediate_size\": 128")
-    });
-    let weights = wide.join("model.safetensors");
-    expect_error(
-        &[
+    // The tiny Llama with one config.json key changed, and `model logprobs`'s error on it.
+    let load = |name: &str, from: &str, to: &str| {
+        let dir = tiny_llama_with(&tmp.path().join(name), from, to);
+        let args = [
             "model",
             "logprobs",
             "--model",
-            path_str(&wide),
+            path_str(&dir),
             "--text",
             "hi",
-        ],
-        &[
-            path_str(&weights),
-            "tensor model.layers.0.mlp.gate_proj.weight has shape [256, 64]",
-            "config.json implies [128, 64]",
-        ],
+        ];
+        let err = expect_error(&args, &[]);
+        (dir, err)
+    };
+    let (wide, err) = load(
+        "wide",
+        "\"intermediate_size\": 256",
+        "\"intermediate_size\": 128",
     );
-
-    let deep = tmp.path().join("deep");
-    std::fs::create_dir(&deep).unwrap();
-    tiny_llama_with_config(&deep, |c| {
-        c.replace("\"num_hidden_layers\": 2", "\"num_hidden_layers\": 3")
-    });
-    expect_error(
-        &[
-            "model",
-            "logprobs",
-            "--model",
-            path_str(&deep),
-            "--text",
-            "hi",
-        ],
-        &[
-            path_str(&deep),
-            "tensor model.layers.2.input_layernorm.weight is missing from the weights",
-        ],
+    let said = format!(
+        "{}: tensor model.layers.0.mlp.gate_proj.weight has shape [256, 64], config.json implies [128, 64]",
+        wide.join("model.safetensors").display()
     );
+    assert!(err.contains(&said), "{err}");
+    let (deep, err) = load(
+        "deep",
+        "\"num_hidden_layers\": 2",
+        "\"num_hidden_layers\": 3",
+    );
+    let said = format!(
+        "{}: tensor model.layers.2.input_layernorm.weight is missing from the weights",
+        deep.display()
+    );
+    assert!(err.contains(&said), "{err}");
 }
