@@ -251,12 +251,7 @@ pub fn summary(r: &EvalReport) -> Vec<String> {
             ));
         }
     }
-    let failed: Vec<&str> = r
-        .parts
-        .iter()
-        .filter(|p| !p.passed)
-        .map(|p| p.part.name())
-        .collect();
+    let failed: Vec<&str> = r.failed_parts().into_iter().map(Part::name).collect();
     lines.push(if r.graduated {
         "graduated: yes, all three parts passed".into()
     } else {

@@ -426,10 +426,9 @@ impl App {
 /// "run-2: graduated — all three parts passed." / "run-2: not graduated (guard failed)."
 pub fn verdict_line(run: &str, r: &EvalReport, lang: Language) -> String {
     let failed: Vec<&str> = r
-        .parts
-        .iter()
-        .filter(|p| !p.passed)
-        .map(|p| part_name(p.part, lang))
+        .failed_parts()
+        .into_iter()
+        .map(|p| part_name(p, lang))
         .collect();
     match (r.graduated, lang) {
         (true, Language::En) => format!("{run}: graduated — all three parts passed."),
