@@ -140,7 +140,7 @@ fn the_eval_pane_runs_the_real_test_and_writes_what_the_cli_writes() {
     let progress: Vec<(usize, usize)> = seen
         .iter()
         .filter_map(|e| match e {
-            JobEvent::Answered { done, total, .. } => Some((*done, *total)),
+            JobEvent::Answered { at, .. } => Some((at.done, at.total)),
             _ => None,
         })
         .collect();

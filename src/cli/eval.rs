@@ -6,7 +6,9 @@ use crate::data::run_dir::EVAL;
 use crate::eval::locate::{
     self, RunContext, DEFAULT_EXAM_SIZE, DEFAULT_MAX_NEW_TOKENS, DEFAULT_TOP_P,
 };
-use crate::eval::{evaluate_to, EvalReport, EvalSpec, Part, PartResult, Progress, Side, Tuned};
+use crate::eval::{
+    evaluate_to, EvalReport, EvalSpec, Part, PartResult, Position, Progress, Side, Tuned,
+};
 use crate::experiment::{Experiment, Goal};
 use anyhow::{bail, Result};
 use clap::Args;
@@ -283,10 +285,14 @@ fn progress_lines(bar: &ProgressBar) -> impl FnMut(Progress) + '_ {
             ),
         ),
         Progress::Answered {
-            part,
-            side,
-            done,
-            total,
+            at:
+                Position {
+                    part,
+                    side,
+                    done,
+                    total,
+                    ..
+                },
             ..
         } => {
             bar.set_length(total as u64);

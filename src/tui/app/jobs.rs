@@ -3,12 +3,9 @@
 //! them.
 //! One job at a time: the thread would only queue a second one behind the first.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-
 use super::App;
 use crate::tui::loss::Mood;
-use crate::worker::jobs::{JobCommand, JobEvent, JobId};
+use crate::worker::jobs::{Cancel, JobCommand, JobEvent, JobId};
 
 /// Job numbers and the commands waiting for the event loop.
 #[derive(Debug, Default)]
@@ -19,9 +16,9 @@ pub struct JobQueue {
 
 impl JobQueue {
     /// A new job's number and cancel flag.
-    pub(super) fn next(&mut self) -> (JobId, Arc<AtomicBool>) {
+    pub(super) fn next(&mut self) -> (JobId, Cancel) {
         self.last += 1;
-        (self.last, Arc::new(AtomicBool::new(false)))
+        (self.last, Cancel::default())
     }
 
     pub(super) fn send(&mut self, cmd: JobCommand) {
@@ -88,7 +85,7 @@ impl App {
             self.chat.active.as_ref().map(|a| &a.cancel),
         ];
         for flag in flags.into_iter().flatten() {
-            flag.store(true, Ordering::Relaxed);
+            flag.raise();
         }
     }
 

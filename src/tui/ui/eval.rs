@@ -129,14 +129,14 @@ fn progress(a: &ActiveEval, lang: Language, w: u16) -> Vec<Line<'static>> {
                     "Testing {} · {} · {who} · question {}/{}",
                     a.run,
                     part_name(p.part, lang),
-                    p.item,
+                    p.item + 1,
                     p.items
                 ),
                 Language::Zh => format!(
                     "正在测试 {} · {} · {who} · 第 {}/{} 题",
                     a.run,
                     part_name(p.part, lang),
-                    p.item,
+                    p.item + 1,
                     p.items
                 ),
             }

@@ -3,7 +3,7 @@
 //! [`JobEvent`] out, every event tagged with its job id so a front end drops what it no
 //! longer waits for.
 //!
-//! Cancellation is cooperative: each job carries an `Arc<AtomicBool>` that the front end
+//! Cancellation is cooperative: each job carries a [`Cancel`] flag that the front end
 //! raises and the job checks between tokens. A failed send means the front end is gone, so
 //! the job raises its own flag and ends.
 //!
@@ -15,19 +15,20 @@ mod playground;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::sync::mpsc::Receiver;
 
 use crate::eval::locate::RunContext;
 use crate::eval::{
-    evaluate_to, write_run_report, Cancelled, EvalReport, EvalSpec, Part, Progress, ReportWritten,
-    Side,
+    evaluate_to, write_run_report, Cancelled, EvalReport, EvalSpec, Position, Progress,
+    ReportWritten, Side,
 };
 use crate::export::{export, ExportOptions};
 use crate::model::chat::Sampling;
 use crate::model::generate::StopReason;
+use crate::worker::handle::{Command, Handle, Throttle};
 use crate::worker::Sink;
+
+pub use crate::worker::handle::Cancel;
 
 use playground::Playground;
 
@@ -74,7 +75,7 @@ pub enum JobCommand {
         /// The run's `eval.json`.
         out: PathBuf,
         /// Raised to cancel.
-        cancel: Arc<AtomicBool>,
+        cancel: Cancel,
     },
     /// Answer a chat message, streaming tokens.
     Chat {
@@ -83,7 +84,7 @@ pub enum JobCommand {
         /// The message and who answers it.
         request: Box<ChatRequest>,
         /// Raised to stop the answer.
-        cancel: Arc<AtomicBool>,
+        cancel: Cancel,
     },
     /// Write a run's `report.md` and `loss.png`, as `tunedeck report` does (off the UI
     /// thread: it checks the whole records file, which grows with the dataset).
@@ -127,18 +128,8 @@ pub enum JobEvent {
     Answered {
         /// The job.
         job: JobId,
-        /// The part.
-        part: Part,
-        /// Who answered.
-        side: Side,
-        /// The question's position in its part, from 0.
-        item: usize,
-        /// Questions in the part.
-        items: usize,
-        /// Answers done over the whole evaluation.
-        done: usize,
-        /// Answers in all.
-        total: usize,
+        /// Where the evaluation is.
+        at: Position,
     },
     /// The evaluation is done and its report written.
     Evaluated {
@@ -228,36 +219,17 @@ impl JobEvent {
 }
 
 /// The running jobs thread.
-pub struct JobsHandle {
-    tx: Sender<JobCommand>,
-    join: Option<JoinHandle<()>>,
-}
+pub type JobsHandle = Handle<JobCommand>;
 
-impl JobsHandle {
-    /// Queues a command; false when the thread has ended.
-    pub fn send(&self, cmd: JobCommand) -> bool {
-        self.tx.send(cmd).is_ok()
-    }
-
-    /// Ends the thread after the current job (raise its flag first) and waits for it.
-    pub fn shutdown(mut self) {
-        let _ = self.tx.send(JobCommand::Shutdown);
-        if let Some(j) = self.join.take() {
-            let _ = j.join();
-        }
+impl Command for JobCommand {
+    fn shutdown() -> Self {
+        JobCommand::Shutdown
     }
 }
 
 /// Starts the jobs thread; it loads nothing until a job asks.
 pub fn spawn(sink: Sink<JobEvent>) -> std::io::Result<JobsHandle> {
-    let (tx, rx) = channel();
-    let join = std::thread::Builder::new()
-        .name("tunedeck-jobs".into())
-        .spawn(move || jobs_loop(&rx, &sink))?;
-    Ok(JobsHandle {
-        tx,
-        join: Some(join),
-    })
+    Handle::spawn("tunedeck-jobs", move |rx| jobs_loop(&rx, &sink))
 }
 
 fn jobs_loop(rx: &Receiver<JobCommand>, sink: &Sink<JobEvent>) {
@@ -303,11 +275,9 @@ fn jobs_loop(rx: &Receiver<JobCommand>, sink: &Sink<JobEvent>) {
             JobCommand::Export { job, options } => {
                 // The chat model is let go: the export streams the base model's weights.
                 playground.let_go();
-                let mut last = 0;
+                let mut throttle = Throttle::new(50);
                 let done = export(&options, &mut |done, total, _| {
-                    // A few dozen updates are progress enough; one per tensor floods the queue.
-                    if done == total || done * 50 / total.max(1) != last {
-                        last = done * 50 / total.max(1);
+                    if throttle.due(done, total) {
                         sink(JobEvent::Exporting { job, done, total });
                     }
                 });
@@ -352,23 +322,7 @@ fn evaluate_job(
                 job,
                 reason: reason.to_string(),
             },
-            Progress::Answered {
-                part,
-                side,
-                done,
-                total,
-                item,
-                items,
-                ..
-            } => JobEvent::Answered {
-                job,
-                part,
-                side,
-                item,
-                items,
-                done,
-                total,
-            },
+            Progress::Answered { at, .. } => JobEvent::Answered { job, at },
         })
     });
     sink(match result {
