@@ -558,8 +558,7 @@ fn a_run_cut_short_on_disk_is_offered_for_resume_on_reopening() {
     checkpoint_on_disk(&run, 12, 40);
 
     let mut app = open(&dir);
-    app.update(Action::Focus(Pane::Dataset));
-    app.update(Action::Split);
+    split(&mut app);
     app.update(Action::Focus(Pane::Loss));
     assert_eq!(app.run.name, "run-2");
     assert_eq!(app.run.phase, Phase::Finished);

@@ -411,7 +411,10 @@ impl App {
             | JobEvent::Evaluated { .. }
             | JobEvent::Reported { .. }
             | JobEvent::Exporting { .. }
-            | JobEvent::Exported { .. } => {}
+            | JobEvent::Exported { .. }
+            | JobEvent::Inspecting { .. }
+            | JobEvent::Inspected { .. }
+            | JobEvent::Split { .. } => {}
         }
     }
 }

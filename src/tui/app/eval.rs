@@ -372,7 +372,10 @@ impl App {
             | JobEvent::Replied { .. }
             | JobEvent::Reported { .. }
             | JobEvent::Exporting { .. }
-            | JobEvent::Exported { .. } => {}
+            | JobEvent::Exported { .. }
+            | JobEvent::Inspecting { .. }
+            | JobEvent::Inspected { .. }
+            | JobEvent::Split { .. } => {}
         }
     }
 

@@ -1,5 +1,6 @@
 //! The cockpit's second background thread, beside the trainer: the three-part test, the
-//! chat playground, writing a run's report and exporting a run, one job at a time. [`JobCommand`] in,
+//! chat playground, writing a run's report and exporting a run, one job at a time; a second
+//! instance checks and splits the dataset ([`JobCommand::is_dataset`]). [`JobCommand`] in,
 //! [`JobEvent`] out, every event tagged with its job id so a front end drops what it no
 //! longer waits for.
 //!
@@ -17,6 +18,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Receiver;
 
+use crate::data::inspect::{inspect, Inspection, Stage};
+use crate::data::split_dir::HoldsAnotherSplit;
+use crate::data::{split_to_dir, Dataset, Ratio, SplitOutcome};
 use crate::eval::locate::RunContext;
 use crate::eval::{
     evaluate_to, write_run_report, Cancelled, EvalReport, EvalSpec, Position, Progress,
@@ -103,6 +107,33 @@ pub enum JobCommand {
         /// What to export and where.
         options: Box<ExportOptions>,
     },
+    /// Read and check a records file and match it with its split (see
+    /// [`crate::data::inspect`]): thousands of records take long enough to freeze a screen.
+    CheckDataset {
+        /// The job.
+        job: JobId,
+        /// The records file.
+        path: PathBuf,
+        /// The experiment's split folder.
+        split_dir: PathBuf,
+        /// The preset's cutoff length, in tokens.
+        cutoff: usize,
+    },
+    /// Split checked records into `out`, as `tunedeck data split` does.
+    SplitDataset {
+        /// The job.
+        job: JobId,
+        /// The records, as the front end shows them.
+        dataset: Box<Dataset>,
+        /// The parts' shares.
+        ratio: Ratio,
+        /// The shuffle's seed.
+        seed: u64,
+        /// The split folder.
+        out: PathBuf,
+        /// Replace a different split already there.
+        replace: bool,
+    },
     /// End the thread once the current job is over.
     Shutdown,
 }
@@ -165,6 +196,27 @@ pub enum JobEvent {
         /// The model GGUF's file name.
         model_file: String,
     },
+    /// A dataset check reached another stage.
+    Inspecting {
+        /// The job.
+        job: JobId,
+        /// The stage.
+        stage: Stage,
+    },
+    /// A dataset check is done.
+    Inspected {
+        /// The job.
+        job: JobId,
+        /// What it found (a file that does not load is a finding, not a failure).
+        inspection: Box<Inspection>,
+    },
+    /// A split is written, or was refused.
+    Split {
+        /// The job.
+        job: JobId,
+        /// What was written, or why nothing was.
+        result: Result<Box<SplitOutcome>, SplitFailure>,
+    },
     /// A piece of a chat answer.
     Token {
         /// The job.
@@ -199,6 +251,17 @@ pub enum JobEvent {
     },
 }
 
+impl JobCommand {
+    /// Whether it is the dataset's check or split: the cockpit runs those on a jobs thread of
+    /// their own, so they never wait behind a test or a chat answer.
+    pub fn is_dataset(&self) -> bool {
+        matches!(
+            self,
+            JobCommand::CheckDataset { .. } | JobCommand::SplitDataset { .. }
+        )
+    }
+}
+
 impl JobEvent {
     /// The job the event belongs to.
     pub fn job(&self) -> JobId {
@@ -210,12 +273,24 @@ impl JobEvent {
             | JobEvent::Reported { job, .. }
             | JobEvent::Exporting { job, .. }
             | JobEvent::Exported { job, .. }
+            | JobEvent::Inspecting { job, .. }
+            | JobEvent::Inspected { job, .. }
+            | JobEvent::Split { job, .. }
             | JobEvent::Token { job, .. }
             | JobEvent::Replied { job, .. }
             | JobEvent::Cancelled { job }
             | JobEvent::Failed { job, .. } => *job,
         }
     }
+}
+
+/// Why a split was not written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SplitFailure {
+    /// The folder holds another split, which only an explicit replace may overwrite.
+    HoldsAnother(HoldsAnotherSplit),
+    /// Anything else, with its context.
+    Failed(String),
 }
 
 /// The running jobs thread.
@@ -292,6 +367,36 @@ fn jobs_loop(rx: &Receiver<JobCommand>, sink: &Sink<JobEvent>) {
                         error: format!("{e:#}"),
                     },
                 });
+            }
+            JobCommand::CheckDataset {
+                job,
+                path,
+                split_dir,
+                cutoff,
+            } => {
+                let inspection = inspect(&path, &split_dir, cutoff, &mut |stage| {
+                    sink(JobEvent::Inspecting { job, stage });
+                });
+                sink(JobEvent::Inspected {
+                    job,
+                    inspection: Box::new(inspection),
+                });
+            }
+            JobCommand::SplitDataset {
+                job,
+                dataset,
+                ratio,
+                seed,
+                out,
+                replace,
+            } => {
+                let result = split_to_dir(&dataset, ratio, seed, &out, replace)
+                    .map(Box::new)
+                    .map_err(|e| match e.downcast::<HoldsAnotherSplit>() {
+                        Ok(another) => SplitFailure::HoldsAnother(another),
+                        Err(e) => SplitFailure::Failed(format!("{e:#}")),
+                    });
+                sink(JobEvent::Split { job, result });
             }
             JobCommand::Shutdown => return,
         }
