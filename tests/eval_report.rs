@@ -175,3 +175,76 @@ fn report_errors_are_clear() {
         &["trainer_log.jsonl", "has this run started?"],
     );
 }
+
+#[test]
+fn a_full_fine_tune_gets_the_rag_table_with_the_experiments_retrieval_settings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = tiny_experiment(tmp.path(), false);
+    // A full fine-tune's run holds a whole model: the tiny model stands in for it.
+    let model = exp.join("runs/run-1/model");
+    std::fs::create_dir_all(&model).unwrap();
+    for f in std::fs::read_dir(fixtures().join("tiny-llama")).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), model.join(f.file_name())).unwrap();
+    }
+    let quick = [
+        "--max-new-tokens",
+        "2",
+        "--exam-size",
+        "1",
+        "--device",
+        "cpu",
+    ];
+    let mut args = vec!["eval", path_str(&exp)];
+    args.extend(quick);
+    assert!(tunedeck(&args).status.success());
+    let kb = exp.join("knowledge");
+    assert!(tunedeck(&["rag", "index", path_str(&exp), path_str(&kb)])
+        .status
+        .success());
+    // The experiment says one chunk of at most 200 characters.
+    let toml = std::fs::read_to_string(exp.join("experiment.toml")).unwrap();
+    let toml = format!("{toml}\n[rag]\ntop_k = 1\nmax_context_chars = 200\n");
+    std::fs::write(exp.join("experiment.toml"), toml).unwrap();
+    args.push("--rag");
+    let run = tunedeck(&args);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        stdout.contains("top 1 chunks, at most 200 characters"),
+        "{stdout}"
+    );
+    let eval: Value =
+        serde_json::from_str(&std::fs::read_to_string(exp.join("runs/run-1/eval.json")).unwrap())
+            .unwrap();
+    let rag = &eval["rag"];
+    assert_eq!(
+        (rag["k"].as_u64(), rag["max_context_chars"].as_u64()),
+        (Some(1), Some(200))
+    );
+    for (i, sources) in rag["sources"].as_array().unwrap().iter().enumerate() {
+        assert_eq!(sources.as_array().unwrap().len(), 1, "question {i}");
+        let prompt = rag["with"]["items"][i]["prompt"].as_str().unwrap();
+        let plain = rag["without"]["items"][i]["prompt"].as_str().unwrap();
+        // Preamble, one source line, the question: the chunk text itself stays under 200.
+        let chunk = prompt
+            .split_once(")\n")
+            .map(|(_, rest)| rest)
+            .and_then(|rest| rest.split_once("\n\nQuestion: "))
+            .map(|(chunk, _)| chunk)
+            .unwrap_or_else(|| panic!("no chunk in {prompt:?}"));
+        assert!(chunk.chars().count() <= 200, "{chunk:?}");
+        assert!(prompt.ends_with(plain));
+    }
+    // A flag overrides the experiment for one run.
+    args.extend(["--top-k", "2", "--max-context-chars", "0"]);
+    assert!(tunedeck(&args).status.success());
+    let eval: Value =
+        serde_json::from_str(&std::fs::read_to_string(exp.join("runs/run-1/eval.json")).unwrap())
+            .unwrap();
+    assert_eq!(eval["rag"]["sources"][0].as_array().unwrap().len(), 2);
+}

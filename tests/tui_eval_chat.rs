@@ -9,6 +9,7 @@ mod support;
 use std::sync::atomic::Ordering;
 
 use support::*;
+use tunedeck::eval::blind::{Contender, Pair};
 use tunedeck::eval::{EvalReport, Label, Part, Position, Side, Tuned};
 use tunedeck::experiment::{ItemStatus, Step, PLAN};
 use tunedeck::tui::app::{Input, ReplyState};
@@ -276,7 +277,7 @@ fn blind_judging_hides_the_labels_until_revealed_and_saves_with_the_run() {
     for _ in 0..4 {
         let i = app.eval.item;
         let it = app.eval.blind().unwrap().items[i].clone();
-        let adapter_on_a = it.adapter_is == Label::A;
+        let adapter_on_a = it.second_is == Label::A;
         let pick_adapter = it.part == Part::Interview;
         app.update(if adapter_on_a == pick_adapter {
             Action::PickA
@@ -287,7 +288,7 @@ fn blind_judging_hides_the_labels_until_revealed_and_saves_with_the_run() {
     // The last choice reveals the labels and counts the wins.
     let saved = on_disk(&dir);
     let rates = saved.win_rates.unwrap();
-    assert_eq!((rates.interview.adapter, rates.guard.base), (2, 2));
+    assert_eq!((rates.interview.second, rates.guard.first), (2, 2));
     assert_eq!((rates.all.judged, rates.all.tie), (4, 0));
     assert_eq!(
         notice(&app),
@@ -295,7 +296,7 @@ fn blind_judging_hides_the_labels_until_revealed_and_saves_with_the_run() {
     );
     let screen = text(&render(&app, 80, 24));
     assert!(
-        screen.contains("= base + adapter") && screen.contains("= base model"),
+        screen.contains("= adapter") && screen.contains("= base model"),
         "{screen}"
     );
 
@@ -314,6 +315,102 @@ fn blind_judging_hides_the_labels_until_revealed_and_saves_with_the_run() {
         screen.contains("Blind A/B (revealed, 4 judged): adapter won 50%"),
         "{screen}"
     );
+}
+
+#[test]
+fn any_two_of_the_four_can_be_judged_and_each_pairs_judgements_are_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = with_runs(tmp.path(), &["run-1"]);
+    let mut report = sample_report("run-1", false);
+    write_report(&dir, "run-1", &report);
+    let mut app = open(&dir);
+    app.update(Action::Focus(Pane::Eval));
+    // Without the RAG table only base against adapter exists, and p says how to get more.
+    app.update(Action::NextPair);
+    assert!(
+        notice(&app).contains("tunedeck eval --rag"),
+        "{}",
+        notice(&app)
+    );
+    assert!(app.eval.blind().is_none());
+
+    // The 2×2 as `tunedeck eval --rag` writes it: the with-retrieval answers differ.
+    let without = report.part(Part::Interview).unwrap().clone();
+    let mut with = without.clone();
+    for it in &mut with.items {
+        it.adapter.text = format!("{} [1]", it.adapter.text);
+        it.base.text = format!("{} [1]", it.base.text);
+    }
+    let n = without.items.len();
+    report.rag = Some(tunedeck::eval::rag::RagComparison {
+        knowledge_base: dir.display().to_string(),
+        k: 1,
+        max_context_chars: 600,
+        without,
+        with,
+        sources: vec![Vec::new(); n],
+    });
+    write_report(&dir, "run-1", &report);
+    let mut app = open(&dir);
+    press(
+        &mut app,
+        &[
+            Action::Focus(Pane::Eval),
+            Action::Judge,
+            Action::PickTie,
+            Action::Judge,
+        ],
+    );
+    // Five pairs on, LoRA against LoRA + RAG comes up; the judged default pair is kept.
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        app.update(Action::NextPair);
+        seen.push(app.eval.blind().unwrap().pair);
+    }
+    let lora_vs_rag = Pair([Contender::Lora, Contender::LoraRag]);
+    assert_eq!(seen.last(), Some(&lora_vs_rag), "{seen:?}");
+    assert!(
+        notice(&app).contains("adapter vs adapter + RAG"),
+        "{}",
+        notice(&app)
+    );
+    let session = app.eval.blind().unwrap().clone();
+    assert_eq!(
+        session.len(),
+        n,
+        "retrieval in the pair: the interview only"
+    );
+    app.update(Action::Judge);
+    app.notice = None;
+    let screen = text(&render(&app, 80, 24));
+    assert!(!screen.contains("adapter"), "blind: {screen}");
+    // Prefer the answer with retrieval (it ends in a citation) every time.
+    for _ in 0..n {
+        let i = app.eval.item;
+        let it = app.eval.blind().unwrap().items[i].clone();
+        app.update(if it.second_is == Label::A {
+            Action::PickA
+        } else {
+            Action::PickB
+        });
+    }
+    assert_eq!(
+        notice(&app),
+        format!("Blind A/B (revealed, {n} judged): adapter + RAG won 100%, adapter 0%, ties 0%.")
+    );
+    let saved = EvalReport::load(&dir.join("runs/run-1/eval.json")).unwrap();
+    assert_eq!(saved.blind.as_ref().unwrap().pair, lora_vs_rag);
+    assert_eq!(
+        saved.blind_earlier.len(),
+        1,
+        "the default pair's judgement is kept"
+    );
+    assert_eq!(saved.blind_earlier[0].judged(), 1);
+    // Round to the default pair again: its judging resumes where it was left.
+    app.update(Action::Judge);
+    app.update(Action::NextPair);
+    assert_eq!(app.eval.blind().unwrap().pair, Pair::default());
+    assert_eq!(app.eval.blind().unwrap().judged(), 1);
 }
 
 #[test]

@@ -281,7 +281,7 @@ fn eval_pane_scores_progress_and_blind_judging() {
 
     // Blind judging, with a fixed seed so the labels are the same on every run.
     let report = app.eval.report.as_mut().unwrap();
-    report.blind = Some(BlindSession::new(report, 7));
+    report.blind = Some(BlindSession::new(report, Default::default(), 7));
     app.update(Action::Judge);
     for (w, h) in [(80, 24), (160, 48)] {
         assert_snapshot(&format!("eval_judging_{w}x{h}"), &text(&render(&app, w, h)));
@@ -535,8 +535,8 @@ fn chat_pane_with_retrieval_sources_and_an_open_source_in_both_languages() {
     assert_snapshot("zh_chat_rag_source_160x48", &text(&render(&app, 160, 48)));
 }
 
-/// Sends `question` from the Chat pane, streams `answer` as the adapter's, and returns the
-/// prompt the model was given.
+/// Sends `question` from the Chat pane, does the jobs thread's retrieval, streams `answer`
+/// as the adapter's, and returns the turn the model was given.
 fn ask(app: &mut App, question: &str, answer: &str) -> String {
     app.update(Action::Edit);
     type_text(app, question);
@@ -545,8 +545,13 @@ fn ask(app: &mut App, question: &str, answer: &str) -> String {
     let tunedeck::worker::jobs::JobCommand::Chat { job, request, .. } = cmd else {
         panic!("not a chat job: {cmd:?}");
     };
+    // The jobs thread's part: retrieve, send the sources, answer.
+    assert_eq!(request.prompt, question);
+    let hits = request.sources().unwrap();
+    let turn = request.turn(&hits);
+    assert!(app.on_job(tunedeck::worker::jobs::JobEvent::Sources { job, hits }));
     stream(app, job, Side::Adapter, answer);
-    request.prompt
+    turn
 }
 
 #[test]

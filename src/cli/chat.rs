@@ -5,7 +5,7 @@ use super::model::load_for_inference;
 use crate::model::chat::{reply, Sampling};
 use crate::model::generate::{generate_batch, GenerateOptions, StopReason};
 use crate::model::Model;
-use crate::rag::{citation, KnowledgeBase};
+use crate::rag::{citation, KnowledgeBase, Settings};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use std::io::{BufRead, Write};
@@ -53,12 +53,12 @@ pub struct ChatArgs {
 fn answer(
     m: &Model,
     args: &ChatArgs,
-    kb: Option<&KnowledgeBase>,
+    kb: Option<&(KnowledgeBase, Settings)>,
     history: &[(String, String)],
     user: &str,
 ) -> Result<String> {
     let hits = match kb {
-        Some(kb) => kb.search(user, crate::rag::TOP_K)?,
+        Some((kb, settings)) => kb.context(user, settings)?,
         None => Vec::new(),
     };
     let turn = citation::prompt(user, &hits);
@@ -92,7 +92,14 @@ fn answer(
 
 pub fn run(args: ChatArgs) -> Result<()> {
     // Opened first: a missing or empty knowledge base is said before the model loads.
-    let kb = args.rag.as_deref().map(KnowledgeBase::open).transpose()?;
+    // The experiment's `[rag]` table says how much goes before each message.
+    let kb = match args.rag.as_deref() {
+        Some(dir) => Some((
+            KnowledgeBase::open(dir)?,
+            crate::experiment::Experiment::rag_settings(dir)?,
+        )),
+        None => None,
+    };
     let mut m = load_for_inference(&args.model, &args.device)?;
     if let Some(dir) = &args.adapter {
         crate::lora::attach_saved(&mut m, dir)?;

@@ -73,6 +73,33 @@ pub struct EvalArgs {
     /// The experiment whose knowledge base --rag uses (default: EXPERIMENT).
     #[arg(long, value_name = "EXPERIMENT", requires = "rag")]
     knowledge_base: Option<PathBuf>,
+    /// Chunks put before each question with --rag (default: the knowledge base's
+    /// experiment.toml `[rag] top_k`, else 3).
+    #[arg(long, requires = "rag")]
+    top_k: Option<usize>,
+    /// The most characters of chunk text before each question with --rag, 0 = no limit
+    /// (default: `[rag] max_context_chars`, else 0).
+    #[arg(long, requires = "rag")]
+    max_context_chars: Option<usize>,
+}
+
+/// The retrieval settings for --rag: the knowledge base's experiment's `[rag]` table (the
+/// defaults when that folder has no experiment.toml), then the flags.
+fn rag_settings(args: &EvalArgs, kb: &Path) -> Result<crate::rag::Settings> {
+    let mut settings = Experiment::rag_settings(kb)?;
+    if let Some(k) = args.top_k {
+        settings.top_k = k;
+    }
+    if let Some(n) = args.max_context_chars {
+        settings.max_context_chars = n;
+    }
+    if settings.top_k == 0 {
+        bail!(
+            "--top-k (or [rag] top_k in {}) must be at least 1",
+            kb.display()
+        );
+    }
+    Ok(settings)
 }
 
 /// The spec and the default results file for the arguments.
@@ -170,12 +197,14 @@ pub fn run(args: EvalArgs) -> Result<()> {
         let Some(kb) = args.knowledge_base.as_ref().or(args.experiment.as_ref()) else {
             bail!("--rag with --model needs --knowledge-base EXPERIMENT (the folder with rag/)");
         };
-        let table = crate::eval::rag::evaluate_rag(&spec, kb, &out, &cancel, &mut progress);
+        let settings = rag_settings(&args, kb)?;
+        let table =
+            crate::eval::rag::evaluate_rag(&spec, kb, &settings, &out, &cancel, &mut progress);
         bar.finish_and_clear();
         let table = table?;
         println!(
-            "the interview four ways ({} chunks before each question with RAG):",
-            table.k
+            "the interview four ways ({} before each question with RAG):",
+            settings.describe()
         );
         for line in table.lines() {
             println!("  {line}");

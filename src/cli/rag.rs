@@ -19,9 +19,10 @@ pub enum RagCommand {
     Query {
         experiment: PathBuf,
         question: String,
-        /// How many chunks.
-        #[arg(short, long, default_value_t = rag::TOP_K)]
-        k: usize,
+        /// How many chunks (default: the experiment's `[rag] top_k`, else 3); the
+        /// `[rag] max_context_chars` limit applies as it does before a chat message.
+        #[arg(short, long)]
+        k: Option<usize>,
     },
 }
 
@@ -55,7 +56,9 @@ pub fn run(cmd: RagCommand) -> Result<()> {
             k,
         } => {
             let kb = KnowledgeBase::open(&experiment)?;
-            let hits = kb.search(&question, k)?;
+            let mut settings = crate::experiment::Experiment::rag_settings(&experiment)?;
+            settings.top_k = k.unwrap_or(settings.top_k);
+            let hits = kb.context(&question, &settings)?;
             if hits.is_empty() {
                 println!("no chunk matches: none of the question's words is in the knowledge base");
             }

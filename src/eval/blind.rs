@@ -1,9 +1,12 @@
-//! Blind A/B judging: interview and guard questions, each with the base model's and the
-//! adapter's answers under the labels A and B in a seeded random order, judged by a person
-//! before the labels are revealed. Pure state for the cockpit's Eval pane; it lives in
-//! `eval.json` beside the answers it points to.
+//! Blind A/B judging: questions, each with two contenders' answers under the labels A and B
+//! in a seeded random order, judged by a person before the labels are revealed. The pair is
+//! the base model against the adapter by default (interview and guard questions); once
+//! `tunedeck eval --rag` has run, any two of the four — base, base + RAG, LoRA, LoRA + RAG —
+//! on the interview. Pure state for the cockpit's Eval pane; it lives in `eval.json` beside
+//! the answers it points to.
 
 use super::results::{EvalReport, Part};
+use crate::experiment::Language;
 use crate::rng::SplitMix64;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
@@ -29,29 +32,128 @@ pub enum Choice {
     Tie,
 }
 
-/// One question to judge: which answer of which part, and which label hides the adapter.
+/// Who wrote an answer: the model with or without the adapter, with or without the
+/// knowledge base's chunks before the question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Contender {
+    #[serde(rename = "base")]
+    Base,
+    #[serde(rename = "base+rag")]
+    BaseRag,
+    #[serde(rename = "lora")]
+    Lora,
+    #[serde(rename = "lora+rag")]
+    LoraRag,
+}
+
+impl Contender {
+    /// The four, in the 2×2 table's order.
+    pub const ALL: [Contender; 4] = [
+        Contender::Base,
+        Contender::BaseRag,
+        Contender::Lora,
+        Contender::LoraRag,
+    ];
+
+    pub fn name(self, lang: Language) -> &'static str {
+        match self {
+            Contender::Base => lang.pick("base model", "基础模型"),
+            Contender::BaseRag => lang.pick("base model + RAG", "基础模型 + RAG"),
+            Contender::Lora => lang.pick("adapter", "适配器"),
+            Contender::LoraRag => lang.pick("adapter + RAG", "适配器 + RAG"),
+        }
+    }
+
+    fn retrieves(self) -> bool {
+        matches!(self, Contender::BaseRag | Contender::LoraRag)
+    }
+
+    /// Its answer to question `index` of `part`, if `report` has it.
+    fn answer(self, report: &EvalReport, part: Part, index: usize) -> Option<&str> {
+        let items = match self.retrieves() {
+            true if part == Part::Interview => &report.rag.as_ref()?.with.items,
+            true => return None,
+            false => &report.part(part)?.items,
+        };
+        let item = items.get(index)?;
+        Some(match self {
+            Contender::Base | Contender::BaseRag => &item.base.text,
+            Contender::Lora | Contender::LoraRag => &item.adapter.text,
+        })
+    }
+}
+
+/// The two contenders judged against each other: the first is the one measured against
+/// (the base model by default), the second the challenger (the adapter by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pair(pub [Contender; 2]);
+
+impl Default for Pair {
+    fn default() -> Self {
+        Pair([Contender::Base, Contender::Lora])
+    }
+}
+
+impl Pair {
+    /// Every pair `report` has answers for, the default first: only base against adapter
+    /// until `tunedeck eval --rag` has run, then all six of the four.
+    pub fn available(report: &EvalReport) -> Vec<Pair> {
+        let mut out = vec![Pair::default()];
+        if report.rag.is_some() {
+            for (i, &a) in Contender::ALL.iter().enumerate() {
+                for &b in &Contender::ALL[i + 1..] {
+                    let p = Pair([a, b]);
+                    if p != Pair::default() {
+                        out.push(p);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// `base model vs adapter`.
+    pub fn name(self, lang: Language) -> String {
+        let vs = lang.pick("vs", "对");
+        format!("{} {vs} {}", self.0[0].name(lang), self.0[1].name(lang))
+    }
+
+    /// The parts both contenders answered: with retrieval, the interview only.
+    fn parts(self) -> &'static [Part] {
+        match self.0.iter().any(|c| c.retrieves()) {
+            true => &[Part::Interview],
+            false => &[Part::Interview, Part::Guard],
+        }
+    }
+}
+
+/// One question to judge: which answer of which part, and which label hides the pair's
+/// second contender (the adapter, for the default pair).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlindItem {
     /// Interview or guard.
     pub part: Part,
     /// Index into that part's items.
     pub index: usize,
-    /// The label the adapter's answer carries.
-    pub adapter_is: Label,
+    /// The label the second contender's answer carries.
+    #[serde(rename = "adapter_is")]
+    pub second_is: Label,
     /// The judge's choice, once made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub choice: Option<Choice>,
 }
 
-/// Counts of outcomes.
+/// Counts of outcomes. The file keeps the names of the default pair (`adapter`, `base`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tally {
     /// Questions judged.
     pub judged: usize,
-    /// The adapter's answer was preferred.
-    pub adapter: usize,
-    /// The base model's answer was preferred.
-    pub base: usize,
+    /// The second contender's answer was preferred (the adapter's, by default).
+    #[serde(rename = "adapter")]
+    pub second: usize,
+    /// The first contender's answer was preferred (the base model's, by default).
+    #[serde(rename = "base")]
+    pub first: usize,
     /// Ties.
     pub tie: usize,
 }
@@ -60,20 +162,20 @@ impl Tally {
     fn add(&mut self, winner: Option<Winner>) {
         self.judged += 1;
         match winner {
-            Some(Winner::Adapter) => self.adapter += 1,
-            Some(Winner::Base) => self.base += 1,
+            Some(Winner::Second) => self.second += 1,
+            Some(Winner::First) => self.first += 1,
             None => self.tie += 1,
         }
     }
 
-    /// Share of judged questions the adapter won (0 when none are judged).
-    pub fn adapter_rate(&self) -> f64 {
-        self.adapter as f64 / self.judged.max(1) as f64
+    /// Share of judged questions the second contender won (0 when none are judged).
+    pub fn second_rate(&self) -> f64 {
+        self.second as f64 / self.judged.max(1) as f64
     }
 
-    /// Share the base model won.
-    pub fn base_rate(&self) -> f64 {
-        self.base as f64 / self.judged.max(1) as f64
+    /// Share the first contender won.
+    pub fn first_rate(&self) -> f64 {
+        self.first as f64 / self.judged.max(1) as f64
     }
 
     /// Share of ties.
@@ -93,13 +195,13 @@ pub struct WinRates {
     pub guard: Tally,
 }
 
-/// Which model's answer won.
+/// Which contender's answer won.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Winner {
-    /// The base model's.
-    Base,
-    /// The adapter's.
-    Adapter,
+    /// The pair's first (the base model, by default).
+    First,
+    /// The pair's second (the adapter, by default).
+    Second,
 }
 
 /// What the judge sees of one question: no hint of which answer is which.
@@ -120,6 +222,9 @@ pub struct BlindView<'a> {
 /// A judging session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BlindSession {
+    /// Who is judged against whom (base model against adapter in files from before pairs).
+    #[serde(default)]
+    pub pair: Pair,
     /// Seed of the order and the labels.
     pub seed: u64,
     /// Questions in the order they are shown.
@@ -130,17 +235,25 @@ pub struct BlindSession {
 }
 
 impl BlindSession {
-    /// The interview and guard questions of `report`, shuffled and labelled with `seed`.
-    pub fn new(report: &EvalReport, seed: u64) -> BlindSession {
+    /// The questions of `report` both of `pair` answered (interview and guard, or the
+    /// interview alone when one retrieves), shuffled and labelled with `seed`.
+    pub fn new(report: &EvalReport, pair: Pair, seed: u64) -> BlindSession {
         let mut rng = SplitMix64::new(seed);
-        let mut items: Vec<BlindItem> = [Part::Interview, Part::Guard]
+        let answered = |part: Part, index: usize| {
+            pair.0
+                .iter()
+                .all(|c| c.answer(report, part, index).is_some())
+        };
+        let mut items: Vec<BlindItem> = pair
+            .parts()
             .iter()
             .filter_map(|&p| report.part(p))
             .flat_map(|r| (0..r.items.len()).map(move |index| (r.part, index)))
+            .filter(|&(part, index)| answered(part, index))
             .map(|(part, index)| BlindItem {
                 part,
                 index,
-                adapter_is: if rng.next_u64() & 1 == 0 {
+                second_is: if rng.next_u64() & 1 == 0 {
                     Label::A
                 } else {
                     Label::B
@@ -154,6 +267,7 @@ impl BlindSession {
             items.swap(i, j);
         }
         BlindSession {
+            pair,
             seed,
             items,
             win_rates: None,
@@ -189,10 +303,13 @@ impl BlindSession {
     /// the one the session was made from.
     pub fn view<'a>(&self, report: &'a EvalReport, i: usize) -> Option<BlindView<'a>> {
         let it = self.items.get(i)?;
+        // The question as asked without sources: the judge weighs answers, not retrieval.
         let q = report.part(it.part)?.items.get(it.index)?;
-        let (a, b) = match it.adapter_is {
-            Label::A => (&q.adapter.text, &q.base.text),
-            Label::B => (&q.base.text, &q.adapter.text),
+        let [first, second] = self.pair.0.map(|c| c.answer(report, it.part, it.index));
+        let (first, second) = (first?, second?);
+        let (a, b) = match it.second_is {
+            Label::A => (second, first),
+            Label::B => (first, second),
         };
         Some(BlindView {
             part: it.part,
@@ -249,31 +366,72 @@ fn outcome(item: &BlindItem) -> Option<Winner> {
         Choice::B => Label::B,
         Choice::Tie => return None,
     };
-    Some(if picked == item.adapter_is {
-        Winner::Adapter
+    Some(if picked == item.second_is {
+        Winner::Second
     } else {
-        Winner::Base
+        Winner::First
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::testing::report_with;
+    use crate::eval::testing::{report_with, report_with_rag};
+
+    #[test]
+    fn any_two_of_the_four_once_the_rag_table_exists() {
+        assert_eq!(Pair::available(&report_with(2, 2)), vec![Pair::default()]);
+        let report = report_with_rag(4, 3);
+        let pairs = Pair::available(&report);
+        assert_eq!(pairs.len(), 6);
+        assert_eq!(pairs[0], Pair::default());
+        let lora_vs_rag = Pair([Contender::Lora, Contender::LoraRag]);
+        assert!(pairs.contains(&lora_vs_rag));
+        // With retrieval in the pair, only the interview is judged.
+        let s = BlindSession::new(&report, lora_vs_rag, 5);
+        assert_eq!(s.len(), 4);
+        assert!(s.items.iter().all(|i| i.part == Part::Interview));
+        for i in 0..s.len() {
+            let v = s.view(&report, i).unwrap();
+            let it = &s.items[i];
+            let q = &report.part(Part::Interview).unwrap().items[it.index];
+            let (second, first) = match it.second_is {
+                Label::A => (v.a, v.b),
+                Label::B => (v.b, v.a),
+            };
+            assert_eq!(first, q.adapter.text);
+            assert_eq!(second, format!("{} +rag", q.adapter.text));
+            assert_eq!(v.prompt, q.prompt, "the question as asked, without sources");
+        }
+        // The default pair still judges interview and guard.
+        assert_eq!(BlindSession::new(&report, Pair::default(), 5).len(), 7);
+    }
+
+    #[test]
+    fn a_session_from_before_pairs_reads_as_base_against_adapter() {
+        let json = r#"{"seed":1,"items":[{"part":"interview","index":0,"adapter_is":"B","choice":"b"}],"win_rates":{"all":{"judged":1,"adapter":1,"base":0,"tie":0},"interview":{"judged":1,"adapter":1,"base":0,"tie":0},"guard":{"judged":0,"adapter":0,"base":0,"tie":0}}}"#;
+        let s: BlindSession = serde_json::from_str(json).unwrap();
+        assert_eq!(s.pair, Pair::default());
+        assert_eq!(s.winner(0), Some(Winner::Second));
+        assert_eq!(s.win_rates.unwrap().all.second, 1);
+    }
 
     #[test]
     fn shuffling_is_deterministic_and_mixes_parts_and_labels() {
         let report = report_with(6, 6);
-        let a = BlindSession::new(&report, 7);
-        assert_eq!(a, BlindSession::new(&report, 7));
-        assert_ne!(a.items, BlindSession::new(&report, 8).items);
+        let a = BlindSession::new(&report, Pair::default(), 7);
+        assert_eq!(a, BlindSession::new(&report, Pair::default(), 7));
+        assert_ne!(
+            a.items,
+            BlindSession::new(&report, Pair::default(), 8).items
+        );
         assert_eq!(a.len(), 12);
         // Every question appears once.
         let mut seen: Vec<(Part, usize)> = a.items.iter().map(|i| (i.part, i.index)).collect();
         seen.sort_by_key(|&(p, i)| (p.name(), i));
         seen.dedup();
         assert_eq!(seen.len(), 12);
-        let on_a = a.items.iter().filter(|i| i.adapter_is == Label::A).count();
+        let on_a = a.items.iter().filter(|i| i.second_is == Label::A).count();
         assert!(on_a > 0 && on_a < 12, "labels are not all on one side");
         let order: Vec<Part> = a.items.iter().map(|i| i.part).collect();
         assert_ne!(order[..6], [Part::Interview; 6], "parts are mixed");
@@ -282,18 +440,18 @@ mod tests {
     #[test]
     fn views_hide_labels_and_reveal_counts_wins() {
         let report = report_with(2, 1);
-        let mut s = BlindSession::new(&report, 3);
+        let mut s = BlindSession::new(&report, Pair::default(), 3);
         for i in 0..s.len() {
             let v = s.view(&report, i).unwrap();
             let it = &s.items[i];
             let q = &report.part(it.part).unwrap().items[it.index];
-            let adapter_text = if it.adapter_is == Label::A { v.a } else { v.b };
+            let adapter_text = if it.second_is == Label::A { v.a } else { v.b };
             assert_eq!(adapter_text, q.adapter.text);
         }
         assert!(s.view(&report, 99).is_none());
         // Pick the adapter on the first, the base on the second, a tie on the third.
         let pick = |s: &BlindSession, i: usize, adapter: bool| {
-            let on_a = s.items[i].adapter_is == Label::A;
+            let on_a = s.items[i].second_is == Label::A;
             if on_a == adapter {
                 Choice::A
             } else {
@@ -313,15 +471,15 @@ mod tests {
             rates.all,
             Tally {
                 judged: 3,
-                adapter: 1,
-                base: 1,
+                second: 1,
+                first: 1,
                 tie: 1
             }
         );
         assert_eq!(rates.interview.judged + rates.guard.judged, 3);
-        assert!((rates.all.adapter_rate() - 1.0 / 3.0).abs() < 1e-12);
-        assert_eq!(s.winner(0), Some(Winner::Adapter));
-        assert_eq!(s.winner(1), Some(Winner::Base));
+        assert!((rates.all.second_rate() - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!(s.winner(0), Some(Winner::Second));
+        assert_eq!(s.winner(1), Some(Winner::First));
         assert_eq!(s.winner(2), None);
         assert!(
             s.choose(0, Choice::B).is_err(),

@@ -5,12 +5,11 @@
 
 use super::questions::{self, Question};
 use super::results::{EvalReport, Part, PartResult, Side};
-use super::runner::{answer_all, items, Counter, EvalSpec, Progress, Tuned};
+use super::runner::{answer_all, items, Card, Counter, EvalSpec, Progress};
 use super::{metrics::FormatCheck, verdict};
 use crate::data::SplitDir;
-use crate::lora::{plug, unplug};
 use crate::model::{device, Model};
-use crate::rag::{citation, KnowledgeBase, TOP_K};
+use crate::rag::{citation, KnowledgeBase, Settings};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -23,6 +22,9 @@ pub struct RagComparison {
     pub knowledge_base: String,
     /// Chunks put before each question.
     pub k: usize,
+    /// The most characters of chunk text before each question (0 = no limit).
+    #[serde(default)]
+    pub max_context_chars: usize,
     pub without: PartResult,
     pub with: PartResult,
     /// Per question, the sources retrieved for it (`file:start-end`).
@@ -41,6 +43,14 @@ impl RagComparison {
                 c(&self.with, Side::Adapter),
             ],
         ]
+    }
+
+    /// The retrieval settings the table was measured with.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            top_k: self.k,
+            max_context_chars: self.max_context_chars,
+        }
     }
 
     pub fn questions(&self) -> usize {
@@ -77,26 +87,29 @@ fn two<T>(v: Vec<T>) -> Result<[T; 2]> {
 }
 
 /// `q` with the best chunks for its prompt put before it in the card's prompt format.
-fn with_sources(q: &Question, kb: &KnowledgeBase) -> Result<(Question, Vec<String>)> {
-    let hits = kb.search(&q.prompt, TOP_K)?;
+fn with_sources(
+    q: &Question,
+    kb: &KnowledgeBase,
+    settings: &Settings,
+) -> Result<(Question, Vec<String>)> {
+    let hits = kb.context(&q.prompt, settings)?;
     let mut out = q.clone();
     out.prompt = citation::prompt(&q.prompt, &hits);
     Ok((out, hits.iter().map(|h| h.location()).collect()))
 }
 
-/// Runs the four interviews of `spec`'s run with `kb_dir`'s knowledge base and stores the
-/// comparison in `eval_json` (the run's results, which must exist: the table sits beside
-/// the three-part test it extends).
+/// Runs the four interviews of `spec`'s run (a LoRA adapter or a full fine-tune, against its
+/// base model) with `kb_dir`'s knowledge base under `settings`, and stores the comparison in
+/// `eval_json` (the run's results, which must exist: the table sits beside the three-part
+/// test it extends).
 pub fn evaluate_rag(
     spec: &EvalSpec,
     kb_dir: &Path,
+    settings: &Settings,
     eval_json: &Path,
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<RagComparison> {
-    let Tuned::Adapter(adapter) = &spec.tuned else {
-        bail!("tunedeck eval --rag compares a LoRA adapter with and without retrieval; this run is a full fine-tune");
-    };
     spec.tuned.check()?;
     if !eval_json.is_file() {
         bail!(
@@ -113,18 +126,17 @@ pub fn evaluate_rag(
     let dev = device::pick(&spec.device)?;
     let mut model = Model::load(&spec.model, dev, &spec.template, false)
         .with_context(|| format!("loading model {}", spec.model.display()))?;
-    crate::lora::attach_saved(&mut model, adapter)?;
-    let branches = unplug(&mut model);
+    let card = Card::prepare(&spec.tuned, &mut model)?;
 
     let reason = match &spec.run {
         Some(id) => format!("RAG interview of run {id}"),
-        None => format!("RAG interview of {}", adapter.display()),
+        None => format!("RAG interview of {}", spec.tuned.dir().display()),
     };
     let test = split.unseal_test(&reason)?;
     let plain = questions::from_dataset(&test, None)?;
     let (retrieved, sources): (Vec<Question>, Vec<Vec<String>>) = plain
         .iter()
-        .map(|q| with_sources(q, &kb))
+        .map(|q| with_sources(q, &kb, settings))
         .collect::<Result<Vec<_>>>()?
         .into_iter()
         .unzip();
@@ -134,27 +146,29 @@ pub fn evaluate_rag(
         total: 4 * parts[0].1.len(),
         tokens: 0,
     };
-    // The base model answers first, then the adapter's branches go back in.
-    let mut branches = Some(branches);
-    let mut answers = Vec::new();
-    for side in [Side::Base, Side::Adapter] {
-        if side == Side::Adapter {
-            if let Some(b) = branches.take() {
-                plug(&mut model, b);
-            }
-        }
-        answers.push(answer_all(
-            &model,
-            &parts,
-            side,
-            spec,
-            format.as_ref(),
-            cancel,
-            &mut counter,
-            progress,
-        )?);
-    }
-    let [base, tuned] = two(answers)?;
+    // The base model answers first, then the adapter's branches go back in (or the full
+    // fine-tune is loaded in its place).
+    let base = answer_all(
+        &model,
+        &parts,
+        Side::Base,
+        spec,
+        format.as_ref(),
+        cancel,
+        &mut counter,
+        progress,
+    )?;
+    let model = card.apply(model, spec, progress)?;
+    let tuned = answer_all(
+        &model,
+        &parts,
+        Side::Adapter,
+        spec,
+        format.as_ref(),
+        cancel,
+        &mut counter,
+        progress,
+    )?;
     let [base_off, base_on] = two(base)?;
     let [tuned_off, tuned_on] = two(tuned)?;
     let mark = spec.goal.pass_marks.interview;
@@ -163,7 +177,8 @@ pub fn evaluate_rag(
     let with = verdict::judge(Part::Interview, mark, items(retrieved, base_on, tuned_on));
     let comparison = RagComparison {
         knowledge_base: kb_dir.display().to_string(),
-        k: TOP_K,
+        k: settings.top_k,
+        max_context_chars: settings.max_context_chars,
         without,
         with,
         sources,

@@ -323,12 +323,14 @@ fn eval_section(md: &mut String, eval: Option<&EvalReport>) {
             );
         }
     }
-    if let Some(w) = e.blind.as_ref().and_then(|b| b.win_rates) {
+    for b in e.blind.iter().chain(&e.blind_earlier) {
+        let Some(w) = b.win_rates else { continue };
         let t = w.all;
+        let [first, second] = b.pair.0.map(|c| c.name(crate::experiment::Language::En));
         let _ = writeln!(
             md,
-            "\nBlind A/B judging ({} questions): adapter preferred {:.0}%, base {:.0}%, ties {:.0}%.",
-            t.judged, 100.0 * t.adapter_rate(), 100.0 * t.base_rate(), 100.0 * t.tie_rate()
+            "\nBlind A/B judging ({} questions): {second} preferred {:.0}%, {first} {:.0}%, ties {:.0}%.",
+            t.judged, 100.0 * t.second_rate(), 100.0 * t.first_rate(), 100.0 * t.tie_rate()
         );
     }
     if let Some(rag) = &e.rag {
@@ -336,8 +338,8 @@ fn eval_section(md: &mut String, eval: Option<&EvalReport>) {
         let n = rag.questions();
         let _ = writeln!(
             md,
-            "\nThe RAG card (`tunedeck eval --rag`, {} chunks of {} before each question), interview answers right:\n\n| | without RAG | with RAG |\n| --- | --- | --- |\n| base | {}/{n} | {}/{n} |\n| adapter (LoRA) | {}/{n} | {}/{n} |",
-            rag.k, rag.knowledge_base, t[0][0], t[0][1], t[1][0], t[1][1]
+            "\nThe RAG card (`tunedeck eval --rag`, {} of {} before each question), interview answers right:\n\n| | without RAG | with RAG |\n| --- | --- | --- |\n| base | {}/{n} | {}/{n} |\n| adapter (LoRA) | {}/{n} | {}/{n} |",
+            rag.settings().describe(), rag.knowledge_base, t[0][0], t[0][1], t[1][0], t[1][1]
         );
     }
     let _ = writeln!(md, "\n### Examples\n");
@@ -399,7 +401,7 @@ mod tests {
     #[test]
     fn the_report_shows_scores_rules_examples_and_win_rates() {
         let mut eval = report_with(2, 2);
-        let mut blind = crate::eval::BlindSession::new(&eval, 1);
+        let mut blind = crate::eval::BlindSession::new(&eval, Default::default(), 1);
         blind.choose(0, crate::eval::Choice::Tie).unwrap();
         blind.reveal();
         eval.blind = Some(blind);
@@ -430,7 +432,7 @@ mod tests {
             "**Graduated**",
             "| interview | 60% | 0/2 | 2/2 |",
             "- guard: passes when the adapter keeps at least 60%",
-            "Blind A/B judging (1 questions): adapter preferred 0%, base 0%, ties 100%.",
+            "Blind A/B judging (1 questions): adapter preferred 0%, base model 0%, ties 100%.",
             "**exam** — `exam.jsonl:1`",
             "| lora_rank | 16 | 8 |",
             "**Next:** integration trial",

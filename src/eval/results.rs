@@ -270,6 +270,9 @@ pub struct EvalReport {
     /// Blind A/B judging, once started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blind: Option<BlindSession>,
+    /// Earlier judging sessions of other pairs, kept when the judge switched pairs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blind_earlier: Vec<BlindSession>,
     /// The RAG card's 2×2 interview (`tunedeck eval --rag`), once run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rag: Option<super::rag::RagComparison>,

@@ -198,17 +198,7 @@ pub fn evaluate(
     let dev = device::pick(&spec.device)?;
     let mut model = Model::load(&spec.model, dev, &spec.template, false)
         .with_context(|| format!("loading model {}", spec.model.display()))?;
-    let card = match &spec.tuned {
-        Tuned::Adapter(dir) => {
-            crate::lora::attach_saved(&mut model, dir)?;
-            Card::Adapter(unplug(&mut model))
-        }
-        Tuned::Model(dir) => {
-            // Loaded only after the base model's answers; check what can be checked now.
-            crate::model::ModelConfig::load(dir)?;
-            Card::Model(dir)
-        }
-    };
+    let card = Card::prepare(&spec.tuned, &mut model)?;
 
     let reason = match &spec.run {
         Some(id) => format!("interview of run {id}"),
@@ -244,15 +234,7 @@ pub fn evaluate(
         &mut counter,
         progress,
     )?;
-    match card {
-        Card::Adapter(branches) => plug(&mut model, branches),
-        Card::Model(dir) => {
-            progress(Progress::Loading(dir));
-            drop(model);
-            model = Model::load(dir, dev, &spec.template, false)
-                .with_context(|| format!("loading model {}", dir.display()))?;
-        }
-    }
+    let model = card.apply(model, spec, progress)?;
     let tuned = answer_all(
         &model,
         &parts,
@@ -311,6 +293,7 @@ pub fn evaluate(
             tokens_per_second: counter.tokens as f64 / seconds.max(1e-9),
         },
         blind: None,
+        blind_earlier: Vec::new(),
         rag: None,
     })
 }
@@ -329,11 +312,52 @@ pub fn evaluate_to(
 }
 
 /// What turns the base model into the tuned one after the base model's answers.
-enum Card<'a> {
+pub(super) enum Card<'a> {
     /// The adapter's LoRA branches.
     Adapter(Unplugged),
     /// A fully fine-tuned model to load.
     Model(&'a Path),
+}
+
+impl<'a> Card<'a> {
+    /// Readies `tuned` on `model`, the base model just loaded: an adapter is attached and
+    /// unplugged at once (so the base answers first); a full fine-tune is only checked, and
+    /// loaded after the base model's answers.
+    pub(super) fn prepare(tuned: &'a Tuned, model: &mut Model) -> Result<Card<'a>> {
+        Ok(match tuned {
+            Tuned::Adapter(dir) => {
+                crate::lora::attach_saved(model, dir)?;
+                Card::Adapter(unplug(model))
+            }
+            Tuned::Model(dir) => {
+                crate::model::ModelConfig::load(dir)?;
+                Card::Model(dir)
+            }
+        })
+    }
+
+    /// The tuned model: `model` with the adapter plugged back in, or the fine-tuned model
+    /// loaded in its place (the base one is dropped first, so both never share memory).
+    pub(super) fn apply(
+        self,
+        mut model: Model,
+        spec: &EvalSpec,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Model> {
+        match self {
+            Card::Adapter(branches) => {
+                plug(&mut model, branches);
+                Ok(model)
+            }
+            Card::Model(dir) => {
+                progress(Progress::Loading(dir));
+                let dev = model.device;
+                drop(model);
+                Model::load(dir, dev, &spec.template, false)
+                    .with_context(|| format!("loading model {}", dir.display()))
+            }
+        }
+    }
 }
 
 /// Each question with its two answers.

@@ -77,6 +77,27 @@ pub fn report_with(interview: usize, guard: usize) -> EvalReport {
             tokens_per_second: 10.0,
         },
         blind: None,
+        blind_earlier: Vec::new(),
         rag: None,
     }
+}
+
+/// [`report_with`] plus a RAG 2×2 whose with-retrieval answers are marked `+rag`.
+pub fn report_with_rag(interview: usize, guard: usize) -> EvalReport {
+    let mut r = report_with(interview, guard);
+    let without = r.part(Part::Interview).cloned().expect("an interview");
+    let mut with = without.clone();
+    for it in &mut with.items {
+        it.base.text.push_str(" +rag");
+        it.adapter.text.push_str(" +rag");
+    }
+    r.rag = Some(super::rag::RagComparison {
+        knowledge_base: "kb".into(),
+        k: 3,
+        max_context_chars: 0,
+        without,
+        with,
+        sources: vec![Vec::new(); interview],
+    });
+    r
 }

@@ -45,6 +45,10 @@ pub struct Experiment {
     pub preset: PresetChoice,
     /// The two-week plan's start and manual ticks.
     pub plan: PlanState,
+    /// How much of the knowledge base goes before a question (the RAG card); written only
+    /// when changed from the defaults.
+    #[serde(skip_serializing_if = "crate::rag::Settings::is_default")]
+    pub rag: crate::rag::Settings,
 }
 
 /// User-facing language.
@@ -96,6 +100,7 @@ impl Default for Experiment {
             goal: Goal::default(),
             preset: PresetChoice::default(),
             plan: PlanState::default(),
+            rag: crate::rag::Settings::default(),
         }
     }
 }
@@ -121,6 +126,15 @@ impl Experiment {
             );
         }
         file::read_toml(&path)
+    }
+
+    /// The `[rag]` settings of the experiment in `dir`; the defaults when `dir` is a bare
+    /// knowledge-base folder without an experiment.toml.
+    pub fn rag_settings(dir: &Path) -> Result<crate::rag::Settings> {
+        match dir.join(FILE_NAME).is_file() {
+            true => Ok(Experiment::load(dir)?.rag),
+            false => Ok(crate::rag::Settings::default()),
+        }
     }
 
     /// Writes `<dir>/experiment.toml` atomically. The file is edited in place: the user's

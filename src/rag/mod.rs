@@ -10,9 +10,8 @@ pub mod citation;
 pub mod index;
 pub mod retrieve;
 pub mod segment;
+pub mod settings;
 
 pub use index::{index, rag_dir, IndexReport};
 pub use retrieve::{Hit, KnowledgeBase};
-
-/// Chunks put before a question: three fit the demo model's context beside a code snippet.
-pub const TOP_K: usize = 3;
+pub use settings::{Settings, TOP_K};

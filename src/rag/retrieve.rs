@@ -3,6 +3,7 @@
 
 use super::index::{manifest_path, open_index, schema, Fields, Manifest};
 use super::segment::terms;
+use super::settings::Settings;
 use anyhow::{bail, Context, Result};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -153,6 +154,13 @@ impl KnowledgeBase {
         Ok(hits)
     }
 
+    /// The chunks put before `question` under `settings`: the best `top_k`, then cut to
+    /// `max_context_chars` in all (see [`Settings`]).
+    pub fn context(&self, question: &str, settings: &Settings) -> Result<Vec<Hit>> {
+        let hits = self.search(question, settings.top_k)?;
+        Ok(fit(hits, settings.max_context_chars))
+    }
+
     /// Why `hit` no longer matches its file (`lines`, None when unreadable), or None.
     fn staleness(&self, hit: &Hit, lines: Option<&[String]>) -> Option<String> {
         let again = format!(
@@ -181,5 +189,82 @@ impl KnowledgeBase {
     /// The index itself, for the benchmark's statistics.
     pub fn index(&self) -> &Index {
         &self.index
+    }
+}
+
+/// `hits` cut to `budget` characters of text in all (0 = no limit): whole chunks while they
+/// fit, then the lines of the next one that fit, its line range shortened to match; the rest
+/// dropped. The best chunk always keeps at least its first line, so a tight budget never
+/// leaves a question without a source.
+pub fn fit(hits: Vec<Hit>, budget: usize) -> Vec<Hit> {
+    if budget == 0 {
+        return hits;
+    }
+    let mut left = budget;
+    let mut out: Vec<Hit> = Vec::new();
+    for mut hit in hits {
+        let len = hit.body.chars().count();
+        if len <= left {
+            left -= len;
+            out.push(hit);
+            continue;
+        }
+        let mut kept = Vec::new();
+        let mut used = 0;
+        for line in hit.body.lines() {
+            let n = line.chars().count() + usize::from(!kept.is_empty());
+            if used + n > left && !(out.is_empty() && kept.is_empty()) {
+                break;
+            }
+            used += n;
+            kept.push(line);
+        }
+        if !kept.is_empty() {
+            hit.end_line = hit.start_line + kept.len() - 1;
+            hit.body = kept.join("\n");
+            out.push(hit);
+        }
+        break;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(start: usize, body: &str) -> Hit {
+        Hit {
+            file: "/kb/a.md".into(),
+            start_line: start,
+            end_line: start + body.lines().count() - 1,
+            heading: String::new(),
+            body: body.into(),
+            score: 1.0,
+            stale: None,
+        }
+    }
+
+    #[test]
+    fn no_budget_keeps_everything() {
+        let hits = vec![hit(1, "a\nb"), hit(10, "c")];
+        assert_eq!(fit(hits.clone(), 0), hits);
+    }
+
+    #[test]
+    fn a_chunk_that_does_not_fit_is_cut_at_a_line_end_with_its_range() {
+        let hits = vec![hit(1, "12345"), hit(10, "abc\ndef\nghi"), hit(20, "x")];
+        let out = fit(hits, 5 + 7);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[1].body, "abc\ndef");
+        assert_eq!((out[1].start_line, out[1].end_line), (10, 11));
+    }
+
+    #[test]
+    fn the_best_chunk_keeps_its_first_line_under_any_budget() {
+        let out = fit(vec![hit(3, "a long first line\nsecond")], 4);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].body, "a long first line");
+        assert_eq!(out[0].end_line, 3);
     }
 }

@@ -144,6 +144,8 @@ pub enum Action {
     CancelJob,
     /// Open or close blind A/B judging.
     Judge,
+    /// Blind A/B judging: the next pair of base, base + RAG, LoRA, LoRA + RAG.
+    NextPair,
     /// Write the selected run's `report.md` and `loss.png`.
     WriteReport,
     /// Export the selected run for llama.cpp and Ollama (asks first when it has not graduated).

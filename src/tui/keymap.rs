@@ -179,6 +179,7 @@ pub const BINDINGS: &[Binding] = &[
     b(EVAL, &[ch('s')], Action::StartEval, "run the three-part test", "运行三维盲测", true),
     b(EVAL, &[ch('x'), key(KeyCode::Esc)], Action::CancelJob, "cancel the test", "取消测试", true),
     b(EVAL, &[key(KeyCode::Enter), ch('v')], Action::Judge, "blind A/B judging", "A/B 盲评", true),
+    b(EVAL, &[ch('p')], Action::NextPair, "judge another pair (with RAG)", "换一组盲评（含 RAG）", false),
     b(EVAL, &[ch('w')], Action::WriteReport, "write the run's report", "写出本次实验报告", true),
     b(EVAL, &[ch('e')], Action::Export, "export GGUF", "导出 GGUF", true),
     b(EVAL, &[ch('n')], Action::NextRun, "new run with one change", "改一处再训一次", true),

@@ -147,6 +147,7 @@ pub fn sample_report(run: &str, guard_passes: bool) -> EvalReport {
             tokens_per_second: 21.5,
         },
         blind: None,
+        blind_earlier: Vec::new(),
         rag: None,
     }
 }

@@ -3,6 +3,7 @@
 //! question is judged).
 
 use super::App;
+use crate::eval::blind::Pair;
 use crate::eval::{BlindSession, Choice, Tally};
 use crate::experiment::Language;
 use crate::tui::action::Action;
@@ -30,7 +31,7 @@ impl App {
         };
         let made = report.blind.is_none();
         if made {
-            report.blind = Some(BlindSession::new(report, fresh_seed()));
+            report.blind = Some(BlindSession::new(report, Pair::default(), fresh_seed()));
         }
         let session = report.blind.as_ref().expect("set above");
         if session.is_empty() {
@@ -46,6 +47,49 @@ impl App {
         if made {
             self.save_eval();
         }
+    }
+
+    /// p in the Eval pane: judge the next pair of the four (base, base + RAG, LoRA,
+    /// LoRA + RAG) once `tunedeck eval --rag` has run. The session being left is kept in
+    /// `eval.json` when anything in it was judged, and picked up again when its pair comes
+    /// back round.
+    pub(super) fn next_pair(&mut self) {
+        let lang = self.lang();
+        let Some(report) = self.eval.report.as_mut() else {
+            let msg = lang.pick(
+                "No test results to judge yet: s runs the three-part test.",
+                "还没有可评判的测试结果：按 s 运行三维盲测。",
+            );
+            return self.tell(msg, Mood::Neutral);
+        };
+        let pairs = Pair::available(report);
+        if pairs.len() < 2 {
+            let msg = lang.pick(
+                "Only base against adapter so far: `tunedeck eval --rag` adds the retrieval answers, then p picks any two of the four.",
+                "目前只能比较基础模型与适配器：运行 `tunedeck eval --rag` 加入检索答案后，按 p 可任选四者中的两个比较。",
+            );
+            return self.tell(msg, Mood::Neutral);
+        }
+        let now = report.blind.as_ref().map(|b| b.pair).unwrap_or_default();
+        let at = pairs.iter().position(|&p| p == now).unwrap_or(0);
+        let next = pairs[(at + 1) % pairs.len()];
+        if let Some(left) = report.blind.take() {
+            if left.judged() > 0 {
+                report.blind_earlier.push(left);
+            }
+        }
+        let kept = report.blind_earlier.iter().position(|b| b.pair == next);
+        report.blind = Some(match kept {
+            Some(i) => report.blind_earlier.remove(i),
+            None => BlindSession::new(report, next, fresh_seed()),
+        });
+        let msg = match lang {
+            Language::En => format!("Blind A/B now judges {}. Enter starts.", next.name(lang)),
+            Language::Zh => format!("A/B 盲评改为比较{}。按 Enter 开始。", next.name(lang)),
+        };
+        self.save_eval();
+        self.eval.item = 0;
+        self.tell(&msg, Mood::Neutral);
     }
 
     pub(super) fn judge_action(&mut self, action: Action) {
@@ -114,22 +158,23 @@ impl App {
             );
             return self.tell(msg, Mood::Neutral);
         }
-        let msg = revealed_sentence(&session.reveal().all, lang);
+        let msg = revealed_sentence(&session.reveal().all, session.pair, lang);
         self.save_eval();
         self.tell(&msg, Mood::Good);
     }
 }
 
 /// The revealed win rates in one sentence, as the pane shows them and the reveal says them.
-pub fn revealed_sentence(t: &Tally, lang: Language) -> String {
+pub fn revealed_sentence(t: &Tally, pair: Pair, lang: Language) -> String {
     let n = t.judged;
-    let [adapter, base, tie] = [t.adapter_rate(), t.base_rate(), t.tie_rate()].map(|x| 100.0 * x);
+    let [second, first, tie] = [t.second_rate(), t.first_rate(), t.tie_rate()].map(|x| 100.0 * x);
+    let [a, b] = pair.0.map(|c| c.name(lang));
     match lang {
         Language::En => format!(
-            "Blind A/B (revealed, {n} judged): adapter won {adapter:.0}%, base model {base:.0}%, ties {tie:.0}%."
+            "Blind A/B (revealed, {n} judged): {b} won {second:.0}%, {a} {first:.0}%, ties {tie:.0}%."
         ),
         Language::Zh => format!(
-            "A/B 盲评（已揭晓，共 {n} 题）：适配器胜 {adapter:.0}%，基础模型胜 {base:.0}%，平局 {tie:.0}%。"
+            "A/B 盲评（已揭晓，共 {n} 题）：{b}胜 {second:.0}%，{a}胜 {first:.0}%，平局 {tie:.0}%。"
         ),
     }
 }

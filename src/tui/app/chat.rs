@@ -16,7 +16,7 @@ use crate::experiment::Language;
 use crate::model::chat::Sampling;
 use crate::model::generate::StopReason;
 use crate::preset::Choice as _;
-use crate::rag::{citation, Hit, KnowledgeBase, TOP_K};
+use crate::rag::{Hit, KnowledgeBase};
 use crate::tui::action::Action;
 use crate::tui::loss::Mood;
 use crate::worker::jobs::{Cancel, ChatRequest, ChatTurn, JobCommand, JobEvent, JobId};
@@ -205,27 +205,34 @@ impl App {
                     );
                     return self.tell(msg, Mood::Neutral);
                 }
-                match KnowledgeBase::open(&self.dir) {
-                    Ok(kb) => {
-                        self.chat.rag = true;
-                        // Built outside the cockpit: the plan's optional item ticks now.
-                        self.facts.knowledge_base_built = true;
-                        let msg = match lang {
-                            Language::En => format!(
-                                "Retrieval on: the best {TOP_K} of {} chunks ({} files) go before each message; o opens a source.",
-                                kb.chunks(),
-                                kb.files()
-                            ),
-                            Language::Zh => format!(
-                                "已开启检索：每条消息前放入 {} 个片段（{} 个文件）中最相关的 {TOP_K} 个；按 o 打开出处。",
-                                kb.chunks(),
-                                kb.files()
-                            ),
-                        };
-                        self.tell(&msg, Mood::Neutral);
-                    }
-                    Err(e) => self.tell(&format!("{e:#}"), Mood::Bad),
+                // Only a look for the index here: the knowledge base is opened and searched
+                // on the jobs thread, for each message.
+                if !crate::rag::index::manifest_path(&self.dir).is_file() {
+                    let e = KnowledgeBase::open(&self.dir)
+                        .err()
+                        .map(|e| format!("{e:#}"));
+                    return self.tell(&e.unwrap_or_default(), Mood::Bad);
                 }
+                self.chat.rag = true;
+                // Built outside the cockpit: the plan's optional item ticks now.
+                self.facts.knowledge_base_built = true;
+                let settings = self.exp.rag.describe();
+                let msg = match lang {
+                    Language::En => format!(
+                        "Retrieval on: the knowledge base's {settings} go before each message; o opens a source."
+                    ),
+                    Language::Zh => {
+                        let limit = match self.exp.rag.max_context_chars {
+                            0 => String::new(),
+                            n => format!("（合计不超过 {n} 个字符）"),
+                        };
+                        format!(
+                            "已开启检索：每条消息前放入知识库中最相关的 {} 个片段{limit}；按 o 打开出处。",
+                            self.exp.rag.top_k
+                        )
+                    }
+                };
+                self.tell(&msg, Mood::Neutral);
             }
             Action::OpenSource => {
                 let n = self.chat.exchanges.last().map_or(0, |e| e.sources.len());
@@ -306,13 +313,6 @@ impl App {
                 )
                 .into());
         }
-        let sources = if self.chat.rag {
-            KnowledgeBase::open(&self.dir)
-                .and_then(|kb| kb.search(prompt, TOP_K))
-                .map_err(|e| format!("{e:#}"))?
-        } else {
-            Vec::new()
-        };
         let card_of = |side: Side| match side {
             Side::Base => None,
             Side::Adapter => card.clone(),
@@ -329,7 +329,8 @@ impl App {
             template: preset.template.name().to_string(),
             device: "auto".into(),
             adapter: self.eval.selected_adapter(&self.dir),
-            prompt: citation::prompt(prompt, &sources),
+            prompt: prompt.to_string(),
+            knowledge_base: self.chat.rag.then(|| (self.dir.clone(), self.exp.rag)),
             turns,
             sampling: Sampling::greedy(CHAT_MAX_NEW_TOKENS),
         };
@@ -352,7 +353,7 @@ impl App {
                     tokens: 0,
                 })
                 .collect(),
-            sources,
+            sources: Vec::new(),
         });
         self.chat.source = None;
         self.chat.active = Some(ActiveChat {
@@ -371,6 +372,11 @@ impl App {
             JobEvent::Loading { path, .. } => {
                 if let Some(a) = c.active.as_mut() {
                     a.loading = Some(path);
+                }
+            }
+            JobEvent::Sources { hits, .. } => {
+                if let Some(e) = c.exchanges.last_mut() {
+                    e.sources = hits;
                 }
             }
             JobEvent::Token { side, text, .. } => {

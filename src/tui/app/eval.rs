@@ -174,6 +174,7 @@ impl App {
                 ),
             },
             Action::Judge => self.open_judging(),
+            Action::NextPair => self.next_pair(),
             Action::WriteReport => self.write_report(),
             Action::Export => self.start_export(),
             Action::NextRun => self.open_next_run(),
@@ -368,7 +369,8 @@ impl App {
                 self.eval.error = Some(error);
                 self.quit_if_done();
             }
-            JobEvent::Token { .. }
+            JobEvent::Sources { .. }
+            | JobEvent::Token { .. }
             | JobEvent::Replied { .. }
             | JobEvent::Reported { .. }
             | JobEvent::Exporting { .. }

@@ -7,6 +7,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 use super::{draw_lines, wrapped};
+use crate::eval::blind::Pair;
 use crate::eval::{BlindSession, Choice, EvalReport, Label, Winner};
 use crate::experiment::Language;
 use crate::tui::app::{part_name, revealed_sentence, EvalState};
@@ -25,18 +26,23 @@ pub(super) fn blind_line(session: Option<&BlindSession>, lang: Language) -> Stri
             )
             .to_string();
     };
+    // The default pair goes unnamed, as before retrieval could join it.
+    let pair = match s.pair == Pair::default() {
+        true => String::new(),
+        false => format!(" ({})", s.pair.name(lang)),
+    };
     match (s.win_rates, lang) {
         (None, Language::En) => format!(
-            "Blind A/B: {} of {} judged, labels hidden. Enter goes on judging.",
+            "Blind A/B{pair}: {} of {} judged, labels hidden. Enter goes on judging.",
             s.judged(),
             s.len()
         ),
         (None, Language::Zh) => format!(
-            "A/B 盲评：已评 {}/{} 题，标签未揭晓。按 Enter 继续评判。",
+            "A/B 盲评{pair}：已评 {}/{} 题，标签未揭晓。按 Enter 继续评判。",
             s.judged(),
             s.len()
         ),
-        (Some(rates), lang) => revealed_sentence(&rates.all, lang),
+        (Some(rates), lang) => revealed_sentence(&rates.all, s.pair, lang),
     }
 }
 
@@ -89,7 +95,8 @@ pub(super) fn judging(
     draw_lines(f, head_area, top);
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(answers);
-    let adapter_is = session.items[i].adapter_is;
+    let second_is = session.items[i].second_is;
+    let [first, second] = session.pair.0;
     for (rect, label, text) in [(left, Label::A, view.a), (right, Label::B, view.b)] {
         let chosen = matches!(
             (view.choice, label),
@@ -97,10 +104,10 @@ pub(super) fn judging(
         );
         let mut title = format!(" {label:?} ");
         if session.revealed() {
-            let who = if label == adapter_is {
-                lang.pick("base + adapter", "基础模型+适配器")
+            let who = if label == second_is {
+                second.name(lang)
             } else {
-                lang.pick("base model", "基础模型")
+                first.name(lang)
             };
             title = format!(" {label:?} = {who} ");
         }
@@ -125,21 +132,21 @@ fn reveal_line(session: &BlindSession, i: usize, lang: Language) -> Option<Line<
     if !session.revealed() {
         return None;
     }
-    let (text, mood) = match (session.winner(i), session.items[i].choice, lang) {
-        (_, None, _) => (
-            lang.pick("Revealed · not judged", "已揭晓 · 未评判"),
+    let won = |who: crate::eval::blind::Contender| match lang {
+        Language::En => format!("Revealed · the {} won", who.name(lang)),
+        Language::Zh => format!("已揭晓 · {}胜", who.name(lang)),
+    };
+    let [first, second] = session.pair.0;
+    let (text, mood) = match (session.winner(i), session.items[i].choice) {
+        (_, None) => (
+            lang.pick("Revealed · not judged", "已揭晓 · 未评判")
+                .to_string(),
             Mood::Neutral,
         ),
-        (Some(Winner::Adapter), _, _) => (
-            lang.pick("Revealed · the adapter won", "已揭晓 · 适配器胜"),
-            Mood::Good,
-        ),
-        (Some(Winner::Base), _, _) => (
-            lang.pick("Revealed · the base model won", "已揭晓 · 基础模型胜"),
-            Mood::Warn,
-        ),
-        (None, _, _) => (
-            lang.pick("Revealed · a tie", "已揭晓 · 平局"),
+        (Some(Winner::Second), _) => (won(second), Mood::Good),
+        (Some(Winner::First), _) => (won(first), Mood::Warn),
+        (None, _) => (
+            lang.pick("Revealed · a tie", "已揭晓 · 平局").to_string(),
             Mood::Neutral,
         ),
     };

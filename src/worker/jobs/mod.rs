@@ -59,12 +59,32 @@ pub struct ChatRequest {
     pub device: String,
     /// The run's PEFT adapter, needed when a turn is the adapter's.
     pub adapter: Option<PathBuf>,
-    /// The user's message.
+    /// The user's message, as typed.
     pub prompt: String,
+    /// With retrieval on: the experiment whose knowledge base is searched (on this thread,
+    /// never the UI's) and how much of it goes before the message.
+    pub knowledge_base: Option<(PathBuf, crate::rag::Settings)>,
     /// Who answers, in order (compare mode: the base model, then the adapter).
     pub turns: Vec<ChatTurn>,
     /// Greedy unless asked otherwise.
     pub sampling: Sampling,
+}
+
+impl ChatRequest {
+    /// The chunks the knowledge base gives for the message; none with retrieval off.
+    pub fn sources(&self) -> anyhow::Result<Vec<crate::rag::Hit>> {
+        match &self.knowledge_base {
+            Some((dir, settings)) => {
+                crate::rag::KnowledgeBase::open(dir)?.context(&self.prompt, settings)
+            }
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The turn the model is given: the message after its numbered sources.
+    pub fn turn(&self, sources: &[crate::rag::Hit]) -> String {
+        crate::rag::citation::prompt(&self.prompt, sources)
+    }
 }
 
 /// What the front end asks for.
@@ -217,6 +237,13 @@ pub enum JobEvent {
         /// What was written, or why nothing was.
         result: Result<Box<SplitOutcome>, SplitFailure>,
     },
+    /// The chunks retrieved for a chat message, sent before its first token (retrieval on).
+    Sources {
+        /// The job.
+        job: JobId,
+        /// Numbered from 1 in the prompt, best first.
+        hits: Vec<crate::rag::Hit>,
+    },
     /// A piece of a chat answer.
     Token {
         /// The job.
@@ -276,6 +303,7 @@ impl JobEvent {
             | JobEvent::Inspecting { job, .. }
             | JobEvent::Inspected { job, .. }
             | JobEvent::Split { job, .. }
+            | JobEvent::Sources { job, .. }
             | JobEvent::Token { job, .. }
             | JobEvent::Replied { job, .. }
             | JobEvent::Cancelled { job }

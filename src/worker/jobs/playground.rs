@@ -53,6 +53,12 @@ impl Playground {
         cancel: &AtomicBool,
         sink: &Sink<JobEvent>,
     ) -> Result<bool> {
+        // Retrieval first: a missing or empty knowledge base fails before a model loads.
+        let sources = req.sources()?;
+        let turn_text = req.turn(&sources);
+        if req.knowledge_base.is_some() {
+            sink(JobEvent::Sources { job, hits: sources });
+        }
         let loaded = self.model_for(job, req, sink)?;
         if req.turns.iter().any(|t| t.side == Side::Adapter) {
             let Some(dir) = &req.adapter else {
@@ -72,7 +78,7 @@ impl Playground {
                 &loaded.model,
                 None,
                 &turn.history,
-                &req.prompt,
+                &turn_text,
                 &req.sampling,
                 &mut |piece| {
                     if cancel.load(Ordering::Relaxed) {
