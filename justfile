@@ -77,7 +77,7 @@ bench-ui: (setup "release")
     cargo run --release --quiet --example bench_render
     python3 bench/latency.py
 
-# LLaMA-Factory's reading of tunedeck's LLaMA-Factory export, and a real CPU run of it
+# LLaMA-Factory's reading of tunedeck's LLaMA-Factory export, a real CPU run of it and a real crash
 # (needs about 5 GB for .venv-lf): tests/fixtures/llamafactory/.
 fixtures-llamafactory: setup
     bash scripts/venv_lf.sh

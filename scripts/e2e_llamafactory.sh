@@ -53,17 +53,19 @@ RUN="$EXP/runs/run-1"
 mkdir -p "$RUN"
 tmux new-session -d -s "$SESSION" -x 160 -y 48 \
     "cd '$ROOT' && PATH='$ROOT/.venv-lf/bin':\"\$PATH\" '$BIN' train --engine llamafactory --preset '$EXP/presets/e2e.toml' --data '$EXP/data' --out '$RUN' > '$W/train.out' 2>&1; echo EXIT \$? >> '$W/train.out'; sleep 600"
-tmux new-window -t "$SESSION" "'$BIN' watch '$RUN' --interval 0.5; sleep 600"
+tmux new-window -t "$SESSION" "'$BIN' watch '$RUN'; sleep 600"
 stage "launched llamafactory-cli train (window 0) and tunedeck watch (window 1)"
 
 live=""
 for _ in $(seq 1 1200); do
     pane="$(tmux capture-pane -p -t "$SESSION:1")"
-    if [ -z "$live" ] && grep -q " loss " <<<"$pane" && ! grep -q "^Health:" <<<"$pane"; then
-        live="$(grep -c ' loss ' <<<"$pane")"
-        stage "live: tunedeck watch shows $live loss line(s) while LLaMA-Factory trains"
+    # The watch window is the Loss pane: its figures line reads "step i/n · epoch … · loss …"
+    # while the run goes on, and "finished" once LLaMA-Factory wrote train_results.json.
+    if [ -z "$live" ] && grep -q "step [0-9]*/[0-9]* · .* loss " <<<"$pane" && ! grep -q "finished" <<<"$pane"; then
+        live="$(grep -o "step [0-9]*/[0-9]*" <<<"$pane" | head -1)"
+        stage "live: tunedeck watch's Loss pane shows $live while LLaMA-Factory trains"
     fi
-    if grep -q "^EXIT" "$W/train.out" 2>/dev/null && grep -q "^Health:" <<<"$pane"; then break; fi
+    if grep -q "^EXIT" "$W/train.out" 2>/dev/null && grep -q "finished" <<<"$pane"; then break; fi
     sleep 0.5
 done
 grep -q "^EXIT" "$W/train.out" || { echo "training did not end within 10 minutes" >&2; exit 1; }

@@ -13,9 +13,13 @@ What it does:
      for its file and the field set only, since DeepSpeed's checks need a torchrun launch;
   3. runs `llamafactory-cli train` (launch.sh) on the CPU on the tiny export and keeps its
      trainer_log.jsonl and its PEFT adapter (adapter/);
-  4. scores a few texts with transformers + PEFT with that adapter (logprobs.json).
+  4. scores a few texts with transformers + PEFT with that adapter (logprobs.json);
+  5. makes LLaMA-Factory fail for real — the tiny export with its training data file gone —
+     and keeps what `llamafactory-cli train` printed (crash.log, crash.json), which the crash
+     test replays.
 
-Paths that differ between machines (the tiny model's folder) are written as {MODEL}.
+Paths that differ between machines are written as {MODEL} (the tiny model's folder),
+{EXPORT} (the export folder) and {VENV} (.venv-lf). `--only crash` records step 5 alone.
 """
 
 import argparse
@@ -133,9 +137,37 @@ def logprobs(adapter):
     return out
 
 
+def crash(tiny_out, env, work):
+    """Runs `llamafactory-cli train` as tunedeck does (in the export folder, NO_COLOR) on a copy
+    of the tiny export whose training data file is gone, and keeps its whole output."""
+    d = os.path.join(work, "crash-lf")
+    shutil.copytree(tiny_out, d)
+    os.remove(os.path.join(d, "data", "train.jsonl"))
+    cli = shutil.which("llamafactory-cli", path=env["PATH"])
+    out = subprocess.run([cli, "train", "train.yaml"], cwd=d, env=dict(env, NO_COLOR="1"),
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if out.returncode == 0:
+        sys.exit("llamafactory-cli train succeeded without its training data")
+    text = out.stdout.decode("utf-8", "replace")
+    venv = os.path.dirname(os.path.dirname(cli))
+    for path, name in [(os.path.realpath(d), "{EXPORT}"), (d, "{EXPORT}"), (os.path.realpath(TINY), "{MODEL}"),
+                       (os.path.realpath(venv), "{VENV}"), (venv, "{VENV}")]:
+        text = text.replace(path, name)
+    with open(os.path.join(OUT, "crash.log"), "w") as f:
+        f.write(text)
+    import llamafactory
+    with open(os.path.join(OUT, "crash.json"), "w") as f:
+        json.dump({"exit_code": out.returncode, "llamafactory": llamafactory.__version__,
+                   "how": "the tiny export with data/train.jsonl removed, then `llamafactory-cli train "
+                          "train.yaml` in the export folder (stdout and stderr together in crash.log)"},
+                  f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tunedeck", required=True)
+    ap.add_argument("--only", choices=["crash"], help="record only the crash (step 5)")
     args = ap.parse_args()
     tunedeck = os.path.abspath(args.tunedeck)
     venv_bin = os.path.dirname(os.path.abspath(sys.executable))
@@ -151,6 +183,13 @@ def main():
     tiny_out, starter_out = os.path.join(work, "tiny-lf"), os.path.join(work, "starter-lf")
     sh([tunedeck, "export", "llamafactory", tiny_exp, "--out", tiny_out])
     sh([tunedeck, "export", "llamafactory", starter_exp, "--out", starter_out, "--gpus", "8", "--sharding", "zero3"])
+    env = dict(os.environ, PATH=venv_bin + os.pathsep + os.environ["PATH"], DISABLE_VERSION_CHECK="1",
+               CUDA_VISIBLE_DEVICES="", HF_DATASETS_CACHE=os.path.join(work, "hf-datasets"))
+    crash(tiny_out, env, work)
+    if args.only == "crash":
+        shutil.rmtree(work)
+        print("wrote", OUT, "(crash only)", file=sys.stderr)
+        return
 
     record = {"llamafactory": None, "exports": {}}
     for name, d, full in [("tiny", tiny_out, True), ("starter_8gpu_zero3", starter_out, False)]:
@@ -168,8 +207,6 @@ def main():
         json.dump(record, f, indent=1, ensure_ascii=False, sort_keys=True)
         f.write("\n")
 
-    env = dict(os.environ, PATH=venv_bin + os.pathsep + os.environ["PATH"], DISABLE_VERSION_CHECK="1",
-               CUDA_VISIBLE_DEVICES="", HF_DATASETS_CACHE=os.path.join(work, "hf-datasets"))
     start = time.time()
     sh(["bash", "launch.sh"], cwd=tiny_out, env=env)
     print(f"llamafactory-cli train took {time.time() - start:.1f} s", file=sys.stderr)

@@ -13,13 +13,15 @@
 //!   merge; [`lora::estimate`]: parameter counts, memory and ETA), [`train`] (the trainer: its own types in
 //!   [`train::events`], a run as prepare / step / finish, the log it writes), [`eval`] (the
 //!   three-part blind test and the report), [`export`] (GGUF, llama.cpp LoRA, Ollama),
-//!   [`engine`] (other trainers: LLaMA-Factory export, launch, log following)
+//!   [`engine`] (other trainers: LLaMA-Factory export, launch, log following, a run driven
+//!   through the trainer's hooks)
 //! - worker: [`worker`] (the commands and the background threads, each a
 //!   [`worker::handle::Handle`]: the trainer thread, whose run spec and events are the
 //!   trainer's own, re-exported; the jobs thread for tests, chat, reports and exports, and a
 //!   second one for the dataset's check and split; `train` never imports it)
 //! - front ends: [`tui`] (the cockpit: `app` state, `ui` drawing, one file per pane; blind
-//!   judging in `app/blind.rs` and `ui/blind.rs`), [`cli`] (subcommands)
+//!   judging in `app/blind.rs` and `ui/blind.rs`; `watch.rs`, the Loss pane alone over a run
+//!   folder), [`cli`] (subcommands)
 //!
 //! Shared plumbing: [`atomic`] (unique temp file + rename + folder sync), [`safetensors_out`]
 //! (streaming writer), [`safetensors_in`] (mapped reader), [`paths`] (where bundled assets

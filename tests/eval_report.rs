@@ -202,9 +202,13 @@ fn a_full_fine_tune_gets_the_rag_table_with_the_experiments_retrieval_settings()
     assert!(tunedeck(&["rag", "index", path_str(&exp), path_str(&kb)])
         .status
         .success());
-    // The experiment says one chunk of at most 200 characters.
+    // The demo's experiment says one chunk of at most 600 characters; make it 200.
     let toml = std::fs::read_to_string(exp.join("experiment.toml")).unwrap();
-    let toml = format!("{toml}\n[rag]\ntop_k = 1\nmax_context_chars = 200\n");
+    assert!(
+        toml.contains("[rag]\ntop_k = 1\nmax_context_chars = 600"),
+        "{toml}"
+    );
+    let toml = toml.replace("max_context_chars = 600", "max_context_chars = 200");
     std::fs::write(exp.join("experiment.toml"), toml).unwrap();
     args.push("--rag");
     let run = tunedeck(&args);

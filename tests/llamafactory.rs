@@ -3,7 +3,8 @@
 //! exactly the export tunedeck writes today, the starter's 8-GPU ZeRO-3 YAML uses only its
 //! documented keys, its trainer_log.jsonl becomes the Loss pane's state with the same verdict,
 //! a half-written last line waits, and the adapter it trained scores as in PEFT. Plus the
-//! failures: no `llamafactory-cli` on PATH, and a child that crashes.
+//! failures: no `llamafactory-cli` on PATH, and a child that crashes (LLaMA-Factory's own
+//! recorded output, replayed).
 
 mod common;
 
@@ -280,22 +281,41 @@ fn the_adapter_llamafactory_trained_scores_as_in_peft() {
     );
 }
 
+/// `<dir>/bin/llamafactory-cli`, a shell script standing in for LLaMA-Factory; returns the
+/// `bin` folder to put on PATH.
+fn stand_in(dir: &Path, script: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let cli = bin.join("llamafactory-cli");
+    std::fs::write(&cli, script).unwrap();
+    std::fs::set_permissions(&cli, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
 /// `tunedeck train --engine llamafactory` of the tiny experiment with `path` as PATH.
 fn train_with_path(tmp: &Path, path: &Path) -> (std::process::Output, PathBuf) {
     let exp = tmp.join("exp");
     experiment(&exp, "tiny");
     let run = tmp.join("run");
-    let out = Command::new(env!("CARGO_BIN_EXE_tunedeck"))
-        .args(["train", "--engine", "llamafactory", "--preset"])
+    let out = train_command(&exp, &run, path.as_os_str())
+        .output()
+        .unwrap();
+    (out, run)
+}
+
+/// `tunedeck train --engine llamafactory` of the tiny experiment `exp` into `run`, with
+/// `path` as PATH.
+fn train_command(exp: &Path, run: &Path, path: &std::ffi::OsStr) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tunedeck"));
+    cmd.args(["train", "--engine", "llamafactory", "--preset"])
         .arg(exp.join("presets/tiny.toml"))
         .arg("--data")
         .arg(exp.join("data"))
         .arg("--out")
-        .arg(&run)
-        .env("PATH", path)
-        .output()
-        .unwrap();
-    (out, run)
+        .arg(run)
+        .env("PATH", path);
+    cmd
 }
 
 #[test]
@@ -320,29 +340,238 @@ fn without_llamafactory_on_path_the_error_says_how_to_install_it() {
 #[test]
 fn a_crashing_child_shows_its_last_lines_and_marks_the_run_failed() {
     let tmp = tempfile::tempdir().unwrap();
-    let bin = tmp.path().join("bin");
-    std::fs::create_dir(&bin).unwrap();
-    // A stand-in with LLaMA-Factory's name that dies the way a real run does on a bad node.
-    let cli = bin.join("llamafactory-cli");
-    std::fs::write(
-        &cli,
-        "#!/bin/sh\necho \"[INFO] loading $2\"\necho 'Traceback (most recent call last):' >&2\n\
-         echo 'torch.OutOfMemoryError: CUDA out of memory' >&2\nexit 1\n",
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&cli, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // LLaMA-Factory's own failure, recorded by the generator (its training data file gone):
+    // a stand-in replays what `llamafactory-cli train` printed and exits as it did.
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(lf_fixtures().join("crash.json")).unwrap())
+            .unwrap();
+    let log = lf_fixtures().join("crash.log");
+    let bin = stand_in(
+        tmp.path(),
+        &format!(
+            "#!/bin/sh\n/bin/cat '{}' >&2\nexit {}\n",
+            log.display(),
+            record["exit_code"]
+        ),
+    );
+    let recorded = std::fs::read_to_string(&log).unwrap();
+    let last_line = "ValueError: File data/train.jsonl not found.";
+    assert_eq!(
+        recorded.lines().last(),
+        Some(last_line),
+        "what the generator recorded"
+    );
     let (out, run) = train_with_path(tmp.path(), &bin);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("llamafactory-cli train failed"), "{stderr}");
-    assert!(stderr.contains("CUDA out of memory"), "{stderr}");
-    assert!(stderr.contains("[INFO] loading train.yaml"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+    // The last lines the child printed, as they were, in the error and in FAILED.
     let failed = std::fs::read_to_string(run.join("FAILED")).unwrap();
-    assert!(failed.contains("CUDA out of memory"));
+    let tail: Vec<&str> = recorded.lines().filter(|l| !l.trim().is_empty()).collect();
+    for line in &tail[tail.len() - 12..] {
+        assert!(
+            stderr.contains(line.trim_end()),
+            "{line} missing:\n{stderr}"
+        );
+        assert!(
+            failed.contains(line.trim_end()),
+            "{line} missing from FAILED"
+        );
+    }
     // Nothing else lost: the exported config, the preset and the child's whole output stay.
     for kept in ["llamafactory/train.yaml", "preset.toml", "llamafactory.log"] {
         assert!(run.join(kept).is_file(), "{kept} missing");
     }
+    let whole = std::fs::read_to_string(run.join("llamafactory.log")).unwrap();
+    assert_eq!(whole, recorded);
+}
+
+/// The state letter of process `pid` (`T` when stopped), from /proc.
+fn proc_state(pid: i32) -> char {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // "pid (comm) S ...": the state follows the command's closing parenthesis.
+    stat.rsplit_once(") ")
+        .and_then(|(_, rest)| rest.chars().next())
+        .unwrap_or('?')
+}
+
+/// Waits up to 20 s for `ok`.
+fn wait_for(what: &str, ok: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn ctrl_z_pauses_the_child_s_group_with_tunedeck_and_fg_resumes_both() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A stand-in that logs a step every 50 ms into the output_dir of the exported train.yaml
+    // (its `sleep`s are children in its process group, as torchrun's workers are), then
+    // leaves an adapter. Only the signals are under test here; the real engine's log and
+    // adapter are the fixtures above.
+    let bin = stand_in(
+        tmp.path(),
+        "#!/bin/sh\nout=$(sed -n 's/^output_dir: \"\\(.*\\)\"$/\\1/p' \"$2\")\necho $$ > \"$out/child.pid\"\n\
+         i=1\nwhile [ $i -le 40 ]; do\n  echo \"{\\\"current_steps\\\": $i, \\\"total_steps\\\": 40, \\\"loss\\\": 2.0}\" >> \"$out/trainer_log.jsonl\"\n\
+         sleep 0.05\n  i=$((i+1))\ndone\necho '{}' > \"$out/adapter_config.json\"\necho x > \"$out/adapter_model.safetensors\"\n",
+    );
+    let exp = tmp.path().join("exp");
+    experiment(&exp, "tiny");
+    let run = tmp.path().join("run");
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let child = train_command(&exp, &run, path.as_ref())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let tunedeck = child.id() as i32;
+    let log = run.join(TRAINER_LOG);
+    let lines = || {
+        std::fs::read_to_string(&log)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    wait_for("the first steps", || lines() >= 3);
+    let engine: i32 = std::fs::read_to_string(run.join("child.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // SAFETY: kill only sends a signal to the process this test started.
+    unsafe { libc::kill(tunedeck, libc::SIGTSTP) };
+    wait_for("tunedeck to stop itself", || proc_state(tunedeck) == 'T');
+    assert_eq!(proc_state(engine), 'T', "the engine is paused too");
+    let paused_at = lines();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    assert_eq!(lines(), paused_at, "no step while paused");
+    assert!(paused_at < 40, "paused before the end");
+    // What the shell's `fg` sends.
+    // SAFETY: as above.
+    unsafe { libc::kill(tunedeck, libc::SIGCONT) };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("paused LLaMA-Factory"), "{stderr}");
+    assert!(stderr.contains("`fg` resumes"), "{stderr}");
+    assert!(stderr.contains("resumed LLaMA-Factory"), "{stderr}");
+    assert_eq!(lines(), 40);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("finished after 40 steps"), "{stdout}");
+    assert!(run.join("adapter/adapter_model.safetensors").is_file());
+}
+
+/// The whole screen at 160×48 as text.
+fn screen(app: &tunedeck::tui::App) -> String {
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 48)).unwrap();
+    terminal
+        .draw(|f| tunedeck::tui::ui::render(f, app))
+        .unwrap();
+    let buffer = terminal.backend().buffer();
+    buffer
+        .content
+        .chunks(buffer.area.width as usize)
+        .map(|row| row.iter().map(|c| c.symbol()).collect::<String>() + "\n")
+        .collect()
+}
+
+/// Feeds the worker's events into the cockpit until the run ends; returns the last event.
+fn until_ended(
+    app: &mut tunedeck::tui::App,
+    rx: &std::sync::mpsc::Receiver<tunedeck::worker::WorkerEvent>,
+) -> tunedeck::worker::WorkerEvent {
+    use tunedeck::worker::WorkerEvent;
+    loop {
+        let e = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the worker reports the run");
+        app.on_worker(e.clone());
+        if matches!(e, WorkerEvent::Finished { .. } | WorkerEvent::Failed { .. }) {
+            return e;
+        }
+    }
+}
+
+#[test]
+fn the_cockpit_s_engine_row_runs_llamafactory_on_the_worker_and_its_log_fills_the_loss_pane() {
+    use tunedeck::preset::Engine;
+    use tunedeck::tui::app::Phase;
+    use tunedeck::tui::{Action, App, Pane};
+    use tunedeck::worker::{WorkerCommand, WorkerEvent};
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = tmp.path().join("exp");
+    experiment(&exp, "tiny");
+    let today = tunedeck::experiment::Date::parse("2025-03-26").unwrap();
+    let mut app = App::open(&exp, today).unwrap();
+    app.update(Action::Focus(Pane::Preset));
+    app.update(Action::Top);
+    app.update(Action::Increase);
+    assert_eq!(app.preset.key(), "engine");
+    assert_eq!(app.preset.current.engine, Engine::Llamafactory);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let worker = tunedeck::worker::spawn(Box::new(move |e| tx.send(e).is_ok()));
+    let start = |app: &mut App| {
+        app.update(Action::Focus(Pane::Loss));
+        app.update(Action::StartRun);
+        for cmd in app.take_commands() {
+            if let WorkerCommand::Start { spec, .. } = &cmd {
+                assert_eq!(spec.preset.engine, Engine::Llamafactory);
+            }
+            worker.send(cmd);
+        }
+    };
+    // The process's PATH is what the worker's child gets; the other tests here give their
+    // children a PATH of their own.
+    let system = "/usr/bin:/bin";
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    std::env::set_var("PATH", format!("{}:{system}", empty.display()));
+    start(&mut app);
+    let WorkerEvent::Failed { error, .. } = until_ended(&mut app, &rx) else {
+        panic!("a run without llamafactory-cli fails")
+    };
+    assert!(error.contains("pip install llamafactory==0.9.5"), "{error}");
+    assert_eq!(app.run.phase, Phase::Failed);
+    assert!(screen(&app).contains("llamafactory-cli is not on PATH"));
+    // A stand-in that writes LLaMA-Factory's own log, line by line, into the output_dir of the
+    // train.yaml tunedeck exported, then leaves the adapter LLaMA-Factory trained.
+    let f = lf_fixtures();
+    let bin = stand_in(
+        tmp.path(),
+        &format!(
+            "#!/bin/sh\nout=$(sed -n 's/^output_dir: \"\\(.*\\)\"$/\\1/p' \"$2\")\n\
+             while IFS= read -r line; do echo \"$line\" >> \"$out/trainer_log.jsonl\"; sleep 0.05; done < '{log}'\n\
+             cp '{a}/adapter_config.json' '{a}/adapter_model.safetensors' \"$out/\"\n",
+            log = f.join(TRAINER_LOG).display(),
+            a = f.join("adapter").display()
+        ),
+    );
+    std::env::set_var("PATH", format!("{}:{system}", bin.display()));
+    start(&mut app);
+    let ended = until_ended(&mut app, &rx);
+    worker.shutdown();
+    let WorkerEvent::Finished { summary, .. } = ended else {
+        panic!("the run finishes: {ended:?}")
+    };
+    assert!(!summary.stopped);
+    let log = fixture_log();
+    assert_eq!(app.run.phase, Phase::Finished);
+    assert_eq!(app.run.history.train().len(), log.train.len());
+    assert_eq!(app.run.history.val().len(), log.val.len());
+    assert_eq!(app.run.history.health(), log.health());
+    let run = exp.join("runs").join(&app.run.name);
+    assert_eq!(
+        std::fs::read(run.join("adapter/adapter_model.safetensors")).unwrap(),
+        std::fs::read(f.join("adapter/adapter_model.safetensors")).unwrap()
+    );
+    assert!(run.join("llamafactory/train.yaml").is_file());
+    let text = screen(&app);
+    assert!(text.contains("step 12/12"), "{text}");
+    let verdict = log.health().title(tunedeck::experiment::Language::En);
+    assert!(text.contains(verdict), "{verdict}:\n{text}");
 }

@@ -73,7 +73,7 @@ fn unknown_key_names_the_file_and_the_fix() {
         )),
         "{e}"
     );
-    assert!(e.contains("expected one of `model`"), "{e}");
+    assert!(e.contains("expected one of `engine`, `model`"), "{e}");
     assert!(
         e.contains("fix the key (did you mean `learning_rate`?)"),
         "{e}"

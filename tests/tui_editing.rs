@@ -511,6 +511,7 @@ fn the_readme_names_every_key_in_the_row_of_its_scope() {
             Scope::QuitDialog => "quit dialog".to_string(),
             Scope::Judge => "blind judging".to_string(),
             Scope::NextRun => "next run menu".to_string(),
+            Scope::Watch => "watch".to_string(),
         };
         let (_, keys) = rows
             .iter()

@@ -614,3 +614,96 @@ fn a_run_cut_short_on_disk_is_offered_for_resume_on_reopening() {
     assert!(!app.on_worker(step(3, 13, 1.0)), "not this run's events");
     assert!(app.on_worker(step(2, 13, 1.0)));
 }
+
+/// The committed LLaMA-Factory run folder, as a user would type it from the repository.
+const LF_FOLDER: &str = "tests/fixtures/llamafactory";
+
+#[test]
+fn a_followed_run_folder_streams_its_loss_into_the_loss_pane_through_the_worker() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = open(&demo_experiment(tmp.path()));
+    app.update(Action::Focus(Pane::Loss));
+    app.on_key(key('o'));
+    type_text(&mut app, "no/such/folder");
+    app.update(Action::Submit);
+    assert!(
+        app.take_commands().is_empty(),
+        "a missing folder is refused"
+    );
+    assert!(dialog_free_status(&app).contains("no such folder"));
+    app.update(Action::Cancel);
+    app.on_key(key('o'));
+    type_text(&mut app, LF_FOLDER);
+    app.update(Action::Submit);
+    let commands = app.take_commands();
+    let [WorkerCommand::Follow { run_id, dir }] = commands.as_slice() else {
+        panic!("expected one Follow, got {commands:?}")
+    };
+    assert_eq!(dir, std::path::Path::new(LF_FOLDER));
+    assert_eq!(app.run.phase, Phase::Following);
+    // The real worker follows the folder, as the cockpit's event loop would drive it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let worker = tunedeck::worker::spawn(Box::new(move |e| tx.send(e).is_ok()));
+    worker.send(WorkerCommand::Follow {
+        run_id: *run_id,
+        dir: dir.clone(),
+    });
+    let log =
+        tunedeck::eval::loss_log::LossLog::read(&root().join(LF_FOLDER).join("trainer_log.jsonl"))
+            .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while app.run.history.val().len() < log.val.len() {
+        let e = rx
+            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+            .expect("the worker reports the folder's log");
+        assert!(app.on_worker(e));
+    }
+    // Pause is not tunedeck's to give; x stops following (the worker says so with Finished).
+    app.on_key(key('p'));
+    assert!(app.take_commands().is_empty());
+    app.on_key(key('x'));
+    for cmd in app.take_commands() {
+        worker.send(cmd);
+    }
+    loop {
+        let e = rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
+        let done = matches!(e, WorkerEvent::Finished { .. });
+        app.on_worker(e);
+        if done {
+            break;
+        }
+    }
+    worker.shutdown();
+    assert_eq!(app.run.history.train().len(), log.train.len());
+    assert_eq!(app.run.history.health(), log.health());
+    let screen = text(&render(&app, 160, 48));
+    assert!(screen.contains("step 12/12"), "{screen}");
+    assert!(screen.contains(LF_FOLDER), "{screen}");
+    let verdict = format!("Health: {}", log.health().title(Language::En));
+    assert!(screen.contains(&verdict), "{verdict} missing:\n{screen}");
+    assert!(screen.contains("no longer followed"), "{screen}");
+    // A new run after following numbers from the experiment's runs, not the follow id.
+    press(
+        &mut app,
+        &[
+            Action::Focus(Pane::Dataset),
+            Action::Split,
+            Action::Focus(Pane::Loss),
+        ],
+    );
+    app.on_key(key('s'));
+    let (id, _) = sent_start(&mut app);
+    assert_eq!(id, 1);
+}
+
+/// The status line's message.
+fn dialog_free_status(app: &tunedeck::tui::App) -> String {
+    match &app.input {
+        tunedeck::tui::app::Input::Prompt { error, .. } => error.clone().unwrap_or_default(),
+        _ => app
+            .notice
+            .as_ref()
+            .map(|n| n.text.clone())
+            .unwrap_or_default(),
+    }
+}

@@ -220,8 +220,8 @@ fn styles_mark_what_matters() {
     let (_, row) = find(&buf, "finetuning_type")[0];
     let (x, y) = *find(&buf, "lora").iter().find(|p| p.1 == row).unwrap();
     assert_ne!(buf[(x, y)].style().fg, theme::DIFFERS.fg);
-    // The selected field is reversed while the pane has the focus.
-    let (x, y) = find(&buf, "model")[0];
+    // The selected field (the first, engine) is reversed while the pane has the focus.
+    let (x, y) = find(&buf, "engine")[0];
     assert!(buf[(x, y)]
         .modifier
         .contains(ratatui::style::Modifier::REVERSED));
@@ -577,4 +577,75 @@ fn the_plan_offers_the_knowledge_base_when_the_card_has_retrieval() {
     tunedeck::rag::index(&dir, &[root().join("datasets/demo-kb/xss.md")]).unwrap();
     let screen = plan(&dir);
     assert!(screen.contains(&format!("✓ {item}")), "{screen}");
+}
+
+/// The committed LLaMA-Factory run folder, as a user would type it from the repository.
+const LF_FOLDER: &str = "tests/fixtures/llamafactory";
+
+/// The events the worker sends while following [`LF_FOLDER`] (its whole log read at once).
+fn lf_events(run_id: u64) -> Vec<tunedeck::worker::WorkerEvent> {
+    let text = std::fs::read_to_string(root().join(LF_FOLDER).join("trainer_log.jsonl")).unwrap();
+    let (lines, _) = tunedeck::data::LogLine::parse_all(&text);
+    tunedeck::engine::llamafactory::run::LogEvents::new(run_id, LF_FOLDER).of(&lines)
+}
+
+#[test]
+fn the_engine_row_set_to_llamafactory_at_both_sizes() {
+    use tunedeck::preset::Engine;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = populated(tmp.path());
+    focus(&mut app, Pane::Preset);
+    press(&mut app, &[Action::Top, Action::Increase]);
+    assert_eq!(app.preset.current.engine, Engine::Llamafactory);
+    // Kept where `tunedeck train` reads the preset: the experiment's overrides.
+    let exp = tunedeck::experiment::Experiment::load(&app.dir).unwrap();
+    let (preset, _) = exp.resolve_preset(&app.dir).unwrap();
+    assert_eq!(preset.engine, Engine::Llamafactory);
+    // What the pane says where LLaMA-Factory is not installed, whatever this machine has.
+    let missing = tunedeck::engine::llamafactory::child::find_cli(Some(tmp.path().as_os_str()));
+    app.preset.engine_problem = missing.err().map(|e| format!("{e:#}"));
+    app.notice = None;
+    for (w, h) in [(80, 24), (160, 48)] {
+        let screen = text(&render(&app, w, h));
+        assert_snapshot(&format!("preset_llamafactory_{w}x{h}"), &screen);
+    }
+    let screen = text(&render(&app, 160, 48));
+    assert!(screen.contains("pip install"), "{screen}");
+}
+
+#[test]
+fn the_loss_pane_following_a_llamafactory_folder_at_both_sizes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = open(&demo_experiment(tmp.path()));
+    focus(&mut app, Pane::Loss);
+    app.update(Action::OpenRunFolder);
+    type_text(&mut app, LF_FOLDER);
+    app.update(Action::Submit);
+    let id = match app.take_commands().as_slice() {
+        [tunedeck::worker::WorkerCommand::Follow { run_id, .. }] => *run_id,
+        other => panic!("expected one Follow, got {other:?}"),
+    };
+    for e in lf_events(id) {
+        assert!(app.on_worker(e));
+    }
+    app.notice = None;
+    for (w, h) in [(80, 24), (160, 48)] {
+        let screen = text(&render(&app, w, h));
+        assert_snapshot(&format!("loss_following_{w}x{h}"), &screen);
+    }
+}
+
+#[test]
+fn watch_shows_the_loss_pane_alone() {
+    let mut app = App::watching(std::path::Path::new(LF_FOLDER), date(TODAY));
+    for e in lf_events(app.run.id.unwrap()) {
+        assert!(app.on_worker(e));
+    }
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 24)).unwrap();
+    terminal
+        .draw(|f| tunedeck::tui::ui::render_watch(f, &app))
+        .unwrap();
+    let screen = text(terminal.backend().buffer());
+    assert_snapshot("watch_80x24", &screen);
+    assert!(screen.contains("q quit"), "{screen}");
 }

@@ -226,12 +226,12 @@ fn navigate_edit_a_preset_and_quit_with_the_terminal_restored() {
     t.keys(&["Escape"]);
     t.wait_for("help to close", |s| !s.contains("Keys · Preset pane"));
 
-    // learning_rate is the ninth field; → doubles it.
+    // learning_rate is the tenth field (after engine); → doubles it.
     let exp = Experiment::load(&dir).unwrap();
     let (mut doubled, _) = exp.resolve_preset(&dir).unwrap();
     doubled.learning_rate *= 2.0;
     let shown = doubled.get("learning_rate").unwrap();
-    t.keys(&["j", "j", "j", "j", "j", "j", "j", "j", "l"]);
+    t.keys(&["j", "j", "j", "j", "j", "j", "j", "j", "j", "l"]);
     t.wait_for("the new learning rate", |s| s.contains(&shown));
     let exp = Experiment::load(&dir).unwrap();
     let lr = exp
@@ -329,10 +329,10 @@ fn a_short_real_run_updates_the_loss_pane_ticks_the_plan_and_continues_after_a_s
 
     t.keys(&["2", "s"]);
     t.wait_for("the split", |s| s.contains("sealed, sha256"));
-    // max_steps is the fourteenth preset field: type 40 so the run is short but cannot
-    // finish before it is stopped.
+    // max_steps is the fifteenth preset field (after engine): type 40 so the run is short
+    // but cannot finish before it is stopped.
     t.keys(&["3"]);
-    t.keys(&["j"; 13]);
+    t.keys(&["j"; 14]);
     t.keys(&["Enter", "BSpace"]);
     t.type_text("40");
     t.keys(&["Enter"]);
@@ -388,5 +388,41 @@ fn a_short_real_run_updates_the_loss_pane_ticks_the_plan_and_continues_after_a_s
     assert!(steps.last().is_some_and(|s| *s > stopped_at), "{steps:?}");
     t.keys(&["q"]);
     t.wait_for("the shell", |s| s.trim_end().ends_with("READY$"));
+    t.assert_shell_usable();
+}
+
+#[test]
+fn watch_follows_a_growing_run_folder_in_the_loss_pane_and_q_restores_the_terminal() {
+    let Some(t) = Tmux::start("watch") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("output");
+    std::fs::create_dir(&out).unwrap();
+    let lines: Vec<String> = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/llamafactory/trainer_log.jsonl"),
+    )
+    .unwrap()
+    .lines()
+    .map(|l| format!("{l}\n"))
+    .collect();
+    let log = out.join("trainer_log.jsonl");
+    t.run(&format!("{} watch {}", bin(), out.display()));
+    t.wait_for("the Loss pane, waiting", |s| {
+        s.contains("4 Loss") && s.contains("waiting for lines")
+    });
+    // LLaMA-Factory's own lines arrive while tunedeck watches, the last one half-written.
+    std::fs::write(&log, lines[..4].concat()).unwrap();
+    t.wait_for("step 4", |s| step_shown(s) == Some(4));
+    let half = &lines[4][..lines[4].len() / 2];
+    std::fs::write(&log, lines[..4].concat() + half).unwrap();
+    std::fs::write(&log, lines.concat()).unwrap();
+    std::fs::write(out.join("train_results.json"), "{}").unwrap();
+    let screen = t.wait_for("the end", |s| {
+        step_shown(s) == Some(12) && s.contains("finished")
+    });
+    assert!(screen.contains("Health: smooth descent"), "{screen}");
+    t.keys(&["q"]);
+    t.wait_for("the shell", |s| s.lines().any(|l| l.starts_with("READY$")));
     t.assert_shell_usable();
 }

@@ -2,18 +2,17 @@
 //! `tunedeck train --engine llamafactory`. The engine pieces live in
 //! [`crate::engine::llamafactory`]; this file only wires them to the command line.
 
-use crate::engine::llamafactory::child::{self, Running};
 use crate::engine::llamafactory::follow::LogFollower;
 use crate::engine::llamafactory::{self as lf, Job, Sharding, Topology, Unmapped};
 use crate::eval::curve::Health;
 use crate::eval::loss_log::LossLog;
 use crate::experiment::{data_dir, Experiment, Language};
-use crate::worker::RunSpec;
-use anyhow::{bail, Context, Result};
+use crate::train::{Hooks, Signal};
+use crate::worker::{RunSpec, WorkerEvent};
+use anyhow::{bail, Result};
 use clap::Args;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
 #[derive(Args)]
 pub struct ExportArgs {
@@ -91,18 +90,13 @@ pub struct WatchArgs {
     /// A LLaMA-Factory output_dir (or any folder with a trainer_log.jsonl), local or on a
     /// shared filesystem.
     dir: PathBuf,
-    /// Print the curve so far and its verdict once, then exit.
+    /// Print the curve so far and its verdict as plain text once, then exit (for scripts).
     #[arg(long)]
     once: bool,
-    /// Seconds between looks at the log.
-    #[arg(long, default_value_t = 1.0)]
-    interval: f64,
 }
 
-/// The files LLaMA-Factory writes when a training run has ended.
-const END_MARKERS: [&str; 2] = ["train_results.json", "all_results.json"];
-
-/// `tunedeck watch DIR`: the loss as it arrives, with the health verdict, until the run ends.
+/// `tunedeck watch DIR`: the cockpit's Loss pane, full-screen, following the folder until
+/// q; with `--once`, the curve so far and its verdict as plain text.
 pub fn watch(args: WatchArgs) -> Result<()> {
     if !args.dir.is_dir() {
         bail!(
@@ -111,18 +105,14 @@ pub fn watch(args: WatchArgs) -> Result<()> {
             args.dir.display()
         );
     }
-    let mut f = LogFollower::in_dir(&args.dir);
-    let mut shown = Shown::default();
-    loop {
-        let ended = END_MARKERS.iter().any(|m| args.dir.join(m).is_file());
-        f.poll()?;
-        print_new(f.log(), &mut shown);
-        if args.once || ended {
-            println!("{}", verdict_line(f.log()));
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_secs_f64(args.interval.max(0.05)));
+    if !args.once {
+        return crate::tui::watch::run(&args.dir);
     }
+    let mut f = LogFollower::in_dir(&args.dir);
+    f.poll()?;
+    print_new(f.log(), &mut Shown::default());
+    println!("{}", verdict_line(f.log()));
+    Ok(())
 }
 
 /// What has been printed of a log: points and the last verdict.
@@ -159,88 +149,100 @@ fn verdict_line(log: &LossLog) -> String {
 /// Set by SIGINT/SIGTERM/SIGHUP while a child runs: the child is in its own process group, so the
 /// terminal's Ctrl-C reaches only tunedeck, which passes it on as a stop.
 static STOP: AtomicBool = AtomicBool::new(false);
+/// Set by SIGTSTP (Ctrl-Z): the child's group is paused, then tunedeck stops itself.
+static SUSPEND: AtomicBool = AtomicBool::new(false);
 
-extern "C" fn on_signal(_: libc::c_int) {
+extern "C" fn on_stop(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
 }
 
-/// `tunedeck train --engine llamafactory`: the spec's preset and split exported into
-/// `<run>/llamafactory/`, `llamafactory-cli train` run as a child writing into the run folder,
-/// its log followed, and its adapter copied into `<run>/adapter/`.
+extern "C" fn on_suspend(_: libc::c_int) {
+    SUSPEND.store(true, Ordering::SeqCst);
+}
+
+/// `tunedeck train --engine llamafactory`: the run the cockpit's worker drives
+/// ([`lf::run::train`]), with its events printed; Ctrl-C stops the child (checkpoints kept),
+/// Ctrl-Z pauses it with tunedeck and `fg` resumes both.
 pub fn train(spec: RunSpec) -> Result<()> {
-    let cli = child::find_cli(std::env::var_os("PATH").as_deref())?;
-    let run = &spec.out_dir;
-    std::fs::create_dir_all(run).with_context(|| format!("{}: cannot create", run.display()))?;
-    let run = run
-        .canonicalize()
-        .with_context(|| format!("{}: cannot resolve", run.display()))?;
-    let export_dir = run.join("llamafactory");
-    let output_dir = run.display().to_string();
-    let job = Job {
-        preset: &spec.preset,
-        base_dir: &spec.base_dir,
-        split: &spec.data_dir,
-        output_dir: &output_dir,
-        topology: Topology::default(),
-    };
-    let export = lf::export(&job)?;
-    report_unmapped(&export.unmapped);
-    lf::write(&export_dir, &export)?;
-    spec.preset.save(&crate::data::RunDir::new(&run).preset())?;
-    println!(
-        "run: {} (LLaMA-Factory, config in {})",
-        run.display(),
-        export_dir.display()
-    );
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    // SAFETY: the handlers only store to atomics, which is async-signal-safe.
     unsafe {
-        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+        let stop = on_stop as *const () as libc::sighandler_t;
+        libc::signal(libc::SIGINT, stop);
+        libc::signal(libc::SIGTERM, stop);
         // A closed terminal (or tmux session) must not leave the child training on.
-        libc::signal(libc::SIGHUP, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGHUP, stop);
+        libc::signal(libc::SIGTSTP, on_suspend as *const () as libc::sighandler_t);
     }
-    let mut child = child::spawn(&cli, &export_dir, &run)?;
-    let status = follow_child(&mut child)?;
-    let log = child.follower.log().clone();
-    let stopped = STOP.load(Ordering::SeqCst);
-    if !status.success() && !stopped {
-        let lines = child.last_lines();
-        child::mark_failed(&run, &status.to_string(), &lines)?;
-        bail!(
-            "llamafactory-cli train failed ({status}); its last lines:\n  {}\nthe whole output is in {}; the run is marked failed ({})",
-            lines.join("\n  "),
-            run.join(child::CHILD_LOG).display(),
-            run.join(child::FAILED).display()
-        );
-    }
-    let home = child::bring_home(&run, &run)?;
+    let mut hooks = Printing::default();
+    let summary = lf::run::train(1, &spec, &mut hooks)?;
     println!(
-        "{} after {} steps: adapter {} (from {})",
-        if stopped { "stopped" } else { "finished" },
-        log.steps.map_or(0, |s| s.0),
-        home.adapter_dir.display(),
-        home.from.display()
+        "{} after {} steps: adapter {}",
+        if summary.stopped {
+            "stopped"
+        } else {
+            "finished"
+        },
+        summary.steps,
+        summary.adapter_dir.display(),
     );
-    println!("{}", verdict_line(&log));
+    println!("{}", verdict_line(&hooks.log));
     Ok(())
 }
 
-/// Prints the log as it grows until the child ends; a stop request becomes SIGTERM.
-fn follow_child(child: &mut Running) -> Result<std::process::ExitStatus> {
-    let mut shown = Shown::default();
-    let mut asked = None::<Instant>;
-    loop {
-        if STOP.load(Ordering::SeqCst) && asked.is_none() {
-            eprintln!("stopping LLaMA-Factory (saved checkpoints are kept)...");
-            child.stop();
-            asked = Some(Instant::now());
+/// The CLI's side of a LLaMA-Factory run: events printed as `watch` prints a log, signals
+/// turned into stop and pause.
+#[derive(Default)]
+struct Printing {
+    log: LossLog,
+    shown: Shown,
+    stopping: bool,
+}
+
+impl Hooks for Printing {
+    fn event(&mut self, e: WorkerEvent) -> bool {
+        match e {
+            WorkerEvent::Status { message, .. } if message.starts_with("warning:") => {
+                eprintln!("{message}")
+            }
+            WorkerEvent::Status { message, .. } => println!("{message}"),
+            WorkerEvent::Loaded { info, .. } => self.log.steps = Some((0, info.total_steps)),
+            WorkerEvent::Step { stats, .. } => {
+                self.log.steps = Some((stats.step, stats.total_steps));
+                self.log.train.push((stats.step as f64, stats.loss));
+            }
+            WorkerEvent::Eval {
+                step, eval_loss, ..
+            } => self.log.val.push((step as f64, eval_loss)),
+            WorkerEvent::Checkpoint { path, .. } => println!("  saved {}", path.display()),
+            _ => {}
         }
-        let done = child.try_wait()?.is_some();
-        child.follower.poll()?;
-        print_new(child.follower.log(), &mut shown);
-        if done {
-            return child.wait();
+        print_new(&self.log, &mut self.shown);
+        true
+    }
+
+    fn poll_pausing(&mut self, pause: &mut dyn FnMut(bool)) -> Signal {
+        if STOP.load(Ordering::SeqCst) {
+            if !self.stopping {
+                self.stopping = true;
+                eprintln!("stopping LLaMA-Factory (saved checkpoints are kept)...");
+            }
+            return Signal::Stop;
         }
-        std::thread::sleep(Duration::from_millis(300));
+        if SUSPEND.swap(false, Ordering::SeqCst) {
+            pause(true);
+            eprintln!(
+                "paused LLaMA-Factory (SIGSTOP to its process group) and tunedeck: `fg` resumes both"
+            );
+            // SIGSTOP, not SIGTSTP: it cannot be caught or ignored, and stops tunedeck even
+            // in a process group without a controlling shell. The shell's `fg` (SIGCONT)
+            // returns from it.
+            // SAFETY: raise has no memory effects.
+            unsafe {
+                libc::raise(libc::SIGSTOP);
+            }
+            pause(false);
+            eprintln!("resumed LLaMA-Factory (SIGCONT to its process group)");
+        }
+        Signal::Continue
     }
 }

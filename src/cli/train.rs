@@ -6,7 +6,7 @@ use crate::data::RunDir;
 use crate::data::SplitDir;
 use crate::eval::next_run::{apply, assignment, describe, Origin};
 use crate::experiment::data_dir;
-use crate::preset::Preset;
+use crate::preset::{Engine, Preset};
 use crate::worker::{self, RunSpec, WorkerCommand, WorkerEvent};
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -45,14 +45,15 @@ pub struct TrainArgs {
     #[arg(long, value_name = "TEXT", requires = "from")]
     pub why: Option<String>,
     /// Which trainer runs it: tunedeck's own, or `llamafactory-cli train` as a child process
-    /// (its adapter lands in the run's adapter/ all the same).
-    #[arg(long, value_enum, default_value = "tunedeck")]
-    pub engine: Engine,
+    /// (its adapter lands in the run's adapter/ all the same). Without it, the preset's
+    /// `engine` key decides (the cockpit's preset pane sets it).
+    #[arg(long, value_enum)]
+    pub engine: Option<EngineArg>,
 }
 
 /// The `--engine` choice.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Engine {
+pub enum EngineArg {
     /// tunedeck's trainer (one CPU or GPU).
     Tunedeck,
     /// LLaMA-Factory (needs `llamafactory-cli` on PATH).
@@ -61,11 +62,16 @@ pub enum Engine {
 
 pub fn run(args: TrainArgs) -> Result<()> {
     let engine = args.engine;
-    let spec = match &args.from {
+    let mut spec = match &args.from {
         Some(from) => next_run(from, &args)?,
         None => plain_run(args)?,
     };
-    if engine == Engine::Llamafactory {
+    spec.preset.engine = match engine {
+        Some(EngineArg::Tunedeck) => Engine::Tunedeck,
+        Some(EngineArg::Llamafactory) => Engine::Llamafactory,
+        None => spec.preset.engine,
+    };
+    if spec.preset.engine == Engine::Llamafactory {
         return super::llamafactory::train(spec);
     }
     let (tx, rx) = channel();

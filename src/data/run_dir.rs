@@ -190,10 +190,11 @@ pub struct LogLine {
         skip_serializing_if = "Option::is_none"
     )]
     pub early_stopped: Option<bool>,
-    /// Seconds of training so far.
+    /// Seconds of training so far (LLaMA-Factory writes Python's timedelta text instead,
+    /// `"0:01:05"` or `"1 day, 2:03:04"`; both read as seconds).
     #[serde(
         default,
-        deserialize_with = "lenient",
+        deserialize_with = "seconds",
         skip_serializing_if = "Option::is_none"
     )]
     pub elapsed_time: Option<f64>,
@@ -266,6 +267,38 @@ pub struct LogLine {
 fn lenient<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Option<T>, D::Error> {
     let value = serde_json::Value::deserialize(d)?;
     Ok(serde_json::from_value(value).ok())
+}
+
+/// Seconds as a number, or as Python's `str(timedelta)`: `"H:MM:SS[.ffffff]"` with an
+/// optional `"D day(s), "` in front; anything else reads as absent.
+fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) => timedelta_seconds(&s),
+        _ => None,
+    })
+}
+
+/// `"2 days, 3:04:05.5"` → 183845.5 seconds.
+fn timedelta_seconds(text: &str) -> Option<f64> {
+    let (days, clock) = match text.split_once(',') {
+        Some((days, clock)) => {
+            let n = days
+                .trim()
+                .strip_suffix("days")
+                .or(days.trim().strip_suffix("day"))?;
+            (n.trim().parse::<f64>().ok()?, clock)
+        }
+        None => (0.0, text),
+    };
+    let mut parts = clock.trim().split(':');
+    let (h, m, s) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let (h, m, s): (f64, f64, f64) = (h.parse().ok()?, m.parse().ok()?, s.parse().ok()?);
+    let total = days * 86_400.0 + h * 3600.0 + m * 60.0 + s;
+    total.is_finite().then_some(total)
 }
 
 impl LogLine {
@@ -362,11 +395,39 @@ mod tests {
         assert_eq!(lines[0].current_steps, 10);
         assert_eq!(lines[0].loss, Some(1.5));
         assert_eq!(
-            lines[0].elapsed_time, None,
-            "a string elapsed_time reads as absent"
+            lines[0].elapsed_time,
+            Some(12.0),
+            "LLaMA-Factory's H:MM:SS reads as seconds"
         );
         assert_eq!(lines[0].total_tokens, Some(4096));
         assert_eq!((lines[1].eval_loss, lines[1].total_or_step()), (None, 12));
+    }
+
+    #[test]
+    fn elapsed_time_reads_seconds_and_python_timedelta_text() {
+        let read = |v: &str| {
+            LogLine::parse(&format!(r#"{{"current_steps": 1, "elapsed_time": {v}}}"#))
+                .unwrap()
+                .elapsed_time
+        };
+        assert_eq!(read("7.5"), Some(7.5));
+        assert_eq!(read(r#""0:00:07""#), Some(7.0));
+        assert_eq!(read(r#""1:02:03.25""#), Some(3723.25));
+        assert_eq!(read(r#""1 day, 0:00:01""#), Some(86_401.0));
+        assert_eq!(
+            read(r#""2 days, 3:04:05""#),
+            Some(2.0 * 86_400.0 + 11_045.0)
+        );
+        for bad in [
+            r#""soon""#,
+            r#""1:2""#,
+            r#""1:2:3:4""#,
+            r#""x days, 0:00:01""#,
+            "null",
+            "[1]",
+        ] {
+            assert_eq!(read(bad), None, "{bad}");
+        }
     }
 
     #[test]

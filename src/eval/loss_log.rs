@@ -35,23 +35,28 @@ impl LossLog {
             skipped,
             ..LossLog::default()
         };
-        for line in lines {
-            let step = line.current_steps as f64;
-            if let Some(l) = line.loss {
-                log.train.push((step, l));
-            }
-            if let Some(l) = line.eval_loss {
-                log.val.push((step, l));
-            }
-            if let Some(p) = line.probe_ppl {
-                log.probe.push((step, p));
-            }
-            log.best_step = line.best_step.or(log.best_step);
-            log.early_stopped |= line.early_stopped == Some(true);
-            log.steps = Some((line.current_steps, line.total_or_step()));
-            log.elapsed_s = line.elapsed_time.or(log.elapsed_s);
+        for line in &lines {
+            log.push(line);
         }
         log
+    }
+
+    /// Adds one line of the log (read after the ones already in).
+    pub fn push(&mut self, line: &LogLine) {
+        let step = line.current_steps as f64;
+        if let Some(l) = line.loss {
+            self.train.push((step, l));
+        }
+        if let Some(l) = line.eval_loss {
+            self.val.push((step, l));
+        }
+        if let Some(p) = line.probe_ppl {
+            self.probe.push((step, p));
+        }
+        self.best_step = line.best_step.or(self.best_step);
+        self.early_stopped |= line.early_stopped == Some(true);
+        self.steps = Some((line.current_steps, line.total_or_step()));
+        self.elapsed_s = line.elapsed_time.or(self.elapsed_s);
     }
 
     /// The best validation point: at [`LossLog::best_step`] when the log names it, else the

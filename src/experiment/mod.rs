@@ -111,6 +111,11 @@ impl Experiment {
         Experiment {
             goal: if demo { Goal::demo() } else { Goal::default() },
             plan: PlanState::starting(start),
+            rag: if demo {
+                crate::rag::Settings::DEMO
+            } else {
+                crate::rag::Settings::default()
+            },
             ..Experiment::default()
         }
     }

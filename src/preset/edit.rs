@@ -9,11 +9,12 @@ use anyhow::{bail, Context, Result};
 use toml::{Table, Value};
 
 use super::validate::num;
-use super::{Choice, Device, Dtype, FinetuningType, LrScheduler, Preset, Template};
+use super::{Choice, Device, Dtype, Engine, FinetuningType, LrScheduler, Preset, Template};
 
 /// The values an enum key can take, in cycling order; `None` for other keys.
 pub fn choices(key: &str) -> Option<&'static [&'static str]> {
     Some(match key {
+        "engine" => Engine::NAMES,
         "template" => Template::NAMES,
         "finetuning_type" => FinetuningType::NAMES,
         "lr_scheduler_type" => LrScheduler::NAMES,

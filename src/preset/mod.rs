@@ -25,6 +25,9 @@ pub use validate::usual_range;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Preset {
+    /// Which trainer runs the preset: tunedeck's own, or LLaMA-Factory (`llamafactory-cli
+    /// train` as a child process) when one machine is not enough.
+    pub engine: Engine,
     /// Base model: a local folder in Hugging Face layout, or a hub name.
     pub model: String,
     /// Chat template used to turn records into token sequences.
@@ -152,6 +155,16 @@ macro_rules! choice_enum {
 }
 
 choice_enum! {
+    /// The trainer.
+    Engine {
+        /// tunedeck's own trainer (one CPU or one GPU).
+        Tunedeck = "tunedeck",
+        /// LLaMA-Factory, run as a child process (torchrun, DeepSpeed, FSDP).
+        Llamafactory = "llamafactory",
+    }
+}
+
+choice_enum! {
     /// Chat template.
     Template {
         /// Read the template from the model's `tokenizer_config.json`.
@@ -215,6 +228,7 @@ impl Default for Preset {
     /// The method's starter ("万能起手式"); `presets/starter.toml` spells out the same values.
     fn default() -> Self {
         Preset {
+            engine: Engine::Tunedeck,
             model: "Qwen/Qwen2.5-7B-Instruct".into(),
             template: Template::Auto,
             finetuning_type: FinetuningType::Lora,
@@ -253,7 +267,8 @@ impl Default for Preset {
 
 impl Preset {
     /// Every key, in file order (the cockpit lists them in this order).
-    pub const KEYS: [&'static str; 32] = [
+    pub const KEYS: [&'static str; 33] = [
+        "engine",
         "model",
         "template",
         "finetuning_type",

@@ -2,6 +2,7 @@
 //! thread carries them between the trainer and a front end (`crate::worker` re-exports them),
 //! but they belong here, so the trainer never imports the layer above it.
 
+use crate::data::LogLine;
 use crate::preset::Preset;
 use std::path::PathBuf;
 
@@ -38,6 +39,25 @@ pub struct StepStats {
     pub tokens_per_s: f64,
     pub total_tokens: u64,
     pub elapsed_s: f64,
+}
+
+impl StepStats {
+    /// The figures a training line of `trainer_log.jsonl` records (tunedeck's or another
+    /// trainer's); `None` for a line without a training loss. What a log does not say reads
+    /// as 0.
+    pub fn of_line(line: &LogLine) -> Option<StepStats> {
+        Some(StepStats {
+            step: line.current_steps,
+            total_steps: line.total_or_step(),
+            epoch: line.epoch.unwrap_or(0.0),
+            loss: line.loss?,
+            lr: line.lr.unwrap_or(0.0),
+            grad_norm: 0.0,
+            tokens_per_s: line.throughput.unwrap_or(0.0),
+            total_tokens: line.total_tokens.unwrap_or(0),
+            elapsed_s: line.elapsed_time.unwrap_or(0.0),
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -39,7 +39,13 @@ pub trait Hooks {
     /// Report an event; false means nobody is listening any more (stop and save).
     fn event(&mut self, e: WorkerEvent) -> bool;
     /// Called between optimizer steps; may block while paused.
-    fn poll(&mut self) -> Signal;
+    fn poll(&mut self) -> Signal {
+        self.poll_pausing(&mut |_| {})
+    }
+    /// [`Hooks::poll`] for a trainer that is another process: `pause(true)` is called when a
+    /// pause begins (before blocking) and `pause(false)` when it ends, so the process can be
+    /// stopped and continued with it.
+    fn poll_pausing(&mut self, pause: &mut dyn FnMut(bool)) -> Signal;
 }
 
 /// The trainable weights: a LoRA adapter, or the whole model.

@@ -113,6 +113,8 @@ pub enum Action {
     NextMatch,
     /// Go to the previous search match.
     PrevMatch,
+    /// Follow a run folder another process writes, in the Loss pane.
+    OpenRunFolder,
     /// Split the records 8:1:1.
     Split,
     /// Split again, replacing a different existing split.

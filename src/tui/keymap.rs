@@ -24,6 +24,8 @@ pub enum KeyContext {
     Judge,
     /// The next-run menu is open.
     NextRun,
+    /// `tunedeck watch`: the Loss pane alone, following a run folder.
+    Watch,
 }
 
 /// Which bindings a table row belongs to.
@@ -47,6 +49,8 @@ pub enum Scope {
     Judge,
     /// The next-run menu.
     NextRun,
+    /// `tunedeck watch`.
+    Watch,
 }
 
 /// A key with its modifiers.
@@ -109,7 +113,7 @@ const fn b(
     }
 }
 
-use Scope::{Always, Editor, Global, Help, Prompt, QuitDialog};
+use Scope::{Always, Editor, Global, Help, Prompt, QuitDialog, Watch};
 const GOAL: Scope = Scope::Pane(Pane::Goal);
 const DATA: Scope = Scope::Pane(Pane::Dataset);
 const PRESET: Scope = Scope::Pane(Pane::Preset);
@@ -175,6 +179,7 @@ pub const BINDINGS: &[Binding] = &[
     b(LOSS, &[key(KeyCode::Right), ch('l')], Action::Increase, "next run (bold)", "下一次训练（加粗）", false),
     b(LOSS, &[key(KeyCode::Left), ch('h')], Action::Decrease, "previous run (bold)", "上一次训练（加粗）", false),
     b(LOSS, &[ch('n')], Action::NextRun, "new run with one change", "改一处再训一次", true),
+    b(LOSS, &[ch('o')], Action::OpenRunFolder, "follow a run folder", "跟踪运行目录", true),
     b(PLAN, &[key(KeyCode::Char(' ')), key(KeyCode::Enter), ch('x')], Action::Toggle, "tick / untick", "勾选 / 取消", true),
     b(EVAL, &[ch('s')], Action::StartEval, "run the three-part test", "运行三维盲测", true),
     b(EVAL, &[ch('x'), key(KeyCode::Esc)], Action::CancelJob, "cancel the test", "取消测试", true),
@@ -230,6 +235,8 @@ pub const BINDINGS: &[Binding] = &[
     b(NEXT, &[key(KeyCode::Enter)], Action::Submit, "choose", "选定", true),
     b(NEXT, &[key(KeyCode::Esc)], Action::Cancel, "cancel", "取消", true),
     b(Help, &[key(KeyCode::Esc), ch('?'), ch('q')], Action::ToggleHelp, "close help", "关闭帮助", true),
+    b(Watch, &[ch('q')], Action::Quit, "quit (the run goes on)", "退出（训练继续）", true),
+    b(Watch, &[ch('e')], Action::ToggleSmoothing, "smoothing (EMA) on / off", "平滑（EMA）开 / 关", true),
     b(QuitDialog, &[ch('s')], Action::StopAndQuit, "stop and quit (training is saved first)", "停止并退出（训练会先保存）", true),
     b(QuitDialog, &[ch('w')], Action::KeepWaiting, "keep waiting: quit when done", "继续等待：结束后退出", true),
     b(QuitDialog, &[key(KeyCode::Esc), ch('c')], Action::CancelQuit, "cancel", "取消", true),
@@ -247,6 +254,7 @@ fn scopes(ctx: KeyContext) -> &'static [Scope] {
         KeyContext::Pane(Pane::Chat) => &[Always, CHAT, Global],
         KeyContext::Judge => &[Always, JUDGE, Global],
         KeyContext::NextRun => &[Always, NEXT],
+        KeyContext::Watch => &[Always, Watch],
         KeyContext::Editor => &[Always, Editor],
         KeyContext::Prompt => &[Always, Prompt],
         KeyContext::Help => &[Always, Help],

@@ -5,7 +5,8 @@
 //!   (trainer events) and [`App::tick`] (the clock);
 //! - [`ui`]: drawing, a pure function of `&App`, one file per pane; [`theme`]: every style;
 //! - [`keymap`]: the only place that names keys, mapping them to [`action::Action`]s;
-//! - [`event`] and [`runner`]: the single event queue, the loop and the terminal;
+//! - [`event`] and [`runner`]: the single event queue, the loop and the terminal; [`watch`]:
+//!   `tunedeck watch`, the Loss pane alone over a run folder;
 //! - pure helpers: [`loss`] (loss history, and how worried its verdict looks),
 //!   [`text`] (cell-width wrapping), [`editor`] (text input); the preset pane's figures come
 //!   from [`crate::lora::estimate`].
@@ -20,6 +21,7 @@ pub mod runner;
 pub mod text;
 pub mod theme;
 pub mod ui;
+pub mod watch;
 
 pub use crate::worker::Sink;
 pub use action::{Action, Pane};

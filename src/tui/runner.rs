@@ -197,22 +197,9 @@ fn event_loop(
     panic_key: Option<&str>,
     panics: &mut Vec<String>,
 ) -> Result<()> {
-    let mut dirty = true;
-    let mut last_draw: Option<Instant> = None;
+    let mut pacer = Pacer::default();
     loop {
-        let due = last_draw.is_none_or(|t| t.elapsed() >= FRAME);
-        if dirty && due {
-            terminal
-                .draw(|f| ui::render(f, app))
-                .context("cannot draw the screen")?;
-            last_draw = Some(Instant::now());
-            dirty = false;
-        }
-        // Wake up in time for a pending redraw; otherwise the tick wakes us anyway.
-        let wait = match (dirty, last_draw) {
-            (true, Some(t)) => FRAME.saturating_sub(t.elapsed()),
-            _ => TICK,
-        };
+        let wait = pacer.draw(terminal, |f| ui::render(f, app))?;
         match rx.recv_timeout(wait) {
             Ok(first) => {
                 for event in std::iter::once(first).chain(rx.try_iter().take(BATCH)) {
@@ -225,7 +212,7 @@ fn event_loop(
                         Event::Panicked(message) => panics.push(message.clone()),
                         _ => {}
                     }
-                    dirty |= handle(app, event);
+                    pacer.dirty |= handle(app, event);
                 }
             }
             Err(RecvTimeoutError::Timeout) => {}
@@ -234,13 +221,13 @@ fn event_loop(
         for cmd in app.take_commands() {
             if !worker.send(cmd) {
                 app.worker_gone();
-                dirty = true;
+                pacer.dirty = true;
             }
         }
         for cmd in app.take_jobs() {
             if !jobs.send(cmd) {
                 app.jobs_gone();
-                dirty = true;
+                pacer.dirty = true;
             }
         }
         if app.should_quit {
@@ -249,8 +236,44 @@ fn event_loop(
     }
 }
 
+/// Redraws on a dirty flag, at most every [`FRAME`].
+pub(super) struct Pacer {
+    /// The screen may have changed since it was drawn.
+    pub dirty: bool,
+    last_draw: Option<Instant>,
+}
+
+impl Default for Pacer {
+    fn default() -> Pacer {
+        Pacer {
+            dirty: true,
+            last_draw: None,
+        }
+    }
+}
+
+impl Pacer {
+    /// Draws with `draw` when the screen is dirty and a frame is due; returns how long the
+    /// loop may wait for events: until the pending redraw, else a [`TICK`].
+    pub fn draw(
+        &mut self,
+        terminal: &mut DefaultTerminal,
+        draw: impl FnOnce(&mut ratatui::Frame),
+    ) -> Result<Duration> {
+        if self.dirty && self.last_draw.is_none_or(|t| t.elapsed() >= FRAME) {
+            terminal.draw(draw).context("cannot draw the screen")?;
+            self.last_draw = Some(Instant::now());
+            self.dirty = false;
+        }
+        Ok(match (self.dirty, self.last_draw) {
+            (true, Some(t)) => FRAME.saturating_sub(t.elapsed()),
+            _ => TICK,
+        })
+    }
+}
+
 /// Applies one event; true when the screen may have changed.
-fn handle(app: &mut App, event: Event) -> bool {
+pub(super) fn handle(app: &mut App, event: Event) -> bool {
     match event {
         Event::Input(Term::Key(key)) if key.kind != KeyEventKind::Release => {
             app.on_key(key);

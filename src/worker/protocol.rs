@@ -10,6 +10,13 @@ pub enum WorkerCommand {
         run_id: RunId,
         spec: Box<RunSpec>,
     },
+    /// Follow a run folder another process writes (a LLaMA-Factory `output_dir`, perhaps on
+    /// a cluster's shared filesystem): its `trainer_log.jsonl` reported as a run's events
+    /// until the run ends or [`WorkerCommand::Stop`].
+    Follow {
+        run_id: RunId,
+        dir: std::path::PathBuf,
+    },
     Pause,
     Resume,
     /// Stop after the current step and save a checkpoint.

@@ -159,6 +159,8 @@ impl Running {
     /// was written.
     pub fn stop(&self) {
         self.signal(libc::SIGTERM);
+        // A paused job keeps a SIGTERM pending until it runs again.
+        self.signal(libc::SIGCONT);
     }
 
     /// Pause (SIGSTOP) or resume (SIGCONT) every process of the job.
@@ -216,6 +218,7 @@ pub fn bring_home(output_dir: &Path, run_dir: &Path) -> Result<BroughtHome> {
         output_dir.to_path_buf()
     } else {
         latest_checkpoint(output_dir)
+            .map(|(_, d)| d)
             .filter(|d| has_adapter(d))
             .with_context(|| {
                 format!(
@@ -236,8 +239,8 @@ pub fn bring_home(output_dir: &Path, run_dir: &Path) -> Result<BroughtHome> {
     Ok(BroughtHome { adapter_dir, from })
 }
 
-/// The `checkpoint-N` folder with the highest N.
-fn latest_checkpoint(dir: &Path) -> Option<PathBuf> {
+/// The `checkpoint-N` folder with the highest N, and N.
+pub(super) fn latest_checkpoint(dir: &Path) -> Option<(u64, PathBuf)> {
     std::fs::read_dir(dir)
         .ok()?
         .flatten()
@@ -251,7 +254,6 @@ fn latest_checkpoint(dir: &Path) -> Option<PathBuf> {
             Some((n, e.path()))
         })
         .max_by_key(|(n, _)| *n)
-        .map(|(_, p)| p)
 }
 
 #[cfg(test)]

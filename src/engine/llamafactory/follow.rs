@@ -3,6 +3,7 @@
 //! lines are parsed: a writer caught mid-line (or killed mid-line) leaves a partial last line,
 //! which waits for its newline instead of being read half.
 
+use crate::data::LogLine;
 use crate::eval::loss_log::LossLog;
 use anyhow::{Context, Result};
 use std::io::{Read, Seek, SeekFrom};
@@ -51,9 +52,15 @@ impl LogFollower {
     /// new. A missing file is "nothing yet"; a file that shrank (a run restarted with
     /// `overwrite_output_dir`) is read again from its start.
     pub fn poll(&mut self) -> Result<usize> {
+        self.poll_lines().map(|(_, count)| count)
+    }
+
+    /// [`LogFollower::poll`], returning the new lines that parsed (and how many complete
+    /// lines were new, parsed or not).
+    pub fn poll_lines(&mut self) -> Result<(Vec<LogLine>, usize)> {
         let mut file = match std::fs::File::open(&self.path) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
             Err(e) => {
                 return Err(e).with_context(|| format!("{}: cannot read", self.path.display()))
             }
@@ -77,29 +84,20 @@ impl LogFollower {
     }
 
     /// Parses the complete lines at the start of `buf` and advances past them.
-    fn consume(&mut self, buf: &[u8]) -> usize {
+    fn consume(&mut self, buf: &[u8]) -> (Vec<LogLine>, usize) {
         let Some(end) = buf.iter().rposition(|&b| b == b'\n') else {
-            return 0;
+            return (Vec::new(), 0);
         };
         let text = String::from_utf8_lossy(&buf[..=end]);
-        let new = LossLog::parse(&text);
-        let lines = text.lines().filter(|l| !l.trim().is_empty()).count();
+        let (lines, skipped) = LogLine::parse_all(&text);
         self.offset += end as u64 + 1;
-        merge(&mut self.log, new);
-        lines
+        self.log.skipped += skipped;
+        for line in &lines {
+            self.log.push(line);
+        }
+        let count = lines.len() + skipped;
+        (lines, count)
     }
-}
-
-/// Appends `new` (parsed from later lines) to `log`.
-fn merge(log: &mut LossLog, new: LossLog) {
-    log.train.extend(new.train);
-    log.val.extend(new.val);
-    log.probe.extend(new.probe);
-    log.best_step = new.best_step.or(log.best_step);
-    log.early_stopped |= new.early_stopped;
-    log.steps = new.steps.or(log.steps);
-    log.elapsed_s = new.elapsed_s.or(log.elapsed_s);
-    log.skipped += new.skipped;
 }
 
 #[cfg(test)]

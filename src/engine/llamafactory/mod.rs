@@ -8,12 +8,15 @@
 //! - [`sharding`]: the DeepSpeed ZeRO JSONs and the accelerate FSDP2 config;
 //! - [`launch`]: `launch.sh` with the torchrun / multi-node environment spelled out;
 //! - [`follow`]: reading a growing `trainer_log.jsonl` up to its last complete line;
-//! - [`child`]: `llamafactory-cli train` as a child process and its adapter brought home.
+//! - [`child`]: `llamafactory-cli train` as a child process and its adapter brought home;
+//! - [`run`]: a run driven through the trainer's hooks (the same events, stop and pause as
+//!   tunedeck's own trainer), and a folder another process writes followed the same way.
 
 pub mod child;
 pub mod dataset_info;
 pub mod follow;
 pub mod launch;
+pub mod run;
 pub mod sharding;
 pub mod yaml;
 

@@ -68,6 +68,8 @@ fn int(x: impl Into<i64>) -> Scalar {
 /// Where `key` of `p` goes. Every name in [`Preset::KEYS`] has an arm (the test checks).
 fn map_key(p: &Preset, key: &str) -> Mapped {
     match key {
+        // Which trainer reads the preset: this file is LLaMA-Factory's whatever it says.
+        "engine" => To(Vec::new()),
         // Written by the caller: the model path may need resolving against the experiment.
         "model" => To(Vec::new()),
         "template" => match p.template {

@@ -43,6 +43,8 @@ pub enum PromptKind {
     Search,
     /// A message for the chat.
     Chat,
+    /// A run folder to follow in the Loss pane (a LLaMA-Factory `output_dir`).
+    RunFolder,
 }
 
 impl App {
@@ -114,6 +116,7 @@ impl App {
         match kind {
             PromptKind::PresetValue(key) => self.preset_set(key, text),
             PromptKind::SaveAs => self.preset_save_as(text),
+            PromptKind::RunFolder => self.follow_folder(text),
             PromptKind::PassMark(row) => {
                 let t = text.trim().trim_end_matches('%').trim();
                 let x: f64 = t.parse().map_err(|_| {

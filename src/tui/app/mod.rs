@@ -113,6 +113,8 @@ pub struct App {
     pub should_quit: bool,
     /// Quit once the running training run and test end ("keep waiting").
     pub quit_when_done: bool,
+    /// `tunedeck watch`: only the Loss pane, following a folder; no experiment.
+    pub watching: bool,
     outbox: Vec<WorkerCommand>,
     jobs: JobQueue,
     unsaved: bool,
@@ -126,10 +128,37 @@ impl App {
         let exp = Experiment::load(dir)?;
         let preset = PresetState::load(&exp, dir);
         let data = DatasetState::load(&exp, dir, &preset.current);
+        let run = RunState::last_on_disk(dir);
+        let mut app = App::assemble(dir, exp, preset, data, run, today);
+        app.refresh_facts();
+        Ok(app)
+    }
+
+    /// `tunedeck watch DIR`: no experiment, only the run folder `dir` followed in the Loss
+    /// pane (the worker is told by the caller, with [`App::run`]'s id). Nothing is written:
+    /// the watch keys change nothing on disk.
+    pub fn watching(dir: &Path, today: Date) -> App {
+        let exp = Experiment::default();
+        let preset = PresetState::load(&exp, dir);
+        let run = RunState::following(dir, run::FOLLOW_IDS, dir);
+        let mut app = App::assemble(dir, exp, preset, DatasetState::default(), run, today);
+        app.focus = Pane::Loss;
+        app.watching = true;
+        app
+    }
+
+    fn assemble(
+        dir: &Path,
+        exp: Experiment,
+        preset: PresetState,
+        data: DatasetState,
+        run: RunState,
+        today: Date,
+    ) -> App {
         let name = dir
             .file_name()
             .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into());
-        let mut app = App {
+        App {
             dir: dir.to_path_buf(),
             name,
             exp,
@@ -140,7 +169,7 @@ impl App {
             goal: GoalState::default(),
             data,
             preset,
-            run: RunState::last_on_disk(dir),
+            run,
             plan: PlanView::default(),
             runs: RunsState::default(),
             eval: EvalState::default(),
@@ -150,12 +179,11 @@ impl App {
             notice: None,
             should_quit: false,
             quit_when_done: false,
+            watching: false,
             outbox: Vec::new(),
             jobs: JobQueue::default(),
             unsaved: false,
-        };
-        app.refresh_facts();
-        Ok(app)
+        }
     }
 
     /// The interface language.
@@ -166,6 +194,7 @@ impl App {
     /// Who gets the keyboard now.
     pub fn key_context(&self) -> KeyContext {
         match (self.overlay, &self.input) {
+            _ if self.watching => KeyContext::Watch,
             (Overlay::Quit, _) => KeyContext::QuitDialog,
             (Overlay::Help, _) => KeyContext::Help,
             (Overlay::NextRun, _) => KeyContext::NextRun,
@@ -202,6 +231,8 @@ impl App {
             KeyContext::QuitDialog => self.quit_dialog(action),
             KeyContext::Help => self.overlay = Overlay::None,
             KeyContext::NextRun => self.next_run_action(action),
+            KeyContext::Watch if action == Action::Quit => self.should_quit = true,
+            KeyContext::Watch => self.runs_action(action),
             KeyContext::Editor | KeyContext::Prompt => self.on_input(action),
             KeyContext::Judge => {
                 if !self.global(action) {

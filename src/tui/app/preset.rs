@@ -5,9 +5,10 @@ use std::path::Path;
 
 use super::input::PromptKind;
 use super::App;
+use crate::engine::llamafactory::child::find_cli;
 use crate::experiment::{Experiment, Language};
 use crate::lora::estimate::{eta_s, short, ModelShape};
-use crate::preset::{usual_range, Preset};
+use crate::preset::{usual_range, Engine, Preset};
 use crate::tui::action::Action;
 use crate::tui::loss::Mood;
 
@@ -29,6 +30,9 @@ pub struct PresetState {
     pub problem: Option<String>,
     /// The base model's size, for the memory estimate.
     pub shape: Option<ModelShape>,
+    /// Why the chosen engine cannot run here (LLaMA-Factory not installed: how to install
+    /// it, as `tunedeck train --engine llamafactory` says).
+    pub engine_problem: Option<String>,
 }
 
 /// Figures derived from the preset, the data and the last measured throughput.
@@ -74,6 +78,7 @@ impl PresetState {
         }
         PresetState {
             shape: ModelShape::probe(&current.model, dir),
+            engine_problem: engine_problem(&current),
             base,
             current,
             starter: Preset::default(),
@@ -131,6 +136,17 @@ impl PresetState {
             }
         }
         out
+    }
+}
+
+/// Why `preset`'s engine cannot start here: `llamafactory-cli` not on PATH (looked up once
+/// when the engine is chosen, not at every redraw).
+fn engine_problem(preset: &Preset) -> Option<String> {
+    match preset.engine {
+        Engine::Tunedeck => None,
+        Engine::Llamafactory => find_cli(std::env::var_os("PATH").as_deref())
+            .err()
+            .map(|e| format!("{e:#}")),
     }
 }
 
@@ -221,6 +237,9 @@ impl App {
         self.exp.preset.overrides = self.preset.current.overrides_against(&self.preset.base);
         if key == "model" {
             self.preset.shape = ModelShape::probe(&self.preset.current.model, &self.dir);
+        }
+        if key == "engine" {
+            self.preset.engine_problem = engine_problem(&self.preset.current);
         }
         self.changed();
         self.save();

@@ -5,13 +5,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use super::input::PromptKind;
 use super::resume::{conflict, Conflict, ResumePoint};
 use super::App;
 use crate::data::run_dir::{self, RunDir};
 use crate::eval::next_run::{describe, Origin};
 use crate::experiment::{data_dir, runs_dir, Language};
 use crate::lora::estimate::eta_s;
-use crate::preset::Preset;
+use crate::preset::{Engine, Preset};
 use crate::tui::action::{Action, Pane};
 use crate::tui::loss::{LossHistory, Mood};
 use crate::worker::{
@@ -35,7 +36,13 @@ pub enum Phase {
     Finished,
     /// Ended with an error.
     Failed,
+    /// Following a run folder another process writes ([`RunState::followed`]); nothing of
+    /// it is tunedeck's to pause or stop.
+    Following,
 }
+
+/// Run ids of followed folders start here, apart from the `run-N` numbers of runs.
+pub(super) const FOLLOW_IDS: RunId = 1 << 48;
 
 /// The current (or last) run.
 #[derive(Debug, Clone)]
@@ -63,6 +70,8 @@ pub struct RunState {
     /// Where a start would continue this run; `None` while it is active, when it completed,
     /// or when it saved no checkpoint.
     pub resume_from: Option<ResumePoint>,
+    /// The folder followed when the run is another process's (then `name` is its path).
+    pub followed: Option<PathBuf>,
     runs_dir: PathBuf,
     started: bool,
     finished: bool,
@@ -83,6 +92,7 @@ impl RunState {
             summary: None,
             error: None,
             resume_from: None,
+            followed: None,
             runs_dir: runs_dir(dir),
             started: false,
             finished: false,
@@ -150,19 +160,9 @@ impl RunState {
         }
         for line in run.log_lines().0 {
             let step = line.current_steps;
-            if let Some(loss) = line.loss {
-                state.history.push_train(step, loss);
-                state.last = Some(StepStats {
-                    step,
-                    total_steps: line.total_or_step(),
-                    epoch: line.epoch.unwrap_or(0.0),
-                    loss,
-                    lr: line.lr.unwrap_or(0.0),
-                    grad_norm: 0.0,
-                    tokens_per_s: line.throughput.unwrap_or(0.0),
-                    total_tokens: line.total_tokens.unwrap_or(0),
-                    elapsed_s: line.elapsed_time.unwrap_or(0.0),
-                });
+            if let Some(stats) = StepStats::of_line(&line) {
+                state.history.push_train(step, stats.loss);
+                state.last = Some(stats);
             }
             if let Some(eval_loss) = line.eval_loss {
                 state.history.push_val(step, eval_loss);
@@ -186,7 +186,19 @@ impl RunState {
 
     /// The next free `run-N` number under `runs/`.
     pub(super) fn next_id(&self) -> RunId {
-        run_dir::next_number(&self.runs_dir).max(self.id.unwrap_or(0) + 1)
+        let shown = self.id.filter(|_| self.followed.is_none()).unwrap_or(0);
+        run_dir::next_number(&self.runs_dir).max(shown + 1)
+    }
+
+    /// Following the folder `dir` as run `id`, nothing read yet.
+    pub fn following(dir: &Path, id: RunId, experiment: &Path) -> RunState {
+        RunState {
+            id: Some(id),
+            name: dir.display().to_string(),
+            phase: Phase::Following,
+            followed: Some(dir.to_path_buf()),
+            ..RunState::new(experiment)
+        }
     }
 }
 
@@ -201,9 +213,36 @@ impl App {
                     Mood::Neutral,
                 );
             }
+            Action::StartRun | Action::StartNewRun | Action::NextRun
+                if phase == Phase::Following =>
+            {
+                // The worker is busy following: it stops, then takes the run.
+                self.send(WorkerCommand::Stop);
+                self.run = RunState::new(&self.dir);
+                self.run_action(action);
+            }
             Action::StartRun => self.start_run(self.run.resume_from),
             Action::StartNewRun => self.start_run(None),
             Action::NextRun => self.open_next_run(),
+            Action::OpenRunFolder if self.run.is_active() => self.tell(
+                lang.pick(
+                    "A run is training: stop it (x) before following another folder.",
+                    "正在训练：请先停止（x）再跟踪其他目录。",
+                ),
+                Mood::Neutral,
+            ),
+            Action::OpenRunFolder => {
+                let now = self.run.followed.as_ref().map(|d| d.display().to_string());
+                self.open_prompt(PromptKind::RunFolder, &now.unwrap_or_default());
+            }
+            Action::StopRun if phase == Phase::Following => self.send(WorkerCommand::Stop),
+            Action::PauseResume | Action::SaveNow if phase == Phase::Following => self.tell(
+                lang.pick(
+                    "This run belongs to another process: pause it there. x stops following.",
+                    "这次训练属于其他进程：请在那里暂停。按 x 停止跟踪。",
+                ),
+                Mood::Neutral,
+            ),
             Action::PauseResume if phase == Phase::Running => self.send(WorkerCommand::Pause),
             Action::PauseResume if phase == Phase::Paused => self.send(WorkerCommand::Resume),
             Action::StopRun
@@ -246,6 +285,8 @@ impl App {
             Ok(p) => p,
             Err(e) => return self.tell(&format!("{e:#}"), Mood::Bad),
         };
+        // LLaMA-Factory cannot continue from tunedeck's checkpoint: it starts a new run.
+        let resume = resume.filter(|_| preset.engine == Engine::Tunedeck);
         if resume.is_some() {
             if let Some(c) = conflict(self.run.dir().path(), &preset) {
                 let lang = self.lang();
@@ -347,6 +388,56 @@ impl App {
         self.tell(&msg, Mood::Neutral);
     }
 
+    /// Follows the run folder `text` (relative to the current folder, else to the
+    /// experiment's) on the worker: its log streams into the Loss pane as a run's would.
+    pub(super) fn follow_folder(&mut self, text: &str) -> Result<(), String> {
+        let lang = self.lang();
+        let typed = Path::new(text.trim());
+        let dir = [PathBuf::from(typed), self.dir.join(typed)]
+            .into_iter()
+            .find(|d| !typed.as_os_str().is_empty() && d.is_dir())
+            .ok_or_else(|| match lang {
+                Language::En => format!(
+                    "{}: no such folder: give a LLaMA-Factory output_dir (the folder with trainer_log.jsonl)",
+                    typed.display()
+                ),
+                Language::Zh => format!(
+                    "{}：目录不存在：请给出 LLaMA-Factory 的 output_dir（含 trainer_log.jsonl 的目录）",
+                    typed.display()
+                ),
+            })?;
+        let id = match self.run.followed {
+            Some(_) => {
+                // The worker ends the current follow before it takes this one.
+                self.send(WorkerCommand::Stop);
+                self.run.id.map_or(FOLLOW_IDS, |id| id + 1)
+            }
+            None => FOLLOW_IDS,
+        };
+        self.send(WorkerCommand::Follow {
+            run_id: id,
+            dir: dir.clone(),
+        });
+        self.run = RunState {
+            started: self.run.started,
+            finished: self.run.finished,
+            ..RunState::following(&dir, id, &self.dir)
+        };
+        self.focus = Pane::Loss;
+        let msg = match lang {
+            Language::En => format!(
+                "Following {}: its trainer_log.jsonl streams in as it grows; x stops following.",
+                dir.display()
+            ),
+            Language::Zh => format!(
+                "正在跟踪 {}：trainer_log.jsonl 的新内容会实时显示；按 x 停止跟踪。",
+                dir.display()
+            ),
+        };
+        self.tell(&msg, Mood::Neutral);
+        Ok(())
+    }
+
     /// Takes one event from the worker. Events of any run but the current one are stale and
     /// dropped; returns whether the event was used.
     pub fn on_worker(&mut self, event: WorkerEvent) -> bool {
@@ -358,7 +449,9 @@ impl App {
         match event {
             WorkerEvent::Loaded { info, .. } => {
                 r.loaded = Some(info);
-                r.phase = Phase::Running;
+                if r.followed.is_none() {
+                    r.phase = Phase::Running;
+                }
                 r.status = None;
                 // "Starting run-N…" has done its job.
                 self.notice = None;
@@ -370,7 +463,7 @@ impl App {
                 if r.phase == Phase::Starting {
                     r.phase = Phase::Running;
                 }
-                if !r.started {
+                if !r.started && r.followed.is_none() {
                     r.started = true;
                     self.refresh_facts();
                 }
@@ -400,7 +493,7 @@ impl App {
             WorkerEvent::Resumed { .. } => r.phase = Phase::Running,
             WorkerEvent::Finished { summary, .. } => {
                 r.phase = Phase::Finished;
-                r.finished |= !summary.stopped;
+                r.finished |= !summary.stopped && r.followed.is_none();
                 r.summary = Some(summary);
                 self.run_ended();
             }
@@ -445,8 +538,11 @@ impl App {
     }
 
     fn run_ended(&mut self) {
-        // A stopped or failed run that saved a checkpoint can be continued.
-        self.run.resume_from = ResumePoint::find(self.run.dir().path());
+        // A stopped or failed run that saved a checkpoint can be continued (not another
+        // process's run: tunedeck cannot continue it).
+        if self.run.followed.is_none() {
+            self.run.resume_from = ResumePoint::find(self.run.dir().path());
+        }
         self.refresh_facts();
         self.quit_if_done();
     }

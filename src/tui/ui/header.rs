@@ -92,6 +92,7 @@ fn run_state(app: &App) -> String {
         }
         Phase::Finished => format!("{}{steps}", lang.pick("✓ finished", "✓ 已完成")),
         Phase::Failed => lang.pick("✗ failed", "✗ 失败").to_string(),
+        Phase::Following => format!("{}{steps}", lang.pick("◌ following", "◌ 跟踪中")),
     };
     if app.quit_when_done {
         format!("{state} · {}", lang.pick("quit when done", "结束后退出"))

@@ -81,6 +81,14 @@ fn figures(r: &RunState, lang: Language, w: u16) -> Vec<Line<'static>> {
         return match (&r.status, &r.error, r.phase) {
             (_, Some(e), _) => wrapped(e, w, theme::mood(Mood::Bad), 3),
             (Some(m), _, _) => wrapped(m, w, theme::DIM, 2),
+            (None, None, Phase::Following) => vec![Line::styled(
+                lang.pick(
+                    "Following this folder: waiting for lines in its trainer_log.jsonl…",
+                    "正在跟踪该目录：等待 trainer_log.jsonl 写入…",
+                )
+                .to_string(),
+                theme::DIM,
+            )],
             (None, None, Phase::Starting) => vec![Line::styled(
                 lang.pick(
                     "Loading the model and data on the worker…",
@@ -93,7 +101,7 @@ fn figures(r: &RunState, lang: Language, w: u16) -> Vec<Line<'static>> {
         };
     };
     let eta = match r.phase {
-        Phase::Running | Phase::Paused | Phase::Starting => {
+        Phase::Running | Phase::Paused | Phase::Starting | Phase::Following => {
             r.eta_s().map_or_else(|| "?".into(), duration)
         }
         _ => "–".into(),
@@ -107,14 +115,19 @@ fn figures(r: &RunState, lang: Language, w: u16) -> Vec<Line<'static>> {
         .val()
         .last()
         .map_or_else(|| "–".into(), |v| format!("{:.3}", v.1));
+    // LLaMA-Factory logs no throughput unless asked to: unknown, not zero.
+    let speed = match s.tokens_per_s {
+        t if t > 0.0 => format!("{t:.0}"),
+        _ => "–".into(),
+    };
     let text = match lang {
         Language::En => format!(
-            "step {}/{} · epoch {:.2} · loss {:.3} (smoothed {last}) · val {val} · lr {} · {:.0} tok/s · ETA {eta} · elapsed {}",
-            s.step, s.total_steps, s.epoch, s.loss, short(round_sig(s.lr)), s.tokens_per_s, duration(s.elapsed_s)
+            "step {}/{} · epoch {:.2} · loss {:.3} (smoothed {last}) · val {val} · lr {} · {speed} tok/s · ETA {eta} · elapsed {}",
+            s.step, s.total_steps, s.epoch, s.loss, short(round_sig(s.lr)), duration(s.elapsed_s)
         ),
         Language::Zh => format!(
-            "步数 {}/{} · 轮次 {:.2} · 损失 {:.3}（平滑 {last}）· 验证 {val} · 学习率 {} · {:.0} 词元/秒 · 剩余 {eta} · 已用 {}",
-            s.step, s.total_steps, s.epoch, s.loss, short(round_sig(s.lr)), s.tokens_per_s, duration(s.elapsed_s)
+            "步数 {}/{} · 轮次 {:.2} · 损失 {:.3}（平滑 {last}）· 验证 {val} · 学习率 {} · {speed} 词元/秒 · 剩余 {eta} · 已用 {}",
+            s.step, s.total_steps, s.epoch, s.loss, short(round_sig(s.lr)), duration(s.elapsed_s)
         ),
     };
     let mut out = wrapped(&text, w, theme::TEXT, 3);
@@ -138,17 +151,30 @@ fn figures(r: &RunState, lang: Language, w: u16) -> Vec<Line<'static>> {
             lang.pick("forgetting probe", "遗忘探针")
         ));
     }
-    if let Some(summary) = &r.summary {
-        let how = if summary.stopped {
-            lang.pick("stopped", "已停止")
-        } else {
-            lang.pick("finished", "已完成")
-        };
-        notes.push(format!(
-            "{how} · {} {}",
-            lang.pick("adapter in", "适配器位于"),
-            r.name
-        ));
+    match (&r.summary, &r.followed) {
+        (Some(summary), None) => {
+            let how = if summary.stopped {
+                lang.pick("stopped", "已停止")
+            } else {
+                lang.pick("finished", "已完成")
+            };
+            notes.push(format!(
+                "{how} · {} {}",
+                lang.pick("adapter in", "适配器位于"),
+                r.name
+            ));
+        }
+        // Another process's run: it may go on after tunedeck stops looking.
+        (Some(summary), Some(_)) => notes.push(
+            if summary.stopped {
+                lang.pick("no longer followed", "已停止跟踪")
+            } else {
+                lang.pick("finished", "已完成")
+            }
+            .to_string(),
+        ),
+        (None, Some(_)) => notes.push(lang.pick("following", "跟踪中").to_string()),
+        (None, None) => {}
     }
     if !notes.is_empty() {
         out.push(Line::styled(notes.join(" · "), theme::DIM));

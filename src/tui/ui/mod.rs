@@ -76,6 +76,14 @@ pub fn render(f: &mut Frame, app: &App) {
     }
 }
 
+/// `tunedeck watch`: the Loss pane over the whole screen, and the status line.
+pub fn render_watch(f: &mut Frame, app: &App) {
+    let [body, bottom] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(f.area());
+    loss::render(f, body, app, true);
+    status::render(f, bottom, app);
+}
+
 fn draw_pane(f: &mut Frame, area: Rect, app: &App, pane: Pane, focused: bool) {
     match pane {
         Pane::Goal => goal::render(f, area, app, focused),

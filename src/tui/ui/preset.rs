@@ -90,6 +90,9 @@ fn side_lines(app: &App, area: Rect) -> Vec<Line<'static>> {
     if let Some(problem) = &p.problem {
         out.extend(wrapped(problem, w, theme::mood(Mood::Bad), 4));
     }
+    if let Some(problem) = &p.engine_problem {
+        out.extend(wrapped(problem, w, theme::mood(Mood::Warn), 5));
+    }
     out.push(Line::raw(""));
     let d = app.derived();
     let model = p

@@ -66,6 +66,9 @@ fn prompt_label(kind: PromptKind, lang: Language) -> String {
             .to_string(),
         PromptKind::PassMark(_) => lang.pick("Pass mark %", "及格线 %").to_string(),
         PromptKind::Search => "/".to_string(),
+        PromptKind::RunFolder => lang
+            .pick("Follow run folder:", "跟踪运行目录：")
+            .to_string(),
         PromptKind::Chat => lang.pick("You ›", "你 ›").to_string(),
     }
 }
