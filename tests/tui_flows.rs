@@ -683,14 +683,8 @@ fn a_followed_run_folder_streams_its_loss_into_the_loss_pane_through_the_worker(
     assert!(screen.contains(&verdict), "{verdict} missing:\n{screen}");
     assert!(screen.contains("no longer followed"), "{screen}");
     // A new run after following numbers from the experiment's runs, not the follow id.
-    press(
-        &mut app,
-        &[
-            Action::Focus(Pane::Dataset),
-            Action::Split,
-            Action::Focus(Pane::Loss),
-        ],
-    );
+    split(&mut app);
+    app.update(Action::Focus(Pane::Loss));
     app.on_key(key('s'));
     let (id, _) = sent_start(&mut app);
     assert_eq!(id, 1);
