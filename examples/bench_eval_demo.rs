@@ -51,8 +51,8 @@ fn main() -> anyhow::Result<()> {
     for size in [1, 0] {
         spec.batch_size = size;
         let report = evaluate(&spec, &cancel, &mut |p| {
-            if let Progress::Answered { done, total, .. } = p {
-                eprint!("\rbatch size {size}: {done}/{total} answers");
+            if let Progress::Answered { at, .. } = p {
+                eprint!("\rbatch size {size}: {}/{} answers", at.done, at.total);
             }
         })?;
         eprintln!();

@@ -3,18 +3,22 @@
 //! Layers, each knowing only the ones below it (`tests/layering.rs` checks the source):
 //! - experiment (pure: serde, no tch, no terminal): [`data`] (load, check, split; a split on
 //!   disk, [`data::SplitDir`]; a run on disk, [`data::RunDir`]: its file names, the
-//!   newest-run rule and the log's [`data::LogLine`]), [`preset`] (hyperparameters),
+//!   newest-run rule and the log's [`data::LogLine`]; what the Dataset pane shows of a records
+//!   file, [`data::inspect`]), [`preset`] (hyperparameters),
 //!   [`experiment`] (goal, lint, decision helper, plan, `experiment.toml` edited in place),
 //!   [`rag`] (the knowledge base: chunking, BM25 retrieval with Chinese segmentation, citations)
 //! - engine (tch, tokenizers): [`gguf`] (read, import, write, quantise), [`model`] (decoder,
-//!   tokenizer, templates, generation), [`lora`] (PEFT adapters, merge; [`lora::estimate`]:
-//!   parameter counts, memory and ETA), [`train`] (the trainer: its own types in
+//!   tokenizer, templates, generation; every tensor's name and shape in [`model::layout`],
+//!   which loading, random init, GGUF import and export share), [`lora`] (PEFT adapters,
+//!   merge; [`lora::estimate`]: parameter counts, memory and ETA), [`train`] (the trainer: its own types in
 //!   [`train::events`], a run as prepare / step / finish, the log it writes), [`eval`] (the
 //!   three-part blind test and the report), [`export`] (GGUF, llama.cpp LoRA, Ollama),
 //!   [`engine`] (other trainers: LLaMA-Factory export, launch, log following, a run driven
 //!   through the trainer's hooks)
-//! - worker: [`worker`] (the commands and the background threads; a run's spec and events are
-//!   the trainer's own, re-exported)
+//! - worker: [`worker`] (the commands and the background threads, each a
+//!   [`worker::handle::Handle`]: the trainer thread, whose run spec and events are the
+//!   trainer's own, re-exported; the jobs thread for tests, chat, reports and exports, and a
+//!   second one for the dataset's check and split; `train` never imports it)
 //! - front ends: [`tui`] (the cockpit: `app` state, `ui` drawing, one file per pane; blind
 //!   judging in `app/blind.rs` and `ui/blind.rs`; `watch.rs`, the Loss pane alone over a run
 //!   folder), [`cli`] (subcommands)

@@ -617,22 +617,6 @@ fn an_unwritable_destination_is_a_clear_error() {
     only(tmp.path(), &["file"]);
 }
 
-/// A copy of tiny-llama in `dir` whose config.json has `from` replaced by `to`.
-fn tiny_llama_with(dir: &Path, from: &str, to: &str) -> PathBuf {
-    std::fs::create_dir_all(dir).unwrap();
-    for f in [
-        "tokenizer.json",
-        "tokenizer_config.json",
-        "model.safetensors",
-    ] {
-        std::fs::copy(fixtures().join("tiny-llama").join(f), dir.join(f)).unwrap();
-    }
-    let cfg = std::fs::read_to_string(fixtures().join("tiny-llama/config.json")).unwrap();
-    assert!(cfg.contains(from), "tiny-llama's config.json has no {from}");
-    std::fs::write(dir.join("config.json"), cfg.replace(from, to)).unwrap();
-    dir.to_path_buf()
-}
-
 #[test]
 fn a_failure_while_writing_leaves_nothing_behind() {
     let tmp = tempfile::tempdir().unwrap();

@@ -99,6 +99,14 @@ fn the_experiment_layer_knows_no_tensors() {
 }
 
 #[test]
+fn the_trainer_never_imports_the_worker() {
+    // The trainer owns its types; the worker wraps them. `super::` paths count too, since
+    // `train` and `worker` are siblings under the crate root.
+    let up = reaching_up(&["train"], &["crate::worker", "super::worker", "worker::"]);
+    assert!(up.is_empty(), "{}", up.join("\n"));
+}
+
+#[test]
 fn the_worker_never_reaches_the_front_ends() {
     let up = reaching_up(&["worker"], &["crate::tui", "crate::cli"]);
     assert!(up.is_empty(), "{}", up.join("\n"));

@@ -137,3 +137,42 @@ fn missing_files_are_named() {
         &["tokenizer.json"],
     );
 }
+
+#[test]
+fn a_checkpoint_that_does_not_fit_its_config_names_the_file_the_tensor_and_both_shapes() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The tiny Llama with one config.json key changed, and `model logprobs`'s error on it.
+    let load = |name: &str, from: &str, to: &str| {
+        let dir = tiny_llama_with(&tmp.path().join(name), from, to);
+        let args = [
+            "model",
+            "logprobs",
+            "--model",
+            path_str(&dir),
+            "--text",
+            "hi",
+        ];
+        let err = expect_error(&args, &[]);
+        (dir, err)
+    };
+    let (wide, err) = load(
+        "wide",
+        "\"intermediate_size\": 256",
+        "\"intermediate_size\": 128",
+    );
+    let said = format!(
+        "{}: tensor model.layers.0.mlp.gate_proj.weight has shape [256, 64], config.json implies [128, 64]",
+        wide.join("model.safetensors").display()
+    );
+    assert!(err.contains(&said), "{err}");
+    let (deep, err) = load(
+        "deep",
+        "\"num_hidden_layers\": 2",
+        "\"num_hidden_layers\": 3",
+    );
+    let said = format!(
+        "{}: tensor model.layers.2.input_layernorm.weight is missing from the weights",
+        deep.display()
+    );
+    assert!(err.contains(&said), "{err}");
+}

@@ -303,10 +303,12 @@ fn dataset_search_split_and_sealed_test() {
     assert!(app.data.query.is_empty() && app.data.matches.is_empty());
 
     app.update(Action::Split);
+    finish_data_job(&mut app);
     let m = app.data.split.clone().expect("split");
     assert_eq!(m.counts.train + m.counts.val + m.counts.test, 200);
     assert!(dir.join("data/test.jsonl").is_file() && dir.join("data/split.toml").is_file());
     app.update(Action::Split);
+    finish_data_job(&mut app);
     assert!(app
         .notice
         .as_ref()

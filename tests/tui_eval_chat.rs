@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 
 use support::*;
 use tunedeck::eval::blind::{Contender, Pair};
-use tunedeck::eval::{EvalReport, Label, Part, Side, Tuned};
+use tunedeck::eval::{EvalReport, Label, Part, Position, Side, Tuned};
 use tunedeck::experiment::{ItemStatus, Step, PLAN};
 use tunedeck::tui::app::{Input, ReplyState};
 use tunedeck::tui::keymap::{self, KeyContext};
@@ -96,12 +96,14 @@ fn a_test_runs_on_the_jobs_thread_and_its_report_ticks_the_plan() {
         };
         assert!(app.on_job(JobEvent::Answered {
             job,
-            part,
-            side: Side::Base,
-            item,
-            items: 2,
-            done,
-            total: 12,
+            at: Position {
+                part,
+                side: Side::Base,
+                item,
+                items: 2,
+                done,
+                total: 12,
+            },
         }));
     }
     let screen = text(&render(&app, 80, 24));

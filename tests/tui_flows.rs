@@ -6,19 +6,18 @@
 #[path = "tui_support/mod.rs"]
 mod support;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use support::*;
-use tunedeck::eval::{Part, Side};
+use tunedeck::eval::{Part, Position, Side};
 use tunedeck::experiment::{Experiment, ItemStatus, Language, Step, PLAN};
 use tunedeck::lora::AdapterConfig;
 use tunedeck::train::checkpoint::{self, TrainerState};
 use tunedeck::tui::app::{Overlay, Phase, ResumePoint};
 use tunedeck::tui::loss::Health;
 use tunedeck::tui::{Action, Pane};
-use tunedeck::worker::jobs::{JobCommand, JobEvent};
+use tunedeck::worker::jobs::{Cancel, JobCommand, JobEvent};
 use tunedeck::worker::{RunSpec, WorkerCommand, WorkerEvent};
 
 fn status(app: &tunedeck::tui::App, step: Step) -> ItemStatus {
@@ -232,7 +231,7 @@ fn quitting_asks_while_a_run_is_active() {
 
 /// The Eval pane of a demo experiment with a finished `run-1`, its three-part test started
 /// and 37 of 120 answers done; returns the job and its cancel flag.
-fn testing(dir: &std::path::Path) -> (tunedeck::tui::App, u64, Arc<AtomicBool>) {
+fn testing(dir: &std::path::Path) -> (tunedeck::tui::App, u64, Cancel) {
     let mut app = open(dir);
     app.update(Action::Focus(Pane::Eval));
     app.update(Action::StartEval);
@@ -246,12 +245,14 @@ fn testing(dir: &std::path::Path) -> (tunedeck::tui::App, u64, Arc<AtomicBool>) 
 fn answered(job: u64, done: usize) -> JobEvent {
     JobEvent::Answered {
         job,
-        part: Part::Interview,
-        side: Side::Adapter,
-        item: 3,
-        items: 20,
-        done,
-        total: 120,
+        at: Position {
+            part: Part::Interview,
+            side: Side::Adapter,
+            item: 3,
+            items: 20,
+            done,
+            total: 120,
+        },
     }
 }
 
@@ -557,8 +558,7 @@ fn a_run_cut_short_on_disk_is_offered_for_resume_on_reopening() {
     checkpoint_on_disk(&run, 12, 40);
 
     let mut app = open(&dir);
-    app.update(Action::Focus(Pane::Dataset));
-    app.update(Action::Split);
+    split(&mut app);
     app.update(Action::Focus(Pane::Loss));
     assert_eq!(app.run.name, "run-2");
     assert_eq!(app.run.phase, Phase::Finished);
@@ -683,14 +683,8 @@ fn a_followed_run_folder_streams_its_loss_into_the_loss_pane_through_the_worker(
     assert!(screen.contains(&verdict), "{verdict} missing:\n{screen}");
     assert!(screen.contains("no longer followed"), "{screen}");
     // A new run after following numbers from the experiment's runs, not the follow id.
-    press(
-        &mut app,
-        &[
-            Action::Focus(Pane::Dataset),
-            Action::Split,
-            Action::Focus(Pane::Loss),
-        ],
-    );
+    split(&mut app);
+    app.update(Action::Focus(Pane::Loss));
     app.on_key(key('s'));
     let (id, _) = sent_start(&mut app);
     assert_eq!(id, 1);

@@ -17,10 +17,11 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use support::*;
+use tunedeck::data::inspect::Stage;
 use tunedeck::eval::{EvalReport, Side};
 use tunedeck::experiment::{ItemStatus, Step, PLAN};
 use tunedeck::preset::{Device, Preset, Template};
-use tunedeck::tui::app::ReplyState;
+use tunedeck::tui::app::{DataWork, DatasetState, ReplyState};
 use tunedeck::tui::loss::Mood;
 use tunedeck::tui::{Action, App, Pane};
 use tunedeck::worker::jobs::{self, JobCommand, JobEvent, JobsHandle};
@@ -140,7 +141,7 @@ fn the_eval_pane_runs_the_real_test_and_writes_what_the_cli_writes() {
     let progress: Vec<(usize, usize)> = seen
         .iter()
         .filter_map(|e| match e {
-            JobEvent::Answered { done, total, .. } => Some((*done, *total)),
+            JobEvent::Answered { at, .. } => Some((at.done, at.total)),
             _ => None,
         })
         .collect();
@@ -500,4 +501,146 @@ fn e_exports_the_selected_run_after_saying_which_part_failed() {
     let readme = std::fs::read_to_string(out.join("README.md")).unwrap();
     assert!(readme.contains("not graduated: guard failed"), "{readme}");
     jobs.shutdown();
+}
+
+/// `n` varied Alpaca records as JSON Lines; every 500th has an empty output, an error the
+/// check must find.
+fn generated_records(n: usize) -> String {
+    const VERBS: [&str; 6] = ["Review", "Audit", "Check", "Explain", "Fix", "Harden"];
+    const THINGS: [&str; 7] = [
+        "login handler",
+        "file upload",
+        "SQL query builder",
+        "session cookie",
+        "template renderer",
+        "password reset",
+        "shell wrapper",
+    ];
+    const LANGS: [&str; 5] = ["Python", "Go", "Rust", "Java", "PHP"];
+    (0..n)
+        .map(|i| {
+            let (v, t, l) = (VERBS[i % 6], THINGS[(i / 6) % 7], LANGS[(i / 42) % 5]);
+            let output = if i % 500 == 499 {
+                String::new()
+            } else {
+                format!("Severity: medium. The {t} in request {i} trusts its input; validate it and use the {l} standard library's escaping.")
+            };
+            serde_json::json!({
+                "instruction": format!("{v} this {l} {t} (ticket {i})."),
+                "input": format!("def handle_{i}(req):\n    return run(req.args['q{}'])", i * 7919 % 10007),
+                "output": output,
+            })
+            .to_string()
+                + "\n"
+        })
+        .collect()
+}
+
+#[test]
+fn r_checks_ten_thousand_records_on_the_jobs_thread_while_keys_redraw_fast() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = demo_experiment(tmp.path());
+    let mut app = open(&dir);
+    // The records grow after the cockpit opened: the reload is what must not freeze it.
+    let records = app.exp.dataset_path(&dir);
+    std::fs::write(&records, generated_records(10_000)).unwrap();
+    let (jobs, rx) = start_jobs();
+    app.update(Action::Focus(Pane::Dataset));
+    app.update(Action::Reload);
+    for cmd in app.take_jobs() {
+        assert!(jobs.send(cmd));
+    }
+
+    // As the event loop does: take what the jobs thread sent, then a key, then a redraw.
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let mut latencies = Vec::new();
+    let mut stages = Vec::new();
+    let keys = [KeyCode::Down, KeyCode::Down, KeyCode::Up];
+    loop {
+        assert!(Instant::now() < deadline, "the check never ended");
+        for event in rx.try_iter() {
+            app.on_job(event);
+        }
+        let Some(job) = app.data.job else { break };
+        stages.push(job.work);
+        let key = keys[latencies.len() % keys.len()];
+        let start = Instant::now();
+        app.on_key(KeyEvent::new(key, KeyModifiers::NONE));
+        let screen = render(&app, 100, 30);
+        latencies.push(start.elapsed());
+        assert!(text(&screen).contains("Reloading"), "{}", text(&screen));
+        std::thread::sleep(Duration::from_millis(15));
+    }
+    jobs.shutdown();
+    latencies.sort();
+    let median = latencies[latencies.len() / 2];
+    eprintln!(
+        "key-to-redraw during the check of 10,000 records: median {median:?}, max {:?}, {} keys",
+        latencies.last().unwrap(),
+        latencies.len()
+    );
+    assert!(
+        latencies.len() >= 5,
+        "the check ended before the keys could be timed"
+    );
+    assert!(median < Duration::from_millis(50), "median {median:?}");
+    assert!(
+        stages.contains(&DataWork::Checking(Stage::Checking(10_000))),
+        "{stages:?}"
+    );
+
+    // The pane shows what the check on the UI thread showed before.
+    assert_eq!(notice(&app).0, "Records reloaded and checked.");
+    let here = DatasetState::load(&app.exp, &dir, &app.preset.current);
+    assert_eq!(app.data.report, here.report);
+    assert_eq!(app.data.rows, here.rows);
+    assert_eq!(app.data.tokens, here.tokens);
+    let report = app.data.report.as_ref().unwrap();
+    assert_eq!((report.records, report.errors), (10_000, 20));
+}
+
+#[test]
+fn s_splits_on_the_jobs_thread_and_says_when_another_split_is_there() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = demo_experiment(tmp.path());
+    let mut app = open(&dir);
+    split(&mut app);
+    assert_eq!(
+        notice(&app).0,
+        "Split 8:1:1 written to data/ (test part sealed)."
+    );
+    assert_eq!(app.data.split.as_ref().unwrap().counts.test, 20);
+
+    // Other records: the split on disk is not theirs, and s does not replace it.
+    let records = app.exp.dataset_path(&dir);
+    let fewer: String = std::fs::read_to_string(&records)
+        .unwrap()
+        .lines()
+        .take(150)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&records, fewer).unwrap();
+    app.update(Action::Reload);
+    app.update(Action::Split);
+    assert_eq!(
+        notice(&app).0,
+        "The records are being checked; a moment.",
+        "one dataset job at a time"
+    );
+    finish_data_job(&mut app);
+    assert!(app.data.split_is_stale());
+    app.update(Action::Split);
+    finish_data_job(&mut app);
+    let (said, mood) = notice(&app);
+    assert_eq!(
+        said,
+        "data/ holds a different split: S replaces it (and deals a new sealed test set)."
+    );
+    assert_eq!(mood, Mood::Bad);
+    assert_eq!(app.data.split.as_ref().unwrap().counts.test, 20, "kept");
+
+    app.update(Action::ForceSplit);
+    finish_data_job(&mut app);
+    assert_eq!(app.data.split.as_ref().unwrap().counts.test, 15);
+    assert!(!app.data.split_is_stale());
 }

@@ -35,14 +35,8 @@ fn tested_run(parent: &Path, preset: &Preset, forgot: bool) -> (PathBuf, App) {
         write_report(&dir, "run-1", &sample_report("run-1", false));
     }
     let mut app = open(&dir);
-    press(
-        &mut app,
-        &[
-            Action::Focus(Pane::Dataset),
-            Action::Split,
-            Action::Focus(Pane::Eval),
-        ],
-    );
+    split(&mut app);
+    app.update(Action::Focus(Pane::Eval));
     assert_eq!(app.eval.selected_run(), Some("run-1"));
     (dir, app)
 }

@@ -8,7 +8,7 @@
 mod support;
 
 use support::*;
-use tunedeck::eval::{BlindSession, Part, Side};
+use tunedeck::eval::{BlindSession, Part, Position, Side};
 use tunedeck::tui::{theme, Action, App, Pane};
 use tunedeck::worker::jobs::JobEvent;
 
@@ -265,12 +265,14 @@ fn eval_pane_scores_progress_and_blind_judging() {
     }));
     assert!(app.on_job(JobEvent::Answered {
         job,
-        part: Part::Interview,
-        side: Side::Adapter,
-        item: 0,
-        items: 2,
-        done: 9,
-        total: 12
+        at: Position {
+            part: Part::Interview,
+            side: Side::Adapter,
+            item: 0,
+            items: 2,
+            done: 9,
+            total: 12,
+        },
     }));
     assert_snapshot("eval_running_80x24", &text(&render(&app, 80, 24)));
     app.update(Action::CancelJob);

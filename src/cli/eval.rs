@@ -6,7 +6,9 @@ use crate::data::run_dir::EVAL;
 use crate::eval::locate::{
     self, RunContext, DEFAULT_EXAM_SIZE, DEFAULT_MAX_NEW_TOKENS, DEFAULT_TOP_P,
 };
-use crate::eval::{evaluate_to, EvalReport, EvalSpec, Part, PartResult, Progress, Side, Tuned};
+use crate::eval::{
+    evaluate_to, EvalReport, EvalSpec, Part, PartResult, Position, Progress, Side, Tuned,
+};
 use crate::experiment::{Experiment, Goal};
 use anyhow::{bail, Result};
 use clap::Args;
@@ -280,12 +282,7 @@ pub fn summary(r: &EvalReport) -> Vec<String> {
             ));
         }
     }
-    let failed: Vec<&str> = r
-        .parts
-        .iter()
-        .filter(|p| !p.passed)
-        .map(|p| p.part.name())
-        .collect();
+    let failed: Vec<&str> = r.failed_parts().into_iter().map(Part::name).collect();
     lines.push(if r.graduated {
         "graduated: yes, all three parts passed".into()
     } else {
@@ -317,10 +314,14 @@ fn progress_lines(bar: &ProgressBar) -> impl FnMut(Progress) + '_ {
             ),
         ),
         Progress::Answered {
-            part,
-            side,
-            done,
-            total,
+            at:
+                Position {
+                    part,
+                    side,
+                    done,
+                    total,
+                    ..
+                },
             ..
         } => {
             bar.set_length(total as u64);

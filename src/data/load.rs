@@ -44,7 +44,7 @@ impl fmt::Display for Format {
 }
 
 /// The records of one dataset.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
     /// What the user named: a file, or `dataset_info.json#name`.
     pub source: String,
@@ -78,7 +78,7 @@ pub struct Rejected {
 }
 
 /// A dataset and the records that were left out of it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Loaded {
     /// The records that loaded.
     pub dataset: Dataset,

@@ -7,10 +7,12 @@
 //! - [`tokens`]: token counts of records, from a tokenizer or an estimate;
 //! - [`split`]: the seeded 8:1:1 split and the train/test leakage check;
 //! - [`split_dir`]: a split on disk, verified by sha256, with its test part sealed;
+//! - [`inspect`]: a records file as the cockpit shows it (check, token counts, sealed lines);
 //! - [`run_dir`]: a run on disk (its files' names, the newest-run rule, the log's [`LogLine`]).
 
 pub mod check;
 mod dataset_info;
+pub mod inspect;
 pub mod load;
 pub mod record;
 pub mod run_dir;

@@ -64,7 +64,7 @@ pub struct SplitManifest {
 }
 
 /// What [`split_to_dir`] did.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SplitOutcome {
     /// What `split.toml` now says.
     pub manifest: SplitManifest,

@@ -39,4 +39,4 @@ mod testing;
 pub use blind::{BlindSession, BlindView, Choice, Label, Tally, WinRates, Winner};
 pub use results::{EvalReport, Item, Part, PartResult, Side, SideSummary};
 pub use retrospective::{write_run_report, ReportWritten};
-pub use runner::{evaluate, evaluate_to, Cancelled, EvalSpec, Progress, Tuned};
+pub use runner::{evaluate, evaluate_to, Cancelled, EvalSpec, Position, Progress, Tuned};

@@ -21,8 +21,10 @@ use crate::preset::Preset;
 /// value of `replay_ratio`).
 pub const REPLAY_ON: f64 = 0.75;
 
-/// One preset key changed against the run a new run came from, values as a user reads them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One preset key changed against the run a new run came from (or, in the runs table, against
+/// the run before), values as a user reads them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Change {
     /// The preset key.
     pub key: String,
@@ -48,8 +50,11 @@ pub fn describe(changes: &[Change]) -> String {
         .join(", ")
 }
 
-/// `runs/<id>/origin.json`: the run this one started from, what changed and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `runs/<id>/origin.json`: the run this one started from, what changed and why. Read
+/// leniently (a key left out of a hand-written file is empty), since the runs table reads
+/// every run's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Origin {
     /// The earlier run's folder name (`run-2`).
     pub from: String,
@@ -68,8 +73,10 @@ impl Origin {
     /// Reads `<run_dir>/origin.json`.
     pub fn load(run_dir: &Path) -> Result<Origin> {
         let path = RunDir::new(run_dir).origin();
-        let text = std::fs::read_to_string(&path).with_context(|| format!("{}", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("{}", path.display()))
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("{}: cannot read", path.display()))?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a run origin (from, changes, why)", path.display()))
     }
 }
 

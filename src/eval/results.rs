@@ -284,6 +284,15 @@ impl EvalReport {
         self.parts.iter().find(|p| p.part == part)
     }
 
+    /// The parts that did not pass, in report order.
+    pub fn failed_parts(&self) -> Vec<Part> {
+        self.parts
+            .iter()
+            .filter(|p| !p.passed)
+            .map(|p| p.part)
+            .collect()
+    }
+
     /// Reads an `eval.json`.
     pub fn load(path: &Path) -> Result<EvalReport> {
         let text = std::fs::read_to_string(path)

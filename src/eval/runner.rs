@@ -96,6 +96,24 @@ pub struct EvalSpec {
     pub batch_size: usize,
 }
 
+/// Where an evaluation is after one more answer: the owned part of [`Progress::Answered`],
+/// which the cockpit's jobs thread passes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    /// The part.
+    pub part: Part,
+    /// Who answered.
+    pub side: Side,
+    /// Answers done so far, over the whole evaluation.
+    pub done: usize,
+    /// Answers in all.
+    pub total: usize,
+    /// The question's position in its part, from 0.
+    pub item: usize,
+    /// Questions in the part.
+    pub items: usize,
+}
+
 /// What the runner reports as it goes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Progress<'a> {
@@ -109,20 +127,10 @@ pub enum Progress<'a> {
         /// The log file.
         log: &'a Path,
     },
-    /// One answer done; `done` of `total` answers over the whole evaluation.
+    /// One answer done.
     Answered {
-        /// The part.
-        part: Part,
-        /// Who answered.
-        side: Side,
-        /// Answers done so far.
-        done: usize,
-        /// Answers in all.
-        total: usize,
-        /// The question's position in its part, from 0.
-        item: usize,
-        /// Questions in the part.
-        items: usize,
+        /// Where the evaluation is.
+        at: Position,
         /// The answer.
         text: &'a str,
     },
@@ -438,12 +446,14 @@ pub(super) fn answer_all(
                 counter.done += 1;
                 counter.tokens += new.len();
                 progress(Progress::Answered {
-                    part: *part,
-                    side,
-                    done: counter.done,
-                    total: counter.total,
-                    item: i,
-                    items: qs.len(),
+                    at: Position {
+                        part: *part,
+                        side,
+                        done: counter.done,
+                        total: counter.total,
+                        item: i,
+                        items: qs.len(),
+                    },
                     text: &text,
                 });
                 answers[i] = Some(Answer {

@@ -8,36 +8,16 @@ use super::results::{EvalReport, Part};
 use crate::data::run_dir;
 use crate::experiment::{runs_dir, Experiment, Language};
 use crate::preset::Preset;
-use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
+use anyhow::{bail, Result};
+use serde::Serialize;
 use std::path::Path;
+
+/// The runs table's change column: a preset key changed against the run before.
+pub use super::next_run::Change;
+use super::next_run::Origin;
 
 /// A forgetting probe this far above its first value means the model is starting to forget.
 pub const FORGETTING_DRIFT: f64 = 0.10;
-
-/// `runs/<id>/origin.json`: the run this one was made from, and the change applied.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Origin {
-    /// The run it started from.
-    pub from: Option<String>,
-    /// The preset keys changed.
-    pub changes: Vec<Change>,
-    /// Why, in words.
-    pub why: Option<String>,
-}
-
-/// One preset key that differs from the run before.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Change {
-    /// The preset key.
-    pub key: String,
-    /// Its value in the run before.
-    pub from: String,
-    /// Its value in this run.
-    pub to: String,
-}
 
 /// The best validation loss and where it was.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -221,7 +201,10 @@ pub fn read(dir: &Path) -> Result<Vec<Run>> {
             true => Some(Preset::load(&preset_path)?),
             false => None,
         };
-        let origin = read_origin(&run.origin())?;
+        let origin = match run.origin().is_file() {
+            true => Some(Origin::load(run.path())?),
+            false => None,
+        };
         let eval_path = run.eval();
         let tested = match eval_path.is_file() {
             true => Some(Tested::of(&EvalReport::load(&eval_path)?)),
@@ -258,8 +241,11 @@ pub fn read(dir: &Path) -> Result<Vec<Run>> {
             id: id.clone(),
             previous: previous.as_ref().map(|p| p.0.clone()),
             changes,
-            from: origin.as_ref().and_then(|o| o.from.clone()),
-            why: origin.and_then(|o| o.why),
+            from: origin
+                .as_ref()
+                .map(|o| o.from.clone())
+                .filter(|f| !f.is_empty()),
+            why: origin.map(|o| o.why).filter(|w| !w.is_empty()),
             steps_done,
             steps_planned,
             early_stopped: log.early_stopped,
@@ -272,17 +258,6 @@ pub fn read(dir: &Path) -> Result<Vec<Run>> {
         previous = Some((id, preset));
     }
     Ok(runs)
-}
-
-fn read_origin(path: &Path) -> Result<Option<Origin>> {
-    if !path.is_file() {
-        return Ok(None);
-    }
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read", path.display()))?;
-    let origin = serde_json::from_str(&text)
-        .with_context(|| format!("{}: not a run origin (from, changes, why)", path.display()))?;
-    Ok(Some(origin))
 }
 
 /// The table's columns, in the order they are shown.

@@ -3,6 +3,7 @@
 
 use crate::lora::{AdapterConfig, TARGETS};
 use crate::model::config::ModelConfig;
+use crate::model::layout::Proj;
 use anyhow::{bail, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -22,23 +23,6 @@ pub struct Pair {
 pub struct LoraWeights {
     pub config: AdapterConfig,
     pub modules: BTreeMap<String, Pair>,
-}
-
-/// (out, in) of a targetable projection of `cfg`.
-pub fn projection_shape(cfg: &ModelConfig, leaf: &str) -> Option<(usize, usize)> {
-    let (h, ffn) = (cfg.hidden_size, cfg.intermediate_size);
-    let (q, kv) = (
-        cfg.num_attention_heads * cfg.head_dim(),
-        cfg.kv_heads() * cfg.head_dim(),
-    );
-    Some(match leaf {
-        "q_proj" => (q, h),
-        "k_proj" | "v_proj" => (kv, h),
-        "o_proj" => (h, q),
-        "gate_proj" | "up_proj" => (ffn, h),
-        "down_proj" => (h, ffn),
-        _ => return None,
-    })
 }
 
 /// The structural keys two configs must share for an adapter of one to fit the other.
@@ -125,7 +109,9 @@ impl LoraWeights {
                 .strip_prefix("model.layers.")
                 .and_then(|r| r.split('.').next())
                 .and_then(|n| n.parse::<usize>().ok());
-            let (Some(layer), Some((out, inp))) = (layer, projection_shape(cfg, leaf)) else {
+            let (Some(layer), Some((out, inp))) =
+                (layer, Proj::from_leaf(leaf).map(|p| p.shape(cfg)))
+            else {
                 bail!(
                     "{}: {module} is not one of the projections LoRA targets ({})",
                     file.display(),

@@ -10,47 +10,11 @@ use crate::gguf::quantize::quantize;
 use crate::gguf::write::{GgufWriter, TensorDecl};
 use crate::gguf::GgmlType;
 use crate::model::config::ModelConfig;
+use crate::model::layout::{layout, TensorSpec};
 use crate::safetensors_in::SafeTensors;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use std::path::Path;
 use tch::{Kind, Tensor};
-
-/// The Hugging Face tensors of `cfg`'s model in the order llama.cpp's converter writes them,
-/// with their shapes.
-fn tensor_plan(cfg: &ModelConfig) -> Vec<(String, Vec<usize>)> {
-    let h = cfg.hidden_size;
-    let mut plan = vec![(
-        "model.embed_tokens.weight".to_string(),
-        vec![cfg.vocab_size, h],
-    )];
-    for i in 0..cfg.num_hidden_layers {
-        let p = format!("model.layers.{i}");
-        plan.push((format!("{p}.input_layernorm.weight"), vec![h]));
-        for leaf in ["q_proj", "k_proj", "v_proj", "o_proj"] {
-            let (out, inp) = super::lora::projection_shape(cfg, leaf).expect("a projection");
-            plan.push((format!("{p}.self_attn.{leaf}.weight"), vec![out, inp]));
-            let bias = if leaf == "o_proj" {
-                cfg.o_bias()
-            } else {
-                cfg.qkv_bias()
-            };
-            if bias {
-                plan.push((format!("{p}.self_attn.{leaf}.bias"), vec![out]));
-            }
-        }
-        plan.push((format!("{p}.post_attention_layernorm.weight"), vec![h]));
-        for leaf in ["gate_proj", "up_proj", "down_proj"] {
-            let (out, inp) = super::lora::projection_shape(cfg, leaf).expect("a projection");
-            plan.push((format!("{p}.mlp.{leaf}.weight"), vec![out, inp]));
-        }
-    }
-    plan.push(("model.norm.weight".into(), vec![h]));
-    // Tied embeddings: llama.cpp reuses token_embd when `output` is absent.
-    if !cfg.tie_word_embeddings {
-        plan.push(("lm_head.weight".into(), vec![cfg.vocab_size, h]));
-    }
-    plan
-}
 
 /// The type a tensor is written in: vectors stay F32 (as llama.cpp keeps norms and biases);
 /// matrices take the asked quantisation when their rows fill its blocks, else F16.
@@ -87,31 +51,22 @@ pub fn write(
     let llama = arch_name(&cfg)? == "llama";
     let files = crate::model::load::weight_files(base)?;
     let st = SafeTensors::open(&files)?;
-    let plan = tensor_plan(&cfg);
+    // Tied embeddings: llama.cpp reuses token_embd when `output` is absent, as the layout
+    // leaves it out.
+    let plan = layout(&cfg);
     let mut decls = Vec::with_capacity(plan.len());
-    for (hf, shape) in &plan {
-        let slot = st.slots.get(hf).with_context(|| {
-            format!(
-                "{}: tensor {hf} is missing from the weights",
-                base.display()
-            )
-        })?;
-        if &slot.shape != shape {
-            bail!(
-                "{}: tensor {hf} has shape {:?}, config.json implies {shape:?}",
-                st.path(slot).display(),
-                slot.shape
-            );
-        }
+    for spec in &plan {
+        let slot = st.slots.get(&spec.name).ok_or_else(|| spec.missing(base))?;
+        spec.check_shape(&slot.shape, st.path(slot))?;
         decls.push(TensorDecl {
-            name: gguf_name(hf)?,
-            shape: shape.clone(),
-            ggml_type: tensor_type(shape, quant),
+            name: gguf_name(&spec.name)?,
+            shape: spec.shape.clone(),
+            ggml_type: tensor_type(&spec.shape, quant),
         });
     }
     let metadata = model_metadata(base, &cfg, name, quant.ggml_type(), chat)?;
     let mut w = GgufWriter::create(out, &metadata, &decls)?;
-    for (i, ((hf, shape), decl)) in plan.iter().zip(&decls).enumerate() {
+    for (i, (TensorSpec { name: hf, shape }, decl)) in plan.iter().zip(&decls).enumerate() {
         let slot = &st.slots[hf];
         let kind = kind_of(&slot.dtype).with_context(|| {
             format!(

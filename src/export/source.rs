@@ -28,13 +28,7 @@ impl Verdict {
         }
         match EvalReport::load(&path) {
             Ok(r) if r.graduated => Verdict::Graduated,
-            Ok(r) => Verdict::Failed(
-                r.parts
-                    .iter()
-                    .filter(|p| !p.passed)
-                    .map(|p| p.part)
-                    .collect(),
-            ),
+            Ok(r) => Verdict::Failed(r.failed_parts()),
             Err(e) => Verdict::NotTested(Some(format!("{e:#}"))),
         }
     }

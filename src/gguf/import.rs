@@ -1,8 +1,10 @@
 //! `tunedeck model import-gguf`: a GGUF file to a Hugging Face model directory, streamed
 //! tensor by tensor.
 
-use super::layout::{hf_name, unpermute};
+use super::layout::{gguf_name, hf_name, permuted_heads, unpermute};
 use super::{tokenizer, GgufFile, TensorInfo, Value};
+use crate::model::config::ModelConfig;
+use crate::model::layout::{layout, EMBED, LM_HEAD};
 use crate::{atomic, safetensors_out};
 use anyhow::{bail, Context, Result};
 use half::{bf16, f16};
@@ -121,7 +123,7 @@ fn convert(
     }
     let embed = tensors
         .iter()
-        .find(|(n, _)| n == "model.embed_tokens.weight")
+        .find(|(n, _)| n == EMBED)
         .context("tensor token_embd.weight is missing")?;
     if embed.1.shape != [vocab, hidden] {
         bail!(
@@ -129,7 +131,7 @@ fn convert(
             embed.1.shape
         );
     }
-    let tied = !tensors.iter().any(|(n, _)| n == "lm_head.weight");
+    let tied = !tensors.iter().any(|(n, _)| n == LM_HEAD);
     tensors.sort_by(|a, b| a.0.cmp(&b.0));
 
     std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
@@ -167,6 +169,8 @@ fn convert(
         config["mlp_bias"] = json!(false);
     }
 
+    check_layout(&config, &tensors)?;
+
     let entries: Vec<_> = tensors
         .iter()
         .map(|(n, t)| safetensors_out::Entry {
@@ -180,10 +184,8 @@ fn convert(
     for (i, (name, t)) in tensors.iter().enumerate() {
         let mut values = g.dequantize(t)?;
         if arch.permuted_qk && t.shape.len() == 2 {
-            if name.ends_with("q_proj.weight") {
+            if let Some(heads) = permuted_heads(name, heads, kv_heads) {
                 values = unpermute(&values, heads, t.shape[1]);
-            } else if name.ends_with("k_proj.weight") {
-                values = unpermute(&values, kv_heads, t.shape[1]);
             }
         }
         w.write_tensor(&encode(&values, opts.dtype))?;
@@ -199,5 +201,45 @@ fn convert(
     atomic::write_json(&out.join("generation_config.json"), &generation)?;
     atomic::write_json(&out.join("tokenizer.json"), &tok.tokenizer)?;
     atomic::write_json(&out.join("tokenizer_config.json"), &tok.config)?;
+    Ok(())
+}
+
+/// Fails unless the GGUF holds exactly the tensors, with their shapes, that the `config.json`
+/// written for it implies: a file that would import but not load is refused here.
+fn check_layout(config: &serde_json::Value, tensors: &[(String, &TensorInfo)]) -> Result<()> {
+    let cfg: ModelConfig = serde_json::from_value(config.clone())
+        .context("the metadata do not make a valid config.json")?;
+    let specs = layout(&cfg);
+    for spec in &specs {
+        let t = tensors
+            .iter()
+            .find(|(n, _)| *n == spec.name)
+            .map(|(_, t)| t)
+            .with_context(|| {
+                format!(
+                    "tensor {} ({}) is missing, though the metadata imply it",
+                    gguf_name(&spec.name).unwrap_or_default(),
+                    spec.name
+                )
+            })?;
+        if t.shape != spec.shape {
+            bail!(
+                "tensor {} has shape {:?}, the metadata imply {:?}",
+                t.name,
+                t.shape,
+                spec.shape
+            );
+        }
+    }
+    if let Some((_, extra)) = tensors
+        .iter()
+        .find(|(n, _)| !specs.iter().any(|s| s.name == *n))
+    {
+        bail!(
+            "tensor {} does not belong to a model of {} layers",
+            extra.name,
+            cfg.num_hidden_layers
+        );
+    }
     Ok(())
 }

@@ -1,26 +1,28 @@
 //! Where llama.cpp's layout differs from Hugging Face's: tensor names, and the row order of
 //! Llama's q/k projections (llama.cpp's converter interleaves each head's rows for its RoPE).
 
+use crate::model::layout::{Norm, Proj, EMBED, FINAL_NORM, LM_HEAD};
 use anyhow::{bail, Result};
 
-/// (GGUF, Hugging Face) names of the per-layer modules.
+/// (GGUF, Hugging Face) names of the per-layer modules; the Hugging Face side is the model's
+/// own [`crate::model::layout`].
 const LAYER_MODULES: [(&str, &str); 9] = [
-    ("attn_q", "self_attn.q_proj"),
-    ("attn_k", "self_attn.k_proj"),
-    ("attn_v", "self_attn.v_proj"),
-    ("attn_output", "self_attn.o_proj"),
-    ("ffn_gate", "mlp.gate_proj"),
-    ("ffn_up", "mlp.up_proj"),
-    ("ffn_down", "mlp.down_proj"),
-    ("attn_norm", "input_layernorm"),
-    ("ffn_norm", "post_attention_layernorm"),
+    ("attn_q", Proj::Q.module()),
+    ("attn_k", Proj::K.module()),
+    ("attn_v", Proj::V.module()),
+    ("attn_output", Proj::O.module()),
+    ("ffn_gate", Proj::Gate.module()),
+    ("ffn_up", Proj::Up.module()),
+    ("ffn_down", Proj::Down.module()),
+    ("attn_norm", Norm::Input.module()),
+    ("ffn_norm", Norm::PostAttention.module()),
 ];
 
 /// (GGUF, Hugging Face) names of the tensors outside the layers.
 const GLOBAL: [(&str, &str); 3] = [
-    ("token_embd.weight", "model.embed_tokens.weight"),
-    ("output_norm.weight", "model.norm.weight"),
-    ("output.weight", "lm_head.weight"),
+    ("token_embd.weight", EMBED),
+    ("output_norm.weight", FINAL_NORM),
+    ("output.weight", LM_HEAD),
 ];
 
 /// The Hugging Face name of a GGUF tensor.
@@ -62,9 +64,10 @@ pub fn gguf_name(hf: &str) -> Result<String> {
 /// The head count whose rows llama.cpp interleaves in this Hugging Face tensor of a Llama
 /// model (`q_proj`: attention heads, `k_proj`: KV heads), or `None` for every other tensor.
 pub fn permuted_heads(hf: &str, heads: usize, kv_heads: usize) -> Option<usize> {
-    if hf.ends_with("self_attn.q_proj.weight") || hf.ends_with("self_attn.q_proj") {
+    let module = hf.strip_suffix(".weight").unwrap_or(hf);
+    if module.ends_with(Proj::Q.module()) {
         Some(heads)
-    } else if hf.ends_with("self_attn.k_proj.weight") || hf.ends_with("self_attn.k_proj") {
+    } else if module.ends_with(Proj::K.module()) {
         Some(kv_heads)
     } else {
         None

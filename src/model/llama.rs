@@ -2,7 +2,10 @@
 //! Qwen2 is Llama with a bias on q/k/v.
 
 use super::config::ModelConfig;
+use super::layout::{in_layer, Norm, Proj, EMBED, FINAL_NORM, LM_HEAD};
 use super::linear::{lora_input, Linear};
+use anyhow::{Context, Result};
+use std::collections::HashMap;
 use tch::{Device, Kind, Tensor};
 
 /// Keys and values of the positions seen so far, one pair per layer.
@@ -106,6 +109,22 @@ pub struct Layer {
     pub self_attn: Attention,
     pub post_attention_layernorm: Tensor,
     pub mlp: Mlp,
+}
+
+impl Layer {
+    /// Its seven projections, in layer order.
+    fn linears_mut(&mut self) -> [(Proj, &mut Linear); 7] {
+        let (a, m) = (&mut self.self_attn, &mut self.mlp);
+        [
+            (Proj::Q, &mut a.q_proj),
+            (Proj::K, &mut a.k_proj),
+            (Proj::V, &mut a.v_proj),
+            (Proj::O, &mut a.o_proj),
+            (Proj::Gate, &mut m.gate_proj),
+            (Proj::Up, &mut m.up_proj),
+            (Proj::Down, &mut m.down_proj),
+        ]
+    }
 }
 
 #[derive(Debug)]
@@ -327,17 +346,69 @@ impl Decoder {
     pub fn linears_mut(&mut self) -> Vec<(String, &mut Linear)> {
         let mut out = Vec::new();
         for (i, l) in self.layers.iter_mut().enumerate() {
-            let p = format!("model.layers.{i}");
-            let a = &mut l.self_attn;
-            out.push((format!("{p}.self_attn.q_proj"), &mut a.q_proj));
-            out.push((format!("{p}.self_attn.k_proj"), &mut a.k_proj));
-            out.push((format!("{p}.self_attn.v_proj"), &mut a.v_proj));
-            out.push((format!("{p}.self_attn.o_proj"), &mut a.o_proj));
-            let m = &mut l.mlp;
-            out.push((format!("{p}.mlp.gate_proj"), &mut m.gate_proj));
-            out.push((format!("{p}.mlp.up_proj"), &mut m.up_proj));
-            out.push((format!("{p}.mlp.down_proj"), &mut m.down_proj));
+            for (p, linear) in l.linears_mut() {
+                out.push((in_layer(i, p.module()), linear));
+            }
         }
         out
+    }
+
+    /// The decoder made of `tensors`, named as [`super::layout::layout`] names them (the
+    /// loader has checked them against it).
+    pub fn from_tensors(config: ModelConfig, mut tensors: HashMap<String, Tensor>) -> Result<Self> {
+        let mut take = |name: &str| {
+            tensors
+                .remove(name)
+                .with_context(|| format!("tensor {name} was not loaded"))
+        };
+        let embed_tokens = take(EMBED)?;
+        let mut layers = Vec::with_capacity(config.num_hidden_layers);
+        for i in 0..config.num_hidden_layers {
+            let mut linear = |p: Proj| -> Result<Linear> {
+                let path = in_layer(i, p.module());
+                let weight = take(&format!("{path}.weight"))?;
+                let bias = if p.has_bias(&config) {
+                    Some(take(&format!("{path}.bias"))?)
+                } else {
+                    None
+                };
+                Ok(Linear {
+                    weight,
+                    bias,
+                    lora: None,
+                })
+            };
+            let self_attn = Attention {
+                q_proj: linear(Proj::Q)?,
+                k_proj: linear(Proj::K)?,
+                v_proj: linear(Proj::V)?,
+                o_proj: linear(Proj::O)?,
+            };
+            let mlp = Mlp {
+                gate_proj: linear(Proj::Gate)?,
+                up_proj: linear(Proj::Up)?,
+                down_proj: linear(Proj::Down)?,
+            };
+            let mut norm = |n: Norm| take(&format!("{}.weight", in_layer(i, n.module())));
+            layers.push(Layer {
+                input_layernorm: norm(Norm::Input)?,
+                self_attn,
+                post_attention_layernorm: norm(Norm::PostAttention)?,
+                mlp,
+            });
+        }
+        let norm = take(FINAL_NORM)?;
+        let lm_head = if config.tie_word_embeddings {
+            None
+        } else {
+            Some(take(LM_HEAD)?)
+        };
+        Ok(Self {
+            config,
+            embed_tokens,
+            layers,
+            norm,
+            lm_head,
+        })
     }
 }

@@ -1,8 +1,8 @@
 //! Load a decoder from a Hugging Face directory (single or sharded safetensors).
 
 use super::config::ModelConfig;
-use super::linear::Linear;
-use super::llama::{Attention, Decoder, Layer, Mlp};
+use super::layout::layout;
+use super::llama::Decoder;
 use anyhow::{bail, Context, Result};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -41,106 +41,30 @@ pub fn weight_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(vec![single])
 }
 
-/// Tensors read from disk, handed out by name into a VarStore whose paths are the same names.
-struct Weights<'a> {
-    tensors: HashMap<String, Tensor>,
-    dir: &'a Path,
-    root: nn::Path<'a>,
-    opts: LoadOptions,
-}
-
-impl Weights<'_> {
-    fn take(&mut self, name: &str, shape: &[usize]) -> Result<Tensor> {
-        let t = self.tensors.remove(name).with_context(|| {
-            format!(
-                "{}: tensor {name} is missing from the weights",
-                self.dir.display()
-            )
-        })?;
-        let want: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
-        if t.size() != want {
-            bail!(
-                "{}: tensor {name} has shape {:?}, config.json implies {want:?}",
-                self.dir.display(),
-                t.size()
-            );
-        }
-        let t = t.to_kind(self.opts.kind).to_device(self.opts.device);
-        let mut parts: Vec<&str> = name.split('.').collect();
-        let leaf = parts.pop().unwrap_or(name);
-        let path = parts.iter().fold(self.root.clone(), |p, s| p / *s);
-        Ok(path.add(leaf, t, self.opts.trainable))
-    }
-
-    fn linear(&mut self, name: &str, out: usize, inp: usize, bias: bool) -> Result<Linear> {
-        let weight = self.take(&format!("{name}.weight"), &[out, inp])?;
-        let bias = if bias {
-            Some(self.take(&format!("{name}.bias"), &[out])?)
-        } else {
-            None
-        };
-        Ok(Linear {
-            weight,
-            bias,
-            lora: None,
-        })
-    }
-}
-
 /// Load the decoder of `dir` into `vs`, whose variable names become the checkpoint keys.
+/// Every tensor of the config's [`layout`] must be there with its shape; others are ignored.
 pub fn load_decoder(dir: &Path, vs: &nn::VarStore, opts: LoadOptions) -> Result<Decoder> {
     let cfg = ModelConfig::load(dir)?;
-    let mut tensors = HashMap::new();
-    for file in weight_files(dir)? {
-        let read = Tensor::read_safetensors(&file)
+    let files = weight_files(dir)?;
+    // Each tensor with the index of the file it came from, for the shape error.
+    let mut found: HashMap<String, (Tensor, usize)> = HashMap::new();
+    for (i, file) in files.iter().enumerate() {
+        let read = Tensor::read_safetensors(file)
             .map_err(|e| anyhow::anyhow!("{}: cannot read safetensors: {e}", file.display()))?;
-        tensors.extend(read);
+        found.extend(read.into_iter().map(|(name, t)| (name, (t, i))));
     }
-    let mut w = Weights {
-        tensors,
-        dir,
-        root: vs.root(),
-        opts,
-    };
-    let (h, ffn, v) = (cfg.hidden_size, cfg.intermediate_size, cfg.vocab_size);
-    let (q_out, kv_out) = (
-        cfg.num_attention_heads * cfg.head_dim(),
-        cfg.kv_heads() * cfg.head_dim(),
-    );
-    let embed_tokens = w.take("model.embed_tokens.weight", &[v, h])?;
-    let mut layers = Vec::with_capacity(cfg.num_hidden_layers);
-    for i in 0..cfg.num_hidden_layers {
-        let p = format!("model.layers.{i}");
-        let self_attn = Attention {
-            q_proj: w.linear(&format!("{p}.self_attn.q_proj"), q_out, h, cfg.qkv_bias())?,
-            k_proj: w.linear(&format!("{p}.self_attn.k_proj"), kv_out, h, cfg.qkv_bias())?,
-            v_proj: w.linear(&format!("{p}.self_attn.v_proj"), kv_out, h, cfg.qkv_bias())?,
-            o_proj: w.linear(&format!("{p}.self_attn.o_proj"), h, q_out, cfg.o_bias())?,
-        };
-        let mlp = Mlp {
-            gate_proj: w.linear(&format!("{p}.mlp.gate_proj"), ffn, h, false)?,
-            up_proj: w.linear(&format!("{p}.mlp.up_proj"), ffn, h, false)?,
-            down_proj: w.linear(&format!("{p}.mlp.down_proj"), h, ffn, false)?,
-        };
-        layers.push(Layer {
-            input_layernorm: w.take(&format!("{p}.input_layernorm.weight"), &[h])?,
-            self_attn,
-            post_attention_layernorm: w
-                .take(&format!("{p}.post_attention_layernorm.weight"), &[h])?,
-            mlp,
-        });
+    let root = vs.root();
+    let mut loaded = HashMap::new();
+    for spec in layout(&cfg) {
+        let (t, file) = found.remove(&spec.name).ok_or_else(|| spec.missing(dir))?;
+        let size: Vec<usize> = t.size().iter().map(|&d| d as usize).collect();
+        spec.check_shape(&size, &files[file])?;
+        let t = t.to_kind(opts.kind).to_device(opts.device);
+        let mut parts: Vec<&str> = spec.name.split('.').collect();
+        let leaf = parts.pop().unwrap_or(spec.name.as_str());
+        let path = parts.iter().fold(root.clone(), |p, s| p / *s);
+        let var = path.add(leaf, t, opts.trainable);
+        loaded.insert(spec.name, var);
     }
-    let norm = w.take("model.norm.weight", &[h])?;
-    let lm_head = if cfg.tie_word_embeddings {
-        None
-    } else {
-        Some(w.take("lm_head.weight", &[v, h])?)
-    };
-    Ok(Decoder {
-        config: cfg,
-        embed_tokens,
-        layers,
-        norm,
-        lm_head,
-    })
+    Decoder::from_tensors(cfg, loaded)
 }

@@ -5,6 +5,7 @@ pub mod chat;
 pub mod config;
 pub mod device;
 pub mod generate;
+pub mod layout;
 pub mod linear;
 pub mod llama;
 pub mod load;

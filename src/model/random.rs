@@ -3,6 +3,8 @@
 //! downloading 15 GB of weights. Weights are drawn as transformers initialises them (normal
 //! with std 0.02, norms at one, biases at zero); the tokenizer is copied from a real model.
 
+use super::config::ModelConfig;
+use super::layout::{self, TensorSpec};
 use crate::{atomic, safetensors_out};
 use anyhow::{bail, Context, Result};
 use serde_json::json;
@@ -83,41 +85,37 @@ pub fn shape(name: &str) -> Result<Shape> {
 }
 
 impl Shape {
-    /// Every weight as (name, shape), in checkpoint order.
-    fn tensors(&self, vocab: usize) -> Vec<(String, Vec<usize>)> {
-        let (h, i) = (self.hidden, self.intermediate);
-        let d = h / self.heads;
-        let kv = self.kv_heads * d;
-        let bias = self.model_type == "qwen2";
-        let mut out = vec![("model.embed_tokens.weight".to_string(), vec![vocab, h])];
-        for l in 0..self.layers {
-            let p = format!("model.layers.{l}");
-            out.push((format!("{p}.input_layernorm.weight"), vec![h]));
-            for (proj, rows) in [("q_proj", h), ("k_proj", kv), ("v_proj", kv)] {
-                out.push((format!("{p}.self_attn.{proj}.weight"), vec![rows, h]));
-                if bias {
-                    out.push((format!("{p}.self_attn.{proj}.bias"), vec![rows]));
-                }
-            }
-            out.push((format!("{p}.self_attn.o_proj.weight"), vec![h, h]));
-            out.push((format!("{p}.post_attention_layernorm.weight"), vec![h]));
-            out.push((format!("{p}.mlp.gate_proj.weight"), vec![i, h]));
-            out.push((format!("{p}.mlp.up_proj.weight"), vec![i, h]));
-            out.push((format!("{p}.mlp.down_proj.weight"), vec![h, i]));
-        }
-        out.push(("model.norm.weight".to_string(), vec![h]));
-        if !self.tied {
-            out.push(("lm_head.weight".to_string(), vec![vocab, h]));
-        }
-        out
+    /// Its `config.json` with a vocabulary of `vocab` (the tokenizer's special tokens and the
+    /// dtype are added by [`write`]).
+    fn config_json(&self, vocab: usize) -> serde_json::Value {
+        json!({
+            "architectures": [if self.model_type == "qwen2" { "Qwen2ForCausalLM" } else { "LlamaForCausalLM" }],
+            "model_type": self.model_type,
+            "hidden_size": self.hidden,
+            "intermediate_size": self.intermediate,
+            "num_hidden_layers": self.layers,
+            "num_attention_heads": self.heads,
+            "num_key_value_heads": self.kv_heads,
+            "head_dim": self.hidden / self.heads,
+            "rms_norm_eps": self.rms_norm_eps,
+            "rope_theta": self.rope_theta,
+            "vocab_size": vocab,
+            "max_position_embeddings": 32768,
+            "tie_word_embeddings": self.tied,
+            "hidden_act": "silu",
+            "use_sliding_window": false,
+        })
+    }
+
+    /// The model config the shape's `config.json` reads back as.
+    fn config(&self, vocab: usize) -> Result<ModelConfig> {
+        serde_json::from_value(self.config_json(vocab))
+            .with_context(|| format!("shape {}: not a valid model config", self.name))
     }
 
     /// Parameter count with a vocabulary of `vocab`.
-    pub fn parameters(&self, vocab: usize) -> usize {
-        self.tensors(vocab)
-            .iter()
-            .map(|(_, s)| s.iter().product::<usize>())
-            .sum()
+    pub fn parameters(&self, vocab: usize) -> Result<usize> {
+        Ok(layout::parameters(&self.config(vocab)?))
     }
 }
 
@@ -160,18 +158,18 @@ pub fn write(
     }
 
     std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
-    let tensors = shape.tensors(vocab);
+    let tensors = layout::layout(&shape.config(vocab)?);
     let entries: Vec<_> = tensors
         .iter()
-        .map(|(name, s)| safetensors_out::Entry {
-            name: name.clone(),
+        .map(|t| safetensors_out::Entry {
+            name: t.name.clone(),
             dtype: st_dtype,
-            shape: s.clone(),
+            shape: t.shape.clone(),
         })
         .collect();
     tch::manual_seed(seed);
     let mut w = safetensors_out::Writer::create(&out.join("model.safetensors"), &entries)?;
-    for (name, s) in &tensors {
+    for TensorSpec { name, shape: s } in &tensors {
         let dims: Vec<i64> = s.iter().map(|&d| d as i64).collect();
         let t = if name.ends_with("norm.weight") {
             Tensor::ones(&dims, (Kind::Float, tch::Device::Cpu))
@@ -190,25 +188,8 @@ pub fn write(
     }
     w.finish()?;
 
-    let d = shape.hidden / shape.heads;
-    let mut config = json!({
-        "architectures": [if shape.model_type == "qwen2" { "Qwen2ForCausalLM" } else { "LlamaForCausalLM" }],
-        "model_type": shape.model_type,
-        "hidden_size": shape.hidden,
-        "intermediate_size": shape.intermediate,
-        "num_hidden_layers": shape.layers,
-        "num_attention_heads": shape.heads,
-        "num_key_value_heads": shape.kv_heads,
-        "head_dim": d,
-        "rms_norm_eps": shape.rms_norm_eps,
-        "rope_theta": shape.rope_theta,
-        "vocab_size": vocab,
-        "max_position_embeddings": 32768,
-        "tie_word_embeddings": shape.tied,
-        "hidden_act": "silu",
-        "torch_dtype": dtype,
-        "use_sliding_window": false,
-    });
+    let mut config = shape.config_json(vocab);
+    config["torch_dtype"] = json!(dtype);
     // The special tokens belong to the tokenizer, so they come from its model.
     for key in ["bos_token_id", "eos_token_id", "pad_token_id"] {
         if let Some(v) = base_config.get(key) {
@@ -225,7 +206,7 @@ pub fn write(
             &read_json("generation_config.json")?,
         )?;
     }
-    Ok(shape.parameters(vocab))
+    shape.parameters(vocab)
 }
 
 #[cfg(test)]
@@ -238,7 +219,8 @@ mod tests {
         let b = |name: &str| {
             shape(name)
                 .unwrap()
-                .parameters(shape(name).unwrap().vocab.unwrap()) as f64
+                .parameters(shape(name).unwrap().vocab.unwrap())
+                .unwrap() as f64
                 / 1e9
         };
         assert!((b("qwen2.5-7b") - 7.62).abs() < 0.01, "{}", b("qwen2.5-7b"));

@@ -1,5 +1,5 @@
-//! The cockpit's main loop: open the experiment, start the worker, the jobs thread (tests
-//! and chat) and the event sources, take over the terminal, handle events in bounded batches
+//! The cockpit's main loop: open the experiment, start the worker, the jobs threads (tests,
+//! chat, reports and exports; the dataset's check and split) and the event sources, take over the terminal, handle events in bounded batches
 //! and redraw on change at most every [`FRAME`]; then restore the terminal and only after
 //! that stop and join the threads.
 
@@ -20,7 +20,7 @@ use super::event::{spawn_input, spawn_ticker, Event};
 use super::keymap;
 use super::ui;
 use crate::experiment::Date;
-use crate::worker::jobs::{self, JobsHandle};
+use crate::worker::jobs::{self, JobCommand, JobsHandle};
 use crate::worker::{Sink, WorkerCommand};
 
 /// Shortest time between two redraws (about 30 frames per second).
@@ -62,9 +62,7 @@ pub fn run(dir: &Path, spawn: impl FnOnce(Sink) -> Box<dyn Worker>) -> Result<()
     let mut app = App::open(dir, local_today())?;
     let panic_key = std::env::var(PANIC_ON_KEY).ok();
     let (tx, rx) = mpsc::channel();
-    let jobs_tx = tx.clone();
-    let jobs = jobs::spawn(Box::new(move |e| jobs_tx.send(Event::Job(e)).is_ok()))
-        .context("cannot start the jobs thread")?;
+    let jobs = JobThreads::spawn(&tx).context("cannot start the jobs threads")?;
     let worker_tx = tx.clone();
     let worker = spawn(Box::new(move |e| worker_tx.send(Event::Worker(e)).is_ok()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -123,6 +121,41 @@ pub fn run(dir: &Path, spawn: impl FnOnce(Sink) -> Box<dyn Worker>) -> Result<()
     result
 }
 
+/// The jobs threads: one for tests, chat, reports and exports, one for the dataset's check
+/// and split, so that those never wait behind a test that runs for minutes.
+struct JobThreads {
+    jobs: JobsHandle,
+    data: JobsHandle,
+}
+
+impl JobThreads {
+    fn spawn(tx: &Sender<Event>) -> std::io::Result<JobThreads> {
+        let start = || {
+            let tx = tx.clone();
+            jobs::spawn(Box::new(move |e| tx.send(Event::Job(e)).is_ok()))
+        };
+        Ok(JobThreads {
+            jobs: start()?,
+            data: start()?,
+        })
+    }
+
+    /// Queues a command on its thread; false when that thread has ended.
+    fn send(&self, cmd: JobCommand) -> bool {
+        if cmd.is_dataset() {
+            self.data.send(cmd)
+        } else {
+            self.jobs.send(cmd)
+        }
+    }
+
+    /// Ends both threads after their current jobs and waits for them.
+    fn shutdown(self) {
+        self.jobs.shutdown();
+        self.data.shutdown();
+    }
+}
+
 /// Sends panics of every thread but `ui` to the loop as [`Event::Panicked`], so a crash in
 /// the trainer fails the run instead of restoring the terminal under a cockpit that is still
 /// drawing. The UI thread keeps the hook installed before (ratatui's: restore the terminal,
@@ -160,7 +193,7 @@ fn event_loop(
     app: &mut App,
     rx: &Receiver<Event>,
     worker: &dyn Worker,
-    jobs: &JobsHandle,
+    jobs: &JobThreads,
     panic_key: Option<&str>,
     panics: &mut Vec<String>,
 ) -> Result<()> {

@@ -2,45 +2,28 @@
 //! own, or LLaMA-Factory as a child process) or follows a run folder, and reports
 //! [`WorkerEvent`]s through a sink. Pause, stop and save-now are picked up between steps.
 
+use super::handle::{Command, Handle};
 use super::protocol::*;
 use super::Sink;
 use crate::engine::llamafactory;
 use crate::preset::Engine;
 use crate::train::{self, Hooks, Signal};
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
-use std::thread::JoinHandle;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
-pub struct WorkerHandle {
-    tx: Sender<WorkerCommand>,
-    join: Option<JoinHandle<()>>,
-}
+/// The trainer thread; shutting it down stops any run, which saves a checkpoint.
+pub type WorkerHandle = Handle<WorkerCommand>;
 
-impl WorkerHandle {
-    /// Send a command; false when the worker has ended.
-    pub fn send(&self, cmd: WorkerCommand) -> bool {
-        self.tx.send(cmd).is_ok()
-    }
-
-    /// Stop any run (it saves a checkpoint), end the thread and wait for it.
-    pub fn shutdown(mut self) {
-        let _ = self.tx.send(WorkerCommand::Shutdown);
-        if let Some(j) = self.join.take() {
-            let _ = j.join();
-        }
+impl Command for WorkerCommand {
+    fn shutdown() -> Self {
+        WorkerCommand::Shutdown
     }
 }
 
+/// Starts the trainer thread, reporting to `sink`.
 pub fn spawn(sink: Sink) -> WorkerHandle {
-    let (tx, rx) = channel();
-    let join = std::thread::Builder::new()
-        .name("tunedeck-worker".into())
-        .spawn(move || worker_loop(rx, sink))
-        .expect("the OS can start a thread");
-    WorkerHandle {
-        tx,
-        join: Some(join),
-    }
+    Handle::spawn("tunedeck-worker", move |rx| worker_loop(rx, sink))
+        .expect("the OS can start a thread")
 }
 
 struct RunHooks<'a> {

@@ -172,7 +172,9 @@ pub fn job_of(cmd: &JobCommand) -> JobId {
         JobCommand::Eval { job, .. }
         | JobCommand::Chat { job, .. }
         | JobCommand::Report { job, .. }
-        | JobCommand::Export { job, .. } => *job,
+        | JobCommand::Export { job, .. }
+        | JobCommand::CheckDataset { job, .. }
+        | JobCommand::SplitDataset { job, .. } => *job,
         JobCommand::Shutdown => panic!("no job in Shutdown"),
     }
 }

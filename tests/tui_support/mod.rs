@@ -61,17 +61,33 @@ pub fn press(app: &mut App, actions: &[Action]) {
     }
 }
 
+/// Runs the Dataset pane's reload or split, which the app queued, on a real jobs thread and
+/// hands its events back until it ends (the cockpit's event loop does this for real).
+pub fn finish_data_job(app: &mut App) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let jobs = tunedeck::worker::jobs::spawn(Box::new(move |e| tx.send(e).is_ok())).unwrap();
+    for cmd in app.take_jobs() {
+        assert!(jobs.send(cmd));
+    }
+    while app.data.job.is_some() {
+        let event = rx
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .expect("the dataset job ends");
+        app.on_job(event);
+    }
+    jobs.shutdown();
+}
+
+/// Splits the records (on the jobs thread, as the cockpit does).
+pub fn split(app: &mut App) {
+    press(app, &[Action::Focus(Pane::Dataset), Action::Split]);
+    finish_data_job(app);
+}
+
 /// Splits the records and starts a run from the loss pane; returns its run id.
 pub fn split_and_start(app: &mut App) -> RunId {
-    press(
-        app,
-        &[
-            Action::Focus(Pane::Dataset),
-            Action::Split,
-            Action::Focus(Pane::Loss),
-            Action::StartRun,
-        ],
-    );
+    split(app);
+    press(app, &[Action::Focus(Pane::Loss), Action::StartRun]);
     let cmds = app.take_commands();
     match cmds.as_slice() {
         [WorkerCommand::Start { run_id, spec }] => {

@@ -7,8 +7,6 @@
 //! answers, the adapter its own, so compare mode shows two honest conversations.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use super::input::PromptKind;
 use super::App;
@@ -21,7 +19,7 @@ use crate::preset::Choice as _;
 use crate::rag::{Hit, KnowledgeBase};
 use crate::tui::action::Action;
 use crate::tui::loss::Mood;
-use crate::worker::jobs::{ChatRequest, ChatTurn, JobCommand, JobEvent, JobId};
+use crate::worker::jobs::{Cancel, ChatRequest, ChatTurn, JobCommand, JobEvent, JobId};
 
 /// Token limit of a chat answer, as `tunedeck chat`'s default.
 pub const CHAT_MAX_NEW_TOKENS: usize = 256;
@@ -82,7 +80,7 @@ pub struct ActiveChat {
     /// Its job.
     pub job: JobId,
     /// Raised by Esc.
-    pub cancel: Arc<AtomicBool>,
+    pub cancel: Cancel,
     /// A model or adapter loading now.
     pub loading: Option<PathBuf>,
 }
@@ -254,7 +252,7 @@ impl App {
             Action::CancelJob if self.chat.source.is_some() => self.chat.source = None,
             Action::CancelJob => match &self.chat.active {
                 Some(a) => {
-                    a.cancel.store(true, Ordering::Relaxed);
+                    a.cancel.raise();
                     self.tell(
                         lang.pick("Stopping the answer…", "正在停止回答…"),
                         Mood::Neutral,
@@ -419,7 +417,10 @@ impl App {
             | JobEvent::Evaluated { .. }
             | JobEvent::Reported { .. }
             | JobEvent::Exporting { .. }
-            | JobEvent::Exported { .. } => {}
+            | JobEvent::Exported { .. }
+            | JobEvent::Inspecting { .. }
+            | JobEvent::Inspected { .. }
+            | JobEvent::Split { .. } => {}
         }
     }
 }

@@ -1,22 +1,22 @@
 //! Dataset pane state: the records with their check issues, the search, and the split.
 //!
-//! Records are checked with the approximate token counter: no tokenizer is loaded on the UI
-//! thread. The sealed test part is only ever described by its manifest (count and sha256).
+//! Records are checked with the approximate token counter: no tokenizer is loaded. Once the
+//! cockpit runs, reloading and splitting happen on the jobs thread, so a file of thousands of
+//! records never freezes the screen; the pane shows how far the job is. The sealed test part
+//! is only ever described by its manifest (count and sha256).
 
 use std::path::Path;
 
 use super::input::PromptKind;
 use super::App;
-use crate::data::split_dir::{sha256_hex, HoldsAnotherSplit};
-use crate::data::{
-    check, load_lenient, record_tokens, split, split_to_dir, ApproxCounter, CheckReport, Dataset,
-    Ratio, Severity, SplitDir, SplitManifest,
-};
+use crate::data::inspect::{self, inspect, Inspection, Stage};
+use crate::data::{CheckReport, Dataset, Ratio, Severity, SplitManifest, SplitOutcome};
 use crate::experiment::{data_dir, Experiment, Language};
 use crate::preset::Preset;
 use crate::tui::action::Action;
 use crate::tui::loss::Mood;
 use crate::tui::text::one_line;
+use crate::worker::jobs::{JobCommand, JobEvent, JobId, SplitFailure};
 
 /// The split's seed, the same default as `tunedeck data split`.
 pub const SPLIT_SEED: u64 = 42;
@@ -36,6 +36,24 @@ pub struct Row {
     pub issues: Vec<String>,
     /// The record went into the sealed test part: its text is never shown.
     pub sealed: bool,
+}
+
+/// What the jobs thread is doing for the pane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataWork {
+    /// Reloading and checking the records, at this stage.
+    Checking(Stage),
+    /// Writing the split.
+    Splitting,
+}
+
+/// The pane's job on the jobs thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataJob {
+    /// The job.
+    pub job: JobId,
+    /// What it is doing.
+    pub work: DataWork,
 }
 
 /// Everything the dataset pane shows.
@@ -65,44 +83,44 @@ pub struct DatasetState {
     pub split: Option<SplitManifest>,
     /// Notes on the split: stale, leaks, problems.
     pub split_notes: Vec<String>,
+    /// The reload or split running on the jobs thread.
+    pub job: Option<DataJob>,
     source_sha256: Option<String>,
 }
 
 impl DatasetState {
-    /// Loads and checks the experiment's records and reads its split manifest.
+    /// Loads and checks the experiment's records and reads its split manifest, here and now
+    /// (opening the cockpit, before it draws).
     pub fn load(exp: &Experiment, dir: &Path, preset: &Preset) -> DatasetState {
-        let path = exp.dataset_path(dir);
+        let (path, split_dir, cutoff) = sources(exp, dir, preset);
+        DatasetState::shown(
+            &exp.dataset,
+            inspect(&path, &split_dir, cutoff, &mut |_| {}),
+        )
+    }
+
+    /// The pane's state for `file` (as `experiment.toml` names it) from its inspection.
+    pub fn shown(file: &str, inspection: Inspection) -> DatasetState {
         let mut s = DatasetState {
-            file: exp.dataset.clone(),
+            file: file.to_string(),
+            source_sha256: inspection.source_sha256,
+            split: inspection.split,
             ..DatasetState::default()
         };
-        s.source_sha256 = std::fs::read(&path).ok().map(|b| sha256_hex(&b));
-        let cutoff = preset.cutoff_len.max(1) as usize;
-        let loaded = load_lenient(&path).and_then(|l| Ok((check(&l, &ApproxCounter, cutoff)?, l)));
-        match loaded {
-            Ok((report, loaded)) => {
-                s.rows = rows(&loaded.dataset, &loaded.rejected, &report);
-                s.tokens = loaded
-                    .dataset
-                    .examples()
-                    .map(|e| record_tokens(e, &ApproxCounter).unwrap_or(0))
-                    .collect();
-                s.report = Some(report);
-                s.dataset = Some(loaded.dataset);
+        match inspection.records {
+            Ok(checked) => {
+                s.rows = rows(
+                    &checked.loaded.dataset,
+                    &checked.loaded.rejected,
+                    &checked.report,
+                );
+                s.tokens = checked.tokens;
+                s.report = Some(checked.report);
+                s.dataset = Some(checked.loaded.dataset);
             }
-            Err(e) => s.error = Some(format!("{e:#}")),
+            Err(e) => s.error = Some(e),
         }
-        if let Ok(split) = SplitDir::open(&data_dir(dir)) {
-            s.split = Some(split.manifest().clone());
-        }
-        // The split is a pure function of the records, ratio and seed: redoing it in memory
-        // finds which records the sealed part holds, as long as the records are unchanged.
-        if let (Some(m), Some(ds)) = (&s.split, &s.dataset) {
-            if !s.split_is_stale() {
-                let test = split(&ds.records, m.ratio, m.seed).test;
-                s.seal(&test.iter().map(|r| r.at.line).collect::<Vec<_>>());
-            }
-        }
+        s.seal(&inspection.sealed);
         s
     }
 
@@ -138,11 +156,21 @@ impl DatasetState {
 
     /// True when the records changed after the split was made.
     pub fn split_is_stale(&self) -> bool {
-        match (&self.split, &self.source_sha256) {
-            (Some(m), Some(now)) => m.source_sha256 != *now,
-            _ => false,
-        }
+        inspect::stale(self.split.as_ref(), self.source_sha256.as_deref())
     }
+}
+
+/// The records file, the split folder and the cutoff the pane checks with.
+fn sources(
+    exp: &Experiment,
+    dir: &Path,
+    preset: &Preset,
+) -> (std::path::PathBuf, std::path::PathBuf, usize) {
+    (
+        exp.dataset_path(dir),
+        data_dir(dir),
+        preset.cutoff_len as usize,
+    )
 }
 
 /// List rows: records and unreadable lines, in file order, with their issues.
@@ -200,14 +228,7 @@ impl App {
             Action::NextMatch | Action::PrevMatch => self.jump(action == Action::NextMatch),
             Action::Split => self.split_records(false),
             Action::ForceSplit => self.split_records(true),
-            Action::Reload => {
-                self.data = DatasetState::load(&self.exp, &self.dir, &self.preset.current);
-                self.refresh_facts();
-                let msg = self
-                    .lang()
-                    .pick("Records reloaded and checked.", "已重新加载并检查数据。");
-                self.tell(msg, Mood::Neutral);
-            }
+            Action::Reload => self.reload_records(),
             _ => {}
         }
     }
@@ -278,8 +299,46 @@ impl App {
         }
     }
 
+    /// Why the pane cannot start another reload or split now, if one is running.
+    fn data_busy(&self) -> Option<&'static str> {
+        let lang = self.lang();
+        Some(match self.data.job?.work {
+            DataWork::Checking(_) => lang.pick(
+                "The records are being checked; a moment.",
+                "正在检查数据，请稍候。",
+            ),
+            DataWork::Splitting => lang.pick(
+                "The records are being split; a moment.",
+                "正在分割数据，请稍候。",
+            ),
+        })
+    }
+
+    /// r: reads and checks the records again on the jobs thread.
+    fn reload_records(&mut self) {
+        if let Some(busy) = self.data_busy() {
+            return self.tell(busy, Mood::Neutral);
+        }
+        let (path, split_dir, cutoff) = sources(&self.exp, &self.dir, &self.preset.current);
+        let (job, _) = self.jobs.next();
+        self.jobs.send(JobCommand::CheckDataset {
+            job,
+            path,
+            split_dir,
+            cutoff,
+        });
+        self.data.job = Some(DataJob {
+            job,
+            work: DataWork::Checking(Stage::Reading),
+        });
+    }
+
+    /// s / S: writes the split on the jobs thread; `replace` lets it overwrite another split.
     fn split_records(&mut self, replace: bool) {
         let lang = self.lang();
+        if let Some(busy) = self.data_busy() {
+            return self.tell(busy, Mood::Neutral);
+        }
         let errors = self.data.report.as_ref().map_or(0, |r| r.errors);
         let Some(ds) = self.data.dataset.as_ref().filter(|_| errors == 0) else {
             let msg = match lang {
@@ -291,57 +350,91 @@ impl App {
             self.tell(&msg, Mood::Bad);
             return;
         };
-        match split_to_dir(
-            ds,
-            Ratio::default(),
-            SPLIT_SEED,
-            &data_dir(&self.dir),
+        let dataset = Box::new(ds.clone());
+        let (job, _) = self.jobs.next();
+        self.jobs.send(JobCommand::SplitDataset {
+            job,
+            dataset,
+            ratio: Ratio::default(),
+            seed: SPLIT_SEED,
+            out: data_dir(&self.dir),
             replace,
-        ) {
-            Ok(outcome) => {
-                let leaked: Vec<String> = outcome
-                    .leaks
-                    .iter()
-                    .map(|l| outcome.split.test[l.test].at.line.to_string())
-                    .collect();
-                self.data.split_notes = if leaked.is_empty() {
-                    Vec::new()
-                } else {
-                    vec![match lang {
-                        Language::En => format!("Test records on lines {} repeat a training prompt: rewrite or remove them and split again.", leaked.join(", ")),
-                        Language::Zh => format!("第 {} 行的测试记录与训练集提示词重复：请改写或删除后重新分割。", leaked.join("、")),
-                    }]
-                };
-                let msg = if outcome.unchanged {
-                    lang.pick(
-                        "Already split this way: nothing changed.",
-                        "已按此方式分割，无需改动。",
-                    )
-                } else {
-                    lang.pick(
-                        "Split 8:1:1 written to data/ (test part sealed).",
-                        "已按 8:1:1 分割到 data/（测试集已封存）。",
-                    )
-                };
-                let sealed: Vec<usize> = outcome.split.test.iter().map(|r| r.at.line).collect();
-                self.data.seal(&sealed);
-                self.data.split = Some(outcome.manifest);
-                self.data.source_sha256 = self.data.split.as_ref().map(|m| m.source_sha256.clone());
-                self.tell(msg, Mood::Good);
+        });
+        self.data.job = Some(DataJob {
+            job,
+            work: DataWork::Splitting,
+        });
+    }
+
+    /// An event of the pane's reload or split.
+    pub(super) fn on_dataset_event(&mut self, event: JobEvent) {
+        let lang = self.lang();
+        match event {
+            JobEvent::Inspecting { stage, .. } => {
+                if let Some(j) = &mut self.data.job {
+                    j.work = DataWork::Checking(stage);
+                }
+            }
+            JobEvent::Inspected { inspection, .. } => {
+                self.data = DatasetState::shown(&self.exp.dataset, *inspection);
                 self.refresh_facts();
+                let msg = lang.pick("Records reloaded and checked.", "已重新加载并检查数据。");
+                self.tell(msg, Mood::Neutral);
             }
-            Err(e) => {
-                let msg = if e.downcast_ref::<HoldsAnotherSplit>().is_some() {
-                    lang.pick(
-                        "data/ holds a different split: S replaces it (and deals a new sealed test set).",
-                        "data/ 中已有不同的分割：按 S 替换（会重新生成封存的测试集）。",
-                    )
-                    .to_string()
-                } else {
-                    format!("{e:#}")
-                };
-                self.tell(&msg, Mood::Bad);
+            JobEvent::Split { result, .. } => {
+                self.data.job = None;
+                match result {
+                    Ok(outcome) => self.split_written(*outcome),
+                    Err(SplitFailure::HoldsAnother(_)) => {
+                        let msg = lang.pick(
+                            "data/ holds a different split: S replaces it (and deals a new sealed test set).",
+                            "data/ 中已有不同的分割：按 S 替换（会重新生成封存的测试集）。",
+                        );
+                        self.tell(msg, Mood::Bad);
+                    }
+                    Err(SplitFailure::Failed(e)) => self.tell(&e, Mood::Bad),
+                }
             }
+            JobEvent::Failed { error, .. } => {
+                self.data.job = None;
+                self.tell(&error, Mood::Bad);
+            }
+            _ => {}
         }
+    }
+
+    /// Shows a split the jobs thread wrote: its notes, the sealed records, the plan's facts.
+    fn split_written(&mut self, outcome: SplitOutcome) {
+        let lang = self.lang();
+        let leaked: Vec<String> = outcome
+            .leaks
+            .iter()
+            .map(|l| outcome.split.test[l.test].at.line.to_string())
+            .collect();
+        self.data.split_notes = if leaked.is_empty() {
+            Vec::new()
+        } else {
+            vec![match lang {
+                Language::En => format!("Test records on lines {} repeat a training prompt: rewrite or remove them and split again.", leaked.join(", ")),
+                Language::Zh => format!("第 {} 行的测试记录与训练集提示词重复：请改写或删除后重新分割。", leaked.join("、")),
+            }]
+        };
+        let msg = if outcome.unchanged {
+            lang.pick(
+                "Already split this way: nothing changed.",
+                "已按此方式分割，无需改动。",
+            )
+        } else {
+            lang.pick(
+                "Split 8:1:1 written to data/ (test part sealed).",
+                "已按 8:1:1 分割到 data/（测试集已封存）。",
+            )
+        };
+        let sealed: Vec<usize> = outcome.split.test.iter().map(|r| r.at.line).collect();
+        self.data.seal(&sealed);
+        self.data.split = Some(outcome.manifest);
+        self.data.source_sha256 = self.data.split.as_ref().map(|m| m.source_sha256.clone());
+        self.tell(msg, Mood::Good);
+        self.refresh_facts();
     }
 }

@@ -5,35 +5,16 @@
 //! The selected run is shared with the Chat pane: its adapter is the skill card there.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::App;
 use crate::data::run_dir::{self, RunDir};
 use crate::eval::locate::RunContext;
-use crate::eval::{BlindSession, EvalReport, Part, Side};
+use crate::eval::{BlindSession, EvalReport, Part, Position};
 use crate::experiment::{runs_dir, Language};
 use crate::tui::action::Action;
 use crate::tui::loss::Mood;
-use crate::worker::jobs::{JobCommand, JobEvent, JobId};
-
-/// Where a running test is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EvalProgress {
-    /// The part being answered.
-    pub part: Part,
-    /// Who is answering.
-    pub side: Side,
-    /// Questions of the part answered by this side.
-    pub item: usize,
-    /// Questions in the part.
-    pub items: usize,
-    /// Answers done over the whole test.
-    pub done: usize,
-    /// Answers in all.
-    pub total: usize,
-}
+use crate::worker::jobs::{Cancel, JobCommand, JobEvent, JobId};
 
 /// A test running on the jobs thread.
 #[derive(Debug, Clone)]
@@ -43,19 +24,19 @@ pub struct ActiveEval {
     /// The run under test.
     pub run: String,
     /// Raised to cancel.
-    pub cancel: Arc<AtomicBool>,
+    pub cancel: Cancel,
     /// A model loading now.
     pub loading: Option<PathBuf>,
     /// The sealed test split has been opened (and the opening logged).
     pub unsealed: bool,
     /// The latest answer's position.
-    pub progress: Option<EvalProgress>,
+    pub progress: Option<Position>,
 }
 
 impl ActiveEval {
     /// Cancel was asked for; the job ends at its next token.
     pub fn cancelling(&self) -> bool {
-        self.cancel.load(Ordering::Relaxed)
+        self.cancel.is_raised()
     }
 }
 
@@ -182,7 +163,7 @@ impl App {
             Action::StartEval => self.start_eval(),
             Action::CancelJob => match &self.eval.active {
                 Some(a) if !a.cancelling() => {
-                    a.cancel.store(true, Ordering::Relaxed);
+                    a.cancel.raise();
                     let msg = lang.pick("Cancelling the test…", "正在取消测试…");
                     self.tell(msg, Mood::Neutral);
                 }
@@ -345,24 +326,9 @@ impl App {
                 active.loading = None;
                 active.unsealed = true;
             }
-            JobEvent::Answered {
-                part,
-                side,
-                item,
-                items,
-                done,
-                total,
-                ..
-            } => {
+            JobEvent::Answered { at, .. } => {
                 active.loading = None;
-                active.progress = Some(EvalProgress {
-                    part,
-                    side,
-                    item: item + 1,
-                    items,
-                    done,
-                    total,
-                });
+                active.progress = Some(at);
             }
             JobEvent::Evaluated { report, .. } => {
                 let run = active.run.clone();
@@ -408,7 +374,10 @@ impl App {
             | JobEvent::Replied { .. }
             | JobEvent::Reported { .. }
             | JobEvent::Exporting { .. }
-            | JobEvent::Exported { .. } => {}
+            | JobEvent::Exported { .. }
+            | JobEvent::Inspecting { .. }
+            | JobEvent::Inspected { .. }
+            | JobEvent::Split { .. } => {}
         }
     }
 
@@ -428,10 +397,9 @@ impl App {
 /// "run-2: graduated — all three parts passed." / "run-2: not graduated (guard failed)."
 pub fn verdict_line(run: &str, r: &EvalReport, lang: Language) -> String {
     let failed: Vec<&str> = r
-        .parts
-        .iter()
-        .filter(|p| !p.passed)
-        .map(|p| part_name(p.part, lang))
+        .failed_parts()
+        .into_iter()
+        .map(|p| part_name(p, lang))
         .collect();
     match (r.graduated, lang) {
         (true, Language::En) => format!("{run}: graduated — all three parts passed."),

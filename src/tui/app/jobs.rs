@@ -1,14 +1,13 @@
-//! The cockpit's side of the jobs thread (tests, chat, reports and exports): numbering jobs, queueing
-//! their commands for the event loop, and routing their events to the pane that waits for
-//! them.
-//! One job at a time: the thread would only queue a second one behind the first.
-
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+//! The cockpit's side of the jobs thread (tests, chat, reports, exports, the dataset's check
+//! and split): numbering jobs, queueing their commands for the event loop, and routing their
+//! events to the pane that waits for them.
+//! One job at a time: the thread would only queue a second one behind the first. The dataset's
+//! check and split go to a jobs thread of their own (see [`JobCommand::is_dataset`]), one at a
+//! time too.
 
 use super::App;
 use crate::tui::loss::Mood;
-use crate::worker::jobs::{JobCommand, JobEvent, JobId};
+use crate::worker::jobs::{Cancel, JobCommand, JobEvent, JobId};
 
 /// Job numbers and the commands waiting for the event loop.
 #[derive(Debug, Default)]
@@ -19,9 +18,9 @@ pub struct JobQueue {
 
 impl JobQueue {
     /// A new job's number and cancel flag.
-    pub(super) fn next(&mut self) -> (JobId, Arc<AtomicBool>) {
+    pub(super) fn next(&mut self) -> (JobId, Cancel) {
         self.last += 1;
-        (self.last, Arc::new(AtomicBool::new(false)))
+        (self.last, Cancel::default())
     }
 
     pub(super) fn send(&mut self, cmd: JobCommand) {
@@ -47,6 +46,8 @@ impl App {
             self.on_report_event(event);
         } else if self.eval.export_job.as_ref().is_some_and(|e| e.job == job) {
             self.on_export_event(event);
+        } else if self.data.job.is_some_and(|d| d.job == job) {
+            self.on_dataset_event(event);
         } else {
             return false;
         }
@@ -88,7 +89,7 @@ impl App {
             self.chat.active.as_ref().map(|a| &a.cancel),
         ];
         for flag in flags.into_iter().flatten() {
-            flag.store(true, Ordering::Relaxed);
+            flag.raise();
         }
     }
 
@@ -99,6 +100,7 @@ impl App {
             self.chat.active.as_ref().map(|a| a.job),
             self.eval.report_job,
             self.eval.export_job.as_ref().map(|e| e.job),
+            self.data.job.map(|d| d.job),
         ]
         .into_iter()
         .flatten()

@@ -29,8 +29,8 @@ use crossterm::event::KeyEvent;
 
 pub use blind::revealed_sentence;
 pub use chat::{ActiveChat, ChatReply, ChatState, Exchange, ReplyState, CHAT_MAX_NEW_TOKENS};
-pub use dataset::{DatasetState, Row};
-pub use eval::{part_name, verdict_line, ActiveEval, EvalProgress, EvalState};
+pub use dataset::{DataJob, DataWork, DatasetState, Row};
+pub use eval::{part_name, verdict_line, ActiveEval, EvalState};
 pub use export::{ActiveExport, EXPORT_DIR};
 pub use goal::{answer_of, GoalRow, GoalState, GOAL_ROWS};
 pub use input::{Input, PromptKind};

@@ -7,10 +7,11 @@ use ratatui::widgets::{Block, Borders};
 use ratatui::Frame;
 
 use super::{draw_lines, pane_block, scroll_start, wrapped};
+use crate::data::inspect::Stage;
 use crate::data::{CheckReport, Severity, SplitManifest};
 use crate::experiment::Language;
 use crate::tui::action::Pane;
-use crate::tui::app::{App, DatasetState};
+use crate::tui::app::{App, DataWork, DatasetState};
 use crate::tui::loss::Mood;
 use crate::tui::text::{pad, truncate};
 use crate::tui::theme;
@@ -26,6 +27,12 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, focused: bool) {
     };
     let inner = pane_block(f, area, Pane::Dataset, lang, focused, &extra);
     let mut head = Vec::new();
+    if let Some(job) = d.job {
+        head.push(Line::styled(
+            truncate(&job_line(job.work, &d.file, lang), inner.width as usize),
+            theme::TITLE,
+        ));
+    }
     match (&d.report, &d.error) {
         (Some(report), _) => head.extend(stats(report, lang, inner.width)),
         (None, Some(e)) => head.extend(wrapped(e, inner.width, theme::mood(Mood::Bad), 3)),
@@ -47,6 +54,30 @@ pub fn render(f: &mut Frame, area: Rect, app: &App, focused: bool) {
     let text_area = block.inner(detail);
     f.render_widget(block, detail);
     draw_lines(f, text_area, detail_lines(d, lang, text_area));
+}
+
+/// How far the reload or split on the jobs thread is.
+fn job_line(work: DataWork, file: &str, lang: Language) -> String {
+    match (work, lang) {
+        (DataWork::Checking(Stage::Reading), Language::En) => format!("Reloading {file}: reading…"),
+        (DataWork::Checking(Stage::Reading), Language::Zh) => {
+            format!("正在重新加载 {file}：读取中…")
+        }
+        (DataWork::Checking(Stage::Checking(n)), Language::En) => {
+            format!("Reloading {file}: checking {n} records…")
+        }
+        (DataWork::Checking(Stage::Checking(n)), Language::Zh) => {
+            format!("正在重新加载 {file}：检查 {n} 条记录…")
+        }
+        (DataWork::Checking(Stage::MatchingSplit), Language::En) => {
+            format!("Reloading {file}: finding the sealed records…")
+        }
+        (DataWork::Checking(Stage::MatchingSplit), Language::Zh) => {
+            format!("正在重新加载 {file}：核对封存的记录…")
+        }
+        (DataWork::Splitting, Language::En) => "Splitting 8:1:1 into data/…".into(),
+        (DataWork::Splitting, Language::Zh) => "正在按 8:1:1 分割到 data/…".into(),
+    }
 }
 
 fn stats(r: &CheckReport, lang: Language, width: u16) -> Vec<Line<'static>> {

@@ -129,14 +129,14 @@ fn progress(a: &ActiveEval, lang: Language, w: u16) -> Vec<Line<'static>> {
                     "Testing {} · {} · {who} · question {}/{}",
                     a.run,
                     part_name(p.part, lang),
-                    p.item,
+                    p.item + 1,
                     p.items
                 ),
                 Language::Zh => format!(
                     "正在测试 {} · {} · {who} · 第 {}/{} 题",
                     a.run,
                     part_name(p.part, lang),
-                    p.item,
+                    p.item + 1,
                     p.items
                 ),
             }
@@ -222,10 +222,9 @@ fn results(r: &EvalReport, lang: Language, w: u16) -> Vec<Line<'static>> {
     }
     out.push(Line::raw(""));
     let failed: Vec<&str> = r
-        .parts
-        .iter()
-        .filter(|p| !p.passed)
-        .map(|p| part_name(p.part, lang))
+        .failed_parts()
+        .into_iter()
+        .map(|p| part_name(p, lang))
         .collect();
     let (verdict, mood) = match (r.graduated, lang) {
         (true, Language::En) => (

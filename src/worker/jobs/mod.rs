@@ -1,9 +1,10 @@
 //! The cockpit's second background thread, beside the trainer: the three-part test, the
-//! chat playground, writing a run's report and exporting a run, one job at a time. [`JobCommand`] in,
+//! chat playground, writing a run's report and exporting a run, one job at a time; a second
+//! instance checks and splits the dataset ([`JobCommand::is_dataset`]). [`JobCommand`] in,
 //! [`JobEvent`] out, every event tagged with its job id so a front end drops what it no
 //! longer waits for.
 //!
-//! Cancellation is cooperative: each job carries an `Arc<AtomicBool>` that the front end
+//! Cancellation is cooperative: each job carries a [`Cancel`] flag that the front end
 //! raises and the job checks between tokens. A failed send means the front end is gone, so
 //! the job raises its own flag and ends.
 //!
@@ -15,19 +16,23 @@ mod playground;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::sync::mpsc::Receiver;
 
+use crate::data::inspect::{inspect, Inspection, Stage};
+use crate::data::split_dir::HoldsAnotherSplit;
+use crate::data::{split_to_dir, Dataset, Ratio, SplitOutcome};
 use crate::eval::locate::RunContext;
 use crate::eval::{
-    evaluate_to, write_run_report, Cancelled, EvalReport, EvalSpec, Part, Progress, ReportWritten,
-    Side,
+    evaluate_to, write_run_report, Cancelled, EvalReport, EvalSpec, Position, Progress,
+    ReportWritten, Side,
 };
 use crate::export::{export, ExportOptions};
 use crate::model::chat::Sampling;
 use crate::model::generate::StopReason;
+use crate::worker::handle::{Command, Handle, Throttle};
 use crate::worker::Sink;
+
+pub use crate::worker::handle::Cancel;
 
 use playground::Playground;
 
@@ -94,7 +99,7 @@ pub enum JobCommand {
         /// The run's `eval.json`.
         out: PathBuf,
         /// Raised to cancel.
-        cancel: Arc<AtomicBool>,
+        cancel: Cancel,
     },
     /// Answer a chat message, streaming tokens.
     Chat {
@@ -103,7 +108,7 @@ pub enum JobCommand {
         /// The message and who answers it.
         request: Box<ChatRequest>,
         /// Raised to stop the answer.
-        cancel: Arc<AtomicBool>,
+        cancel: Cancel,
     },
     /// Write a run's `report.md` and `loss.png`, as `tunedeck report` does (off the UI
     /// thread: it checks the whole records file, which grows with the dataset).
@@ -121,6 +126,33 @@ pub enum JobCommand {
         job: JobId,
         /// What to export and where.
         options: Box<ExportOptions>,
+    },
+    /// Read and check a records file and match it with its split (see
+    /// [`crate::data::inspect`]): thousands of records take long enough to freeze a screen.
+    CheckDataset {
+        /// The job.
+        job: JobId,
+        /// The records file.
+        path: PathBuf,
+        /// The experiment's split folder.
+        split_dir: PathBuf,
+        /// The preset's cutoff length, in tokens.
+        cutoff: usize,
+    },
+    /// Split checked records into `out`, as `tunedeck data split` does.
+    SplitDataset {
+        /// The job.
+        job: JobId,
+        /// The records, as the front end shows them.
+        dataset: Box<Dataset>,
+        /// The parts' shares.
+        ratio: Ratio,
+        /// The shuffle's seed.
+        seed: u64,
+        /// The split folder.
+        out: PathBuf,
+        /// Replace a different split already there.
+        replace: bool,
     },
     /// End the thread once the current job is over.
     Shutdown,
@@ -147,18 +179,8 @@ pub enum JobEvent {
     Answered {
         /// The job.
         job: JobId,
-        /// The part.
-        part: Part,
-        /// Who answered.
-        side: Side,
-        /// The question's position in its part, from 0.
-        item: usize,
-        /// Questions in the part.
-        items: usize,
-        /// Answers done over the whole evaluation.
-        done: usize,
-        /// Answers in all.
-        total: usize,
+        /// Where the evaluation is.
+        at: Position,
     },
     /// The evaluation is done and its report written.
     Evaluated {
@@ -193,6 +215,27 @@ pub enum JobEvent {
         dir: PathBuf,
         /// The model GGUF's file name.
         model_file: String,
+    },
+    /// A dataset check reached another stage.
+    Inspecting {
+        /// The job.
+        job: JobId,
+        /// The stage.
+        stage: Stage,
+    },
+    /// A dataset check is done.
+    Inspected {
+        /// The job.
+        job: JobId,
+        /// What it found (a file that does not load is a finding, not a failure).
+        inspection: Box<Inspection>,
+    },
+    /// A split is written, or was refused.
+    Split {
+        /// The job.
+        job: JobId,
+        /// What was written, or why nothing was.
+        result: Result<Box<SplitOutcome>, SplitFailure>,
     },
     /// The chunks retrieved for a chat message, sent before its first token (retrieval on).
     Sources {
@@ -235,6 +278,17 @@ pub enum JobEvent {
     },
 }
 
+impl JobCommand {
+    /// Whether it is the dataset's check or split: the cockpit runs those on a jobs thread of
+    /// their own, so they never wait behind a test or a chat answer.
+    pub fn is_dataset(&self) -> bool {
+        matches!(
+            self,
+            JobCommand::CheckDataset { .. } | JobCommand::SplitDataset { .. }
+        )
+    }
+}
+
 impl JobEvent {
     /// The job the event belongs to.
     pub fn job(&self) -> JobId {
@@ -246,6 +300,9 @@ impl JobEvent {
             | JobEvent::Reported { job, .. }
             | JobEvent::Exporting { job, .. }
             | JobEvent::Exported { job, .. }
+            | JobEvent::Inspecting { job, .. }
+            | JobEvent::Inspected { job, .. }
+            | JobEvent::Split { job, .. }
             | JobEvent::Sources { job, .. }
             | JobEvent::Token { job, .. }
             | JobEvent::Replied { job, .. }
@@ -255,37 +312,27 @@ impl JobEvent {
     }
 }
 
-/// The running jobs thread.
-pub struct JobsHandle {
-    tx: Sender<JobCommand>,
-    join: Option<JoinHandle<()>>,
+/// Why a split was not written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SplitFailure {
+    /// The folder holds another split, which only an explicit replace may overwrite.
+    HoldsAnother(HoldsAnotherSplit),
+    /// Anything else, with its context.
+    Failed(String),
 }
 
-impl JobsHandle {
-    /// Queues a command; false when the thread has ended.
-    pub fn send(&self, cmd: JobCommand) -> bool {
-        self.tx.send(cmd).is_ok()
-    }
+/// The running jobs thread.
+pub type JobsHandle = Handle<JobCommand>;
 
-    /// Ends the thread after the current job (raise its flag first) and waits for it.
-    pub fn shutdown(mut self) {
-        let _ = self.tx.send(JobCommand::Shutdown);
-        if let Some(j) = self.join.take() {
-            let _ = j.join();
-        }
+impl Command for JobCommand {
+    fn shutdown() -> Self {
+        JobCommand::Shutdown
     }
 }
 
 /// Starts the jobs thread; it loads nothing until a job asks.
 pub fn spawn(sink: Sink<JobEvent>) -> std::io::Result<JobsHandle> {
-    let (tx, rx) = channel();
-    let join = std::thread::Builder::new()
-        .name("tunedeck-jobs".into())
-        .spawn(move || jobs_loop(&rx, &sink))?;
-    Ok(JobsHandle {
-        tx,
-        join: Some(join),
-    })
+    Handle::spawn("tunedeck-jobs", move |rx| jobs_loop(&rx, &sink))
 }
 
 fn jobs_loop(rx: &Receiver<JobCommand>, sink: &Sink<JobEvent>) {
@@ -331,11 +378,9 @@ fn jobs_loop(rx: &Receiver<JobCommand>, sink: &Sink<JobEvent>) {
             JobCommand::Export { job, options } => {
                 // The chat model is let go: the export streams the base model's weights.
                 playground.let_go();
-                let mut last = 0;
+                let mut throttle = Throttle::new(50);
                 let done = export(&options, &mut |done, total, _| {
-                    // A few dozen updates are progress enough; one per tensor floods the queue.
-                    if done == total || done * 50 / total.max(1) != last {
-                        last = done * 50 / total.max(1);
+                    if throttle.due(done, total) {
                         sink(JobEvent::Exporting { job, done, total });
                     }
                 });
@@ -350,6 +395,36 @@ fn jobs_loop(rx: &Receiver<JobCommand>, sink: &Sink<JobEvent>) {
                         error: format!("{e:#}"),
                     },
                 });
+            }
+            JobCommand::CheckDataset {
+                job,
+                path,
+                split_dir,
+                cutoff,
+            } => {
+                let inspection = inspect(&path, &split_dir, cutoff, &mut |stage| {
+                    sink(JobEvent::Inspecting { job, stage });
+                });
+                sink(JobEvent::Inspected {
+                    job,
+                    inspection: Box::new(inspection),
+                });
+            }
+            JobCommand::SplitDataset {
+                job,
+                dataset,
+                ratio,
+                seed,
+                out,
+                replace,
+            } => {
+                let result = split_to_dir(&dataset, ratio, seed, &out, replace)
+                    .map(Box::new)
+                    .map_err(|e| match e.downcast::<HoldsAnotherSplit>() {
+                        Ok(another) => SplitFailure::HoldsAnother(another),
+                        Err(e) => SplitFailure::Failed(format!("{e:#}")),
+                    });
+                sink(JobEvent::Split { job, result });
             }
             JobCommand::Shutdown => return,
         }
@@ -380,23 +455,7 @@ fn evaluate_job(
                 job,
                 reason: reason.to_string(),
             },
-            Progress::Answered {
-                part,
-                side,
-                done,
-                total,
-                item,
-                items,
-                ..
-            } => JobEvent::Answered {
-                job,
-                part,
-                side,
-                item,
-                items,
-                done,
-                total,
-            },
+            Progress::Answered { at, .. } => JobEvent::Answered { job, at },
         })
     });
     sink(match result {
