@@ -5,7 +5,7 @@
 
 use super::questions::{self, Question};
 use super::results::{EvalReport, Part, PartResult, Side};
-use super::runner::{answer_all, items, Card, Counter, EvalSpec, Progress};
+use super::runner::{answer_both, items, Card, EvalSpec, Progress};
 use super::{metrics::FormatCheck, verdict};
 use crate::data::SplitDir;
 use crate::model::{device, Model};
@@ -141,34 +141,10 @@ pub fn evaluate_rag(
         .into_iter()
         .unzip();
     let parts = vec![(Part::Interview, plain), (Part::Interview, retrieved)];
-    let mut counter = Counter {
-        done: 0,
-        total: 4 * parts[0].1.len(),
-        tokens: 0,
-    };
     // The base model answers first, then the adapter's branches go back in (or the full
     // fine-tune is loaded in its place).
-    let base = answer_all(
-        &model,
-        &parts,
-        Side::Base,
-        spec,
-        format.as_ref(),
-        cancel,
-        &mut counter,
-        progress,
-    )?;
-    let model = card.apply(model, spec, progress)?;
-    let tuned = answer_all(
-        &model,
-        &parts,
-        Side::Adapter,
-        spec,
-        format.as_ref(),
-        cancel,
-        &mut counter,
-        progress,
-    )?;
+    let (_, [base, tuned], _) =
+        answer_both(model, card, &parts, spec, format.as_ref(), cancel, progress)?;
     let [base_off, base_on] = two(base)?;
     let [tuned_off, tuned_on] = two(tuned)?;
     let mark = spec.goal.pass_marks.interview;

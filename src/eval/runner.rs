@@ -217,34 +217,10 @@ pub fn evaluate(
         (Part::Guard, guard),
     ];
 
-    let total = 2 * parts.iter().map(|(_, q)| q.len()).sum::<usize>();
-    let mut counter = Counter {
-        done: 0,
-        total,
-        tokens: 0,
-    };
     let start = Instant::now();
-    let base = answer_all(
-        &model,
-        &parts,
-        Side::Base,
-        spec,
-        format.as_ref(),
-        cancel,
-        &mut counter,
-        progress,
-    )?;
-    let model = card.apply(model, spec, progress)?;
-    let tuned = answer_all(
-        &model,
-        &parts,
-        Side::Adapter,
-        spec,
-        format.as_ref(),
-        cancel,
-        &mut counter,
-        progress,
-    )?;
+    let (model, [base, tuned], counter) =
+        answer_both(model, card, &parts, spec, format.as_ref(), cancel, progress)?;
+    let total = counter.total;
     let seconds = start.elapsed().as_secs_f64();
 
     let results: Vec<_> = parts
@@ -381,6 +357,32 @@ pub(super) struct Counter {
     pub done: usize,
     pub total: usize,
     pub tokens: usize,
+}
+
+/// The base model's answers to `parts`, then the tuned model's (`card` turns one into the
+/// other in between), counted together. Returns the tuned model, `[base, tuned]` and the count.
+pub(super) fn answer_both(
+    model: Model,
+    card: Card<'_>,
+    parts: &Parts,
+    spec: &EvalSpec,
+    format: Option<&FormatCheck>,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(Model, [Answers; 2], Counter)> {
+    let mut counter = Counter {
+        done: 0,
+        total: 2 * parts.iter().map(|(_, q)| q.len()).sum::<usize>(),
+        tokens: 0,
+    };
+    let answer =
+        |model: &Model, side: Side, counter: &mut Counter, progress: &mut dyn FnMut(Progress)| {
+            answer_all(model, parts, side, spec, format, cancel, counter, progress)
+        };
+    let base = answer(&model, Side::Base, &mut counter, progress)?;
+    let model = card.apply(model, spec, progress)?;
+    let tuned = answer(&model, Side::Adapter, &mut counter, progress)?;
+    Ok((model, [base, tuned], counter))
 }
 
 #[allow(clippy::too_many_arguments)]
