@@ -9,6 +9,10 @@ use crate::experiment::Language;
 use crate::tui::action::Action;
 use crate::tui::loss::Mood;
 
+/// What Enter or p says before there is anything to judge.
+const NO_RESULTS: &str = "No test results to judge yet: s runs the three-part test.";
+const NO_RESULTS_ZH: &str = "还没有可评判的测试结果：按 s 运行三维盲测。";
+
 /// A seed nobody can guess from the screen, so the labels stay blind.
 fn fresh_seed() -> u64 {
     let t = std::time::SystemTime::now()
@@ -23,11 +27,7 @@ impl App {
     pub(super) fn open_judging(&mut self) {
         let lang = self.lang();
         let Some(report) = self.eval.report.as_mut() else {
-            let msg = lang.pick(
-                "No test results to judge yet: s runs the three-part test.",
-                "还没有可评判的测试结果：按 s 运行三维盲测。",
-            );
-            return self.tell(msg, Mood::Neutral);
+            return self.tell(lang.pick(NO_RESULTS, NO_RESULTS_ZH), Mood::Neutral);
         };
         let made = report.blind.is_none();
         if made {
@@ -56,11 +56,7 @@ impl App {
     pub(super) fn next_pair(&mut self) {
         let lang = self.lang();
         let Some(report) = self.eval.report.as_mut() else {
-            let msg = lang.pick(
-                "No test results to judge yet: s runs the three-part test.",
-                "还没有可评判的测试结果：按 s 运行三维盲测。",
-            );
-            return self.tell(msg, Mood::Neutral);
+            return self.tell(lang.pick(NO_RESULTS, NO_RESULTS_ZH), Mood::Neutral);
         };
         let pairs = Pair::available(report);
         if pairs.len() < 2 {
