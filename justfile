@@ -86,7 +86,7 @@ fixtures-llamafactory: setup
 
 # The LLaMA-Factory path live on this CPU: export, launch, live loss in tmux, adapter
 # imported, eval on two questions (needs .venv-lf and tmux; a few minutes).
-e2e-llamafactory: setup
+e2e-llamafactory: (setup "release")
     bash scripts/venv_lf.sh
-    cargo build --quiet --bin tunedeck
+    cargo build --release --quiet --bin tunedeck
     bash scripts/e2e_llamafactory.sh

@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
-BIN="$ROOT/target/debug/tunedeck"
+# The release build: the eval at the end is most of the run in a debug build.
+BIN="${TUNEDECK_BIN:-$ROOT/target/release/tunedeck}"
 W="$(mktemp -d /tmp/tunedeck-e2e-lf.XXXXXX)"
 SESSION="tunedeck-e2e-lf-$$"
 trap 'tmux kill-session -t "$SESSION" 2>/dev/null || true' EXIT
