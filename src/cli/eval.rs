@@ -201,7 +201,13 @@ pub fn run(args: EvalArgs) -> Result<()> {
         let table =
             crate::eval::rag::evaluate_rag(&spec, kb, &settings, &out, &cancel, &mut progress);
         bar.finish_and_clear();
-        let table = table?;
+        let (table, dropped) = table?;
+        if dropped > 0 {
+            eprintln!(
+                "note: {dropped} blind A/B judgements of the earlier retrieval answers were \
+                 dropped: those answers are replaced, so the judgements no longer apply"
+            );
+        }
         println!(
             "the interview four ways ({} before each question with RAG):",
             settings.describe()

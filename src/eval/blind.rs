@@ -118,9 +118,14 @@ impl Pair {
         format!("{} {vs} {}", self.0[0].name(lang), self.0[1].name(lang))
     }
 
+    /// Whether either contender answered with the knowledge base's chunks.
+    pub fn retrieves(self) -> bool {
+        self.0.iter().any(|c| c.retrieves())
+    }
+
     /// The parts both contenders answered: with retrieval, the interview only.
     fn parts(self) -> &'static [Part] {
-        match self.0.iter().any(|c| c.retrieves()) {
+        match self.retrieves() {
             true => &[Part::Interview],
             false => &[Part::Interview, Part::Guard],
         }

@@ -102,6 +102,8 @@ fn with_sources(
 /// base model) with `kb_dir`'s knowledge base under `settings`, and stores the comparison in
 /// `eval_json` (the run's results, which must exist: the table sits beside the three-part
 /// test it extends).
+/// Returns the table and the blind judgements of the earlier table's retrieval answers that
+/// replacing it dropped (see [`EvalReport::replace_rag`]).
 pub fn evaluate_rag(
     spec: &EvalSpec,
     kb_dir: &Path,
@@ -109,7 +111,7 @@ pub fn evaluate_rag(
     eval_json: &Path,
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(Progress),
-) -> Result<RagComparison> {
+) -> Result<(RagComparison, usize)> {
     spec.tuned.check()?;
     if !eval_json.is_file() {
         bail!(
@@ -159,7 +161,58 @@ pub fn evaluate_rag(
         with,
         sources,
     };
-    report.rag = Some(comparison.clone());
+    let set_aside = report.replace_rag(comparison.clone());
     report.save(eval_json)?;
-    Ok(comparison)
+    Ok((comparison, set_aside))
+}
+
+impl EvalReport {
+    /// Puts in a new 2×2. Blind sessions over the old table's retrieval answers judged
+    /// answers that are gone, so they go too (a session of base against adapter stays);
+    /// returns how many judgements that drops, for the caller to say.
+    pub fn replace_rag(&mut self, comparison: RagComparison) -> usize {
+        let mut dropped = 0;
+        if self.blind.as_ref().is_some_and(|b| b.pair.retrieves()) {
+            dropped += self.blind.take().map_or(0, |b| b.judged());
+        }
+        self.blind_earlier.retain(|b| {
+            let over_old_answers = b.pair.retrieves();
+            if over_old_answers {
+                dropped += b.judged();
+            }
+            !over_old_answers
+        });
+        self.rag = Some(comparison);
+        dropped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::eval::blind::{Contender, Pair};
+    use crate::eval::testing::report_with_rag;
+    use crate::eval::{BlindSession, Choice};
+
+    #[test]
+    fn a_new_table_drops_only_the_judgements_of_the_old_retrieval_answers() {
+        let mut report = report_with_rag(3, 2);
+        let judged = |pair, report: &crate::eval::EvalReport| {
+            let mut s = BlindSession::new(report, pair, 1);
+            s.choose(0, Choice::Tie).unwrap();
+            s.choose(1, Choice::A).unwrap();
+            s
+        };
+        let rag_pair = Pair([Contender::Lora, Contender::LoraRag]);
+        report.blind_earlier = vec![judged(Pair::default(), &report)];
+        report.blind = Some(judged(rag_pair, &report));
+        let table = report.rag.clone().unwrap();
+        assert_eq!(report.replace_rag(table.clone()), 2);
+        assert!(report.blind.is_none());
+        assert_eq!(report.blind_earlier.len(), 1, "base against adapter stays");
+        assert_eq!(report.blind_earlier[0].pair, Pair::default());
+        // The default pair as the current session is kept too.
+        report.blind = report.blind_earlier.pop();
+        assert_eq!(report.replace_rag(table), 0);
+        assert_eq!(report.blind.as_ref().unwrap().judged(), 2);
+    }
 }

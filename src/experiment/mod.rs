@@ -136,9 +136,10 @@ impl Experiment {
     /// The `[rag]` settings of the experiment in `dir`; the defaults when `dir` is a bare
     /// knowledge-base folder without an experiment.toml.
     pub fn rag_settings(dir: &Path) -> Result<crate::rag::Settings> {
-        match dir.join(FILE_NAME).is_file() {
-            true => Ok(Experiment::load(dir)?.rag),
-            false => Ok(crate::rag::Settings::default()),
+        if dir.join(FILE_NAME).is_file() {
+            Ok(Experiment::load(dir)?.rag)
+        } else {
+            Ok(crate::rag::Settings::default())
         }
     }
 

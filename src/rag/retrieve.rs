@@ -58,16 +58,8 @@ impl KnowledgeBase {
     /// Opens `experiment`'s knowledge base; says how to build it when there is none or it
     /// holds nothing.
     pub fn open(experiment: &Path) -> Result<KnowledgeBase> {
-        let how = format!(
-            "build it with `tunedeck rag index {} DOCS...`",
-            experiment.display()
-        );
-        if !manifest_path(experiment).is_file() {
-            bail!(
-                "{}: no knowledge base in this experiment yet: {how}",
-                experiment.display()
-            );
-        }
+        KnowledgeBase::check_built(experiment)?;
+        let how = how_to_build(experiment);
         let manifest = Manifest::load(experiment)?;
         let index = open_index(experiment, false)?;
         let reader = index.reader().context("cannot read the knowledge base")?;
@@ -84,6 +76,19 @@ impl KnowledgeBase {
             fields: schema().1,
             manifest,
         })
+    }
+
+    /// Whether `experiment` has a knowledge base at all, by one look at its manifest (cheap
+    /// enough for the UI thread); the error says how to build one.
+    pub fn check_built(experiment: &Path) -> Result<()> {
+        if !manifest_path(experiment).is_file() {
+            bail!(
+                "{}: no knowledge base in this experiment yet: {}",
+                experiment.display(),
+                how_to_build(experiment)
+            );
+        }
+        Ok(())
     }
 
     /// Chunks in the knowledge base.
@@ -190,6 +195,14 @@ impl KnowledgeBase {
     pub fn index(&self) -> &Index {
         &self.index
     }
+}
+
+/// The command that builds `experiment`'s knowledge base.
+fn how_to_build(experiment: &Path) -> String {
+    format!(
+        "build it with `tunedeck rag index {} DOCS...`",
+        experiment.display()
+    )
 }
 
 /// `hits` cut to `budget` characters of text in all (0 = no limit): whole chunks while they

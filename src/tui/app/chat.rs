@@ -207,11 +207,8 @@ impl App {
                 }
                 // Only a look for the index here: the knowledge base is opened and searched
                 // on the jobs thread, for each message.
-                if !crate::rag::index::manifest_path(&self.dir).is_file() {
-                    let e = KnowledgeBase::open(&self.dir)
-                        .err()
-                        .map(|e| format!("{e:#}"));
-                    return self.tell(&e.unwrap_or_default(), Mood::Bad);
+                if let Err(e) = KnowledgeBase::check_built(&self.dir) {
+                    return self.tell(&format!("{e:#}"), Mood::Bad);
                 }
                 self.chat.rag = true;
                 // Built outside the cockpit: the plan's optional item ticks now.
