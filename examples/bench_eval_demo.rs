@@ -5,7 +5,9 @@
 //! unsealing log gets its two entries).
 //!
 //! cargo run --release --example bench_eval_demo -- EXPERIMENT_DIR [RUN]
-//! Environment: BENCH_EXAM_SIZE, BENCH_MAX_NEW_TOKENS (defaults: those of `tunedeck eval`).
+//! Environment: BENCH_EXAM_SIZE, BENCH_MAX_NEW_TOKENS (defaults: those of `tunedeck eval`),
+//! BENCH_SIZES (the batch sizes to compare, default `1,0`: one at a time, then automatic;
+//! the first is the baseline).
 
 use std::sync::atomic::AtomicBool;
 use tunedeck::eval::locate::RunContext;
@@ -47,8 +49,17 @@ fn main() -> anyhow::Result<()> {
         spec.max_new_tokens = n;
     }
     let cancel = AtomicBool::new(false);
+    let sizes: Vec<usize> = std::env::var("BENCH_SIZES")
+        .unwrap_or_else(|_| "1,0".into())
+        .split(',')
+        .map(|v| v.trim().parse())
+        .collect::<Result<_, _>>()
+        .map_err(|e| anyhow::anyhow!("BENCH_SIZES: {e}"))?;
+    if sizes.len() < 2 {
+        anyhow::bail!("BENCH_SIZES needs at least two batch sizes to compare");
+    }
     let mut results = Vec::new();
-    for size in [1, 0] {
+    for &size in &sizes {
         spec.batch_size = size;
         let report = evaluate(&spec, &cancel, &mut |p| {
             if let Progress::Answered { at, .. } = p {
@@ -76,16 +87,19 @@ fn main() -> anyhow::Result<()> {
         );
         results.push(report);
     }
-    let (one, batched) = (&results[0], &results[1]);
+    let one = &results[0];
     let (a1, v1, g1) = outcome(one);
-    let (a2, v2, g2) = outcome(batched);
-    let differ = a1.iter().zip(&a2).filter(|(x, y)| x != y).count();
-    println!(
-        "speed-up {:.2}x; answers identical: {} ({differ} of {} differ); verdicts identical: {}",
-        batched.timing.answers_per_minute / one.timing.answers_per_minute.max(1e-9),
-        differ == 0 && a1.len() == a2.len(),
-        a1.len(),
-        v1 == v2 && g1 == g2
-    );
+    for (batched, size) in results.iter().zip(&sizes).skip(1) {
+        let (a2, v2, g2) = outcome(batched);
+        let differ = a1.iter().zip(&a2).filter(|(x, y)| x != y).count();
+        println!(
+            "batch size {size} against {}: speed-up {:.2}x; answers identical: {} ({differ} of {} differ); verdicts identical: {}",
+            sizes[0],
+            batched.timing.answers_per_minute / one.timing.answers_per_minute.max(1e-9),
+            differ == 0 && a1.len() == a2.len(),
+            a1.len(),
+            v1 == v2 && g1 == g2
+        );
+    }
     Ok(())
 }

@@ -51,6 +51,20 @@ fn check_model(dir: &Path, cases: &Value) {
                 other => panic!("position {i}: {other:?}"),
             }
         }
+        // Scoring only an answer's positions (the guard's perplexity) agrees with the
+        // reference too.
+        let from = ids.len() / 2;
+        let tail = generate::token_logprobs_from(&model.decoder, &ids, from);
+        assert_eq!(tail.len(), ids.len() - from.max(1), "{text:?}");
+        for (j, g) in tail.iter().enumerate() {
+            let w = case["logprobs"][from.max(1) + j].as_f64().unwrap();
+            assert!(
+                (*g as f64 - w).abs() < TOLERANCE,
+                "{}: {text:?} scored from {from}, token {}: {g} vs reference {w}",
+                dir.display(),
+                from.max(1) + j
+            );
+        }
     }
     eprintln!("{}: worst log-prob difference {worst:.2e}", dir.display());
 }

@@ -18,7 +18,9 @@ use super::verdict;
 use crate::data::SplitDir;
 use crate::experiment::Goal;
 use crate::lora::{plug, unplug, Unplugged};
-use crate::model::generate::{generate_batch_with, token_logprobs, GenerateOptions, StopReason};
+use crate::model::generate::{
+    generate_batch_with, token_logprobs_from, GenerateOptions, StopReason,
+};
 use crate::model::{device, Model};
 use anyhow::{bail, Context, Result};
 use std::cell::RefCell;
@@ -397,7 +399,8 @@ pub(super) fn answer_all(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Answers> {
     let tok = &model.tokenizer;
-    // Question i samples with seed + i, so an answer does not depend on those before it.
+    // Question i (counted across the parts) samples with seed + i, so an answer does not
+    // depend on those answered before it.
     let opts = GenerateOptions {
         max_new_tokens: spec.max_new_tokens,
         temperature: spec.temperature,
@@ -409,78 +412,86 @@ pub(super) fn answer_all(
         tok.decode(ids)
             .is_ok_and(|text| Repetition::of(&text, false).looping())
     };
-    let mut out = Vec::new();
-    for (part, qs) in parts {
-        let prompts = qs
-            .iter()
-            .map(|q| {
-                tok.encode(
-                    &tok.template
-                        .prompt(q.system.as_deref(), &q.history, &q.prompt),
-                )
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let mut answers: Vec<Option<Answer>> = vec![None; qs.len()];
-        let failed = RefCell::new(None);
-        generate_batch_with(
-            &model.decoder,
-            &prompts,
-            &opts,
-            spec.batch_size,
-            &mut || !cancel.load(Ordering::Relaxed) && failed.borrow().is_none(),
-            &runaway,
-            &mut |i, new, stop| {
-                if stop == StopReason::Cancelled {
+    // Every part's questions in one queue: a batch refilled from all of them stays full
+    // where one batch per part would run its last few answers nearly alone.
+    let mut prompts = Vec::new();
+    let mut owner = Vec::new(); // prompt -> (part, question)
+    for (p, (_, qs)) in parts.iter().enumerate() {
+        for (i, q) in qs.iter().enumerate() {
+            let text = tok
+                .template
+                .prompt(q.system.as_deref(), &q.history, &q.prompt);
+            prompts.push(tok.encode(&text)?);
+            owner.push((p, i));
+        }
+    }
+    let mut answers: Vec<Vec<Option<Answer>>> =
+        parts.iter().map(|(_, qs)| vec![None; qs.len()]).collect();
+    let failed = RefCell::new(None);
+    generate_batch_with(
+        &model.decoder,
+        &prompts,
+        &opts,
+        spec.batch_size,
+        &mut || !cancel.load(Ordering::Relaxed) && failed.borrow().is_none(),
+        &runaway,
+        &mut |n, new, stop| {
+            if stop == StopReason::Cancelled {
+                return;
+            }
+            let (p, i) = owner[n];
+            let (part, qs) = &parts[p];
+            let q = &qs[i];
+            let text = match tok.decode(new) {
+                Ok(text) => text,
+                Err(e) => {
+                    failed.borrow_mut().get_or_insert(e);
                     return;
                 }
-                let q = &qs[i];
-                let text = match tok.decode(new) {
-                    Ok(text) => text,
-                    Err(e) => {
-                        failed.borrow_mut().get_or_insert(e);
-                        return;
-                    }
-                };
-                let ended = stop == StopReason::EndOfTurn;
-                let mut scores =
-                    verdict::score(*part, &text, ended, &q.reference, &q.keywords, format);
-                scores.cut = stop == StopReason::Runaway;
-                counter.done += 1;
-                counter.tokens += new.len();
-                progress(Progress::Answered {
-                    at: Position {
-                        part: *part,
-                        side,
-                        done: counter.done,
-                        total: counter.total,
-                        item: i,
-                        items: qs.len(),
-                    },
-                    text: &text,
-                });
-                answers[i] = Some(Answer {
-                    text,
-                    tokens: new.len(),
-                    ended,
-                    scores,
-                });
-            },
-        );
-        if let Some(e) = failed.into_inner() {
-            return Err(e);
-        }
-        if cancel.load(Ordering::Relaxed) {
-            return Err(Cancelled.into());
-        }
+            };
+            let ended = stop == StopReason::EndOfTurn;
+            let mut scores = verdict::score(*part, &text, ended, &q.reference, &q.keywords, format);
+            scores.cut = stop == StopReason::Runaway;
+            counter.done += 1;
+            counter.tokens += new.len();
+            progress(Progress::Answered {
+                at: Position {
+                    part: *part,
+                    side,
+                    done: counter.done,
+                    total: counter.total,
+                    item: i,
+                    items: qs.len(),
+                },
+                text: &text,
+            });
+            answers[p][i] = Some(Answer {
+                text,
+                tokens: new.len(),
+                ended,
+                scores,
+            });
+        },
+    );
+    if let Some(e) = failed.into_inner() {
+        return Err(e);
+    }
+    if cancel.load(Ordering::Relaxed) {
+        return Err(Cancelled.into());
+    }
+    let mut out = Vec::new();
+    let mut first = 0;
+    for ((part, qs), answers) in parts.iter().zip(answers) {
         let mut answers = answers
             .into_iter()
             .collect::<Option<Vec<Answer>>>()
             .ok_or(Cancelled)?;
         if *part == Part::Guard {
-            for ((q, ids), a) in qs.iter().zip(&prompts).zip(&mut answers) {
+            for ((q, ids), a) in qs.iter().zip(&prompts[first..]).zip(&mut answers) {
                 a.scores.perplexity = reference_perplexity(model, ids, &q.reference)?;
             }
         }
+        first += qs.len();
         out.push(answers);
     }
     Ok(out)
@@ -495,10 +506,6 @@ fn reference_perplexity(model: &Model, prompt_ids: &[u32], reference: &str) -> R
     if prompt_ids.is_empty() || answer.is_empty() {
         return Ok(None);
     }
-    let lps: Vec<f32> = token_logprobs(&model.decoder, &ids)
-        .into_iter()
-        .skip(prompt_ids.len())
-        .flatten()
-        .collect();
+    let lps = token_logprobs_from(&model.decoder, &ids, prompt_ids.len());
     Ok(perplexity(&lps))
 }

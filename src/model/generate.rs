@@ -3,6 +3,7 @@
 //! as the one-at-a-time path does.
 
 use super::llama::{Decoder, KvCache};
+use super::slots::SlotCache;
 use crate::rng::SplitMix64;
 use tch::{Device, Kind, Tensor};
 
@@ -125,11 +126,35 @@ pub fn token_logprobs(model: &Decoder, ids: &[u32]) -> Vec<Option<f32>> {
         .collect()
 }
 
+/// log P(ids[i] | ids[..i]) for the positions `from..` only (`from` >= 1): the LM head and
+/// its log-softmax run over those positions alone, which is most of the cost of scoring a
+/// short answer after a long prompt.
+pub fn token_logprobs_from(model: &Decoder, ids: &[u32], from: usize) -> Vec<f32> {
+    let _guard = tch::no_grad_guard();
+    let (n, from) = (ids.len() as i64, from.max(1) as i64);
+    if from >= n {
+        return Vec::new();
+    }
+    let device = model.embed_tokens.device();
+    let input: Vec<i64> = ids.iter().map(|&t| t as i64).collect();
+    let x = Tensor::from_slice(&input).to_device(device).unsqueeze(0); // (1, T)
+    let hidden = model.hidden(&x, None, false).squeeze_dim(0); // (T, H)
+                                                               // Position j predicts token j + 1.
+    let logp = model
+        .logits(&hidden.narrow(0, from - 1, n - from))
+        .to_kind(Kind::Float)
+        .log_softmax(-1, Kind::Float); // (n - from, V)
+    let targets = x.squeeze_dim(0).narrow(0, from, n - from).unsqueeze(1);
+    let picked = logp.gather(1, &targets, false).squeeze_dim(1);
+    Vec::<f32>::try_from(picked.to_device(Device::Cpu)).unwrap_or_default()
+}
+
 /// How often (in new tokens) a sequence's runaway test is asked.
 pub const RUNAWAY_EVERY: usize = 16;
 
-/// Largest automatic batch on a CPU: past it, a step costs more than the answers it adds.
-const CPU_BATCH_CAP: usize = 16;
+/// Largest automatic batch on a CPU: on the demo's three-part test 32 rows answered 1.2-1.35x
+/// as fast as 16 (BENCHMARKS.md); every row adds its KV cache to each step's reads.
+const CPU_BATCH_CAP: usize = 32;
 /// Largest automatic batch on a GPU.
 const GPU_BATCH_CAP: usize = 64;
 
@@ -189,16 +214,16 @@ pub fn generate_batch_with(
 }
 
 /// A batch size for `prompts`: as many sequences as a KV-cache budget holds at the longest
-/// prompt plus `max_new_tokens` (with room for the copies a step makes), capped at 16 on a
-/// CPU and 64 on a GPU, and never more than there are prompts.
+/// prompt plus `max_new_tokens`, capped at [`CPU_BATCH_CAP`] on a CPU and [`GPU_BATCH_CAP`] on
+/// a GPU, and never more than there are prompts.
 pub fn auto_batch_size(decoder: &Decoder, prompts: &[Vec<u32>], opts: &GenerateOptions) -> usize {
     let cfg = &decoder.config;
     let device = decoder.embed_tokens.device();
     let longest = prompts.iter().map(Vec::len).max().unwrap_or(0) + opts.max_new_tokens;
     let per_token = 2 * decoder.layers.len() * cfg.kv_heads() * cfg.head_dim();
     let bytes = decoder.embed_tokens.kind().elt_size_in_bytes();
-    // The step concatenates a new cache beside the old one: count each sequence three times.
-    let per_sequence = (3 * per_token * bytes * longest).max(1);
+    // The batch's cache is allocated once, a row per sequence, each as long as the longest.
+    let per_sequence = (per_token * bytes * longest).max(1);
     let (budget, cap) = if device.is_cuda() {
         (8usize << 30, GPU_BATCH_CAP)
     } else {
@@ -233,29 +258,47 @@ fn generate_one(
     (ids, if cut { StopReason::Runaway } else { stop })
 }
 
+/// Rows the CPU's LM-head GEMM computes fastest in: with SmolLM2's (49152 x 576) head,
+/// libtorch's CPU GEMM took 9-20 ms for 5 to 15 rows and 8.7 ms for 16 (BENCHMARKS.md).
+const CPU_HEAD_ROWS: i64 = 16;
+
+/// The logits of a batch's new positions, hidden (B, H) -> (B, V). On a CPU, 5 to 15 rows are
+/// padded with zero rows to [`CPU_HEAD_ROWS`] and cut back: the same rows, sooner.
+fn batch_logits(decoder: &Decoder, hidden: &Tensor) -> Tensor {
+    let b = hidden.size()[0];
+    if hidden.device() != Device::Cpu || b <= 4 || b >= CPU_HEAD_ROWS {
+        return decoder.logits(hidden);
+    }
+    let pad = Tensor::zeros(
+        [CPU_HEAD_ROWS - b, hidden.size()[1]],
+        (hidden.kind(), hidden.device()),
+    );
+    decoder
+        .logits(&Tensor::cat(&[hidden, &pad], 0))
+        .narrow(0, 0, b)
+}
+
 /// One sequence in the batch.
 struct Seq {
     /// Its prompt's index.
     index: usize,
-    prompt_len: usize,
     out: Vec<u32>,
     rng: SplitMix64,
-    /// Left padding in front of it in the cache.
-    pad: i64,
 }
 
-/// Left-padded batched decoding: each prompt is prefilled alone (exactly the one-at-a-time
-/// computation), its cache joins the batch, and the batch steps one token for every sequence
-/// at once. A finished sequence leaves at once and the next prompt (in length order, so
-/// neighbours pad little) takes its place.
+/// Batched decoding: each prompt is prefilled alone (exactly the one-at-a-time computation),
+/// its cache joins the batch's [`SlotCache`] as a row of its own, and the batch steps one
+/// token for every sequence at once. A finished sequence leaves at once and the next prompt
+/// (in length order, so that rows attend over similar widths) takes its place.
 struct Batch<'a, 'b> {
     decoder: &'a Decoder,
     opts: &'a GenerateOptions,
     size: usize,
     runaway: &'a dyn Fn(&[u32]) -> bool,
     on_done: &'a mut OnDone<'b>,
+    /// Row `i` of `cache` is `seqs[i]`.
     seqs: Vec<Seq>,
-    cache: KvCache,
+    cache: Option<SlotCache>,
 }
 
 impl<'a, 'b> Batch<'a, 'b> {
@@ -273,7 +316,7 @@ impl<'a, 'b> Batch<'a, 'b> {
             runaway,
             on_done,
             seqs: Vec::new(),
-            cache: KvCache::new(decoder.layers.len()),
+            cache: None,
         }
     }
 
@@ -282,6 +325,12 @@ impl<'a, 'b> Batch<'a, 'b> {
         let mut queue: Vec<usize> = (0..prompts.len()).collect();
         // Longest last, so `pop` takes the shortest first; stable, so ties keep prompt order.
         queue.sort_by_key(|&i| std::cmp::Reverse(prompts[i].len()));
+        let longest = prompts.iter().map(Vec::len).max().unwrap_or(0);
+        self.cache = Some(SlotCache::new(
+            self.decoder,
+            self.size,
+            longest + self.opts.max_new_tokens,
+        ));
         loop {
             if !keep_going() {
                 for i in queue.into_iter().chain(self.seqs.iter().map(|s| s.index)) {
@@ -305,10 +354,8 @@ impl<'a, 'b> Batch<'a, 'b> {
     fn admit(&mut self, index: usize, prompt: &[u32]) {
         let mut seq = Seq {
             index,
-            prompt_len: prompt.len(),
             out: Vec::new(),
             rng: SplitMix64::new(self.opts.seed.wrapping_add(index as u64)),
-            pad: 0,
         };
         if self.opts.max_new_tokens == 0 || prompt.is_empty() {
             (self.on_done)(index, &[], StopReason::MaxTokens);
@@ -324,12 +371,11 @@ impl<'a, 'b> Batch<'a, 'b> {
         if self.finished(&mut seq, next) {
             return;
         }
-        let (pad, shift) = self.cache.append_rows(cache);
-        for s in &mut self.seqs {
-            s.pad += shift;
+        let need = (prompt.len() + self.opts.max_new_tokens) as i64;
+        if let Some(slots) = &mut self.cache {
+            slots.push(&cache, need);
+            self.seqs.push(seq);
         }
-        seq.pad = pad;
-        self.seqs.push(seq);
     }
 
     /// Takes `next` as `seq`'s new token; reports and returns true when that ends it.
@@ -355,59 +401,42 @@ impl<'a, 'b> Batch<'a, 'b> {
 
     /// One new token for every sequence; finished ones leave the batch.
     fn step(&mut self) {
+        let Some(mut cache) = self.cache.take() else {
+            return;
+        };
         let device = self.decoder.embed_tokens.device();
-        let (b, s) = (self.seqs.len() as i64, self.cache.len());
         let last: Vec<i64> = self
             .seqs
             .iter()
             .map(|q| q.out[q.out.len() - 1] as i64)
             .collect();
         let ids = Tensor::from_slice(&last).to_device(device).unsqueeze(1); // (B, 1)
-        let positions: Vec<i64> = self
-            .seqs
-            .iter()
-            .map(|q| (q.prompt_len + q.out.len() - 1) as i64)
-            .collect();
-        // Each row sees its own cached positions and the new one, never its padding.
-        let mask: Vec<bool> = self
-            .seqs
-            .iter()
-            .flat_map(|q| (0..=s).map(move |j| j >= q.pad))
-            .collect();
-        let mask = Tensor::from_slice(&mask)
-            .to_device(device)
-            .view([b, 1, 1, s + 1]); // (B, 1, 1, S+1)
-        let hidden = self.decoder.step(&ids, &positions, &mask, &mut self.cache); // (B, 1, H)
-        let logits = self.decoder.logits(&hidden.select(1, 0)); // (B, V)
+        let hidden = self.decoder.step(&ids, &mut cache); // (B, 1, H)
+        let logits = batch_logits(self.decoder, &hidden.select(1, 0)); // (B, V)
         let greedy: Vec<i64> = if self.opts.temperature <= 0.0 {
             Vec::<i64>::try_from(logits.argmax(-1, false).to_device(Device::Cpu))
                 .unwrap_or_default()
         } else {
             Vec::new()
         };
-        let mut keep = Vec::new();
-        let seqs = std::mem::take(&mut self.seqs);
-        for (row, mut seq) in seqs.into_iter().enumerate() {
+        let mut done = Vec::new();
+        let mut seqs = std::mem::take(&mut self.seqs);
+        for (row, seq) in seqs.iter_mut().enumerate() {
             let next = match greedy.get(row) {
                 Some(&t) => t as u32,
                 None => choose(&logits.get(row as i64), self.opts, &mut seq.rng),
             };
-            if !self.finished(&mut seq, next) {
-                keep.push(row as i64);
-                self.seqs.push(seq);
+            if self.finished(seq, next) {
+                done.push(row);
             }
         }
-        if keep.len() < b as usize && !keep.is_empty() {
-            self.cache
-                .keep_rows(&Tensor::from_slice(&keep).to_device(device));
-            // Padding every remaining row shares is dead weight in each later step.
-            let common = self.seqs.iter().map(|q| q.pad).min().unwrap_or(0);
-            self.cache.drop_left(common);
-            for q in &mut self.seqs {
-                q.pad -= common;
-            }
-        } else if keep.is_empty() {
-            self.cache = KvCache::new(self.decoder.layers.len());
+        // From the last row down, so that a row moved into a freed place is never one that
+        // is about to leave too.
+        for &row in done.iter().rev() {
+            cache.swap_remove(row);
+            seqs.swap_remove(row);
         }
+        self.seqs = seqs;
+        self.cache = Some(cache);
     }
 }

@@ -4,6 +4,7 @@
 use super::config::ModelConfig;
 use super::layout::{in_layer, Norm, Proj, EMBED, FINAL_NORM, LM_HEAD};
 use super::linear::{lora_input, Linear};
+use super::slots::{SlotCache, StepInputs};
 use anyhow::{Context, Result};
 use std::collections::HashMap;
 use tch::{Device, Kind, Tensor};
@@ -34,57 +35,9 @@ impl KvCache {
         self.len() == 0
     }
 
-    /// Sequences in the cache (its batch size).
-    pub fn rows(&self) -> i64 {
-        self.layers
-            .first()
-            .and_then(|l| l.as_ref())
-            .map_or(0, |(k, _)| k.size()[0])
-    }
-
-    /// Keeps only the sequences at `rows` (a 1-D int64 tensor), in that order.
-    pub fn keep_rows(&mut self, rows: &Tensor) {
-        self.map(|t| t.index_select(0, rows));
-    }
-
-    /// Drops the first `n` positions of every sequence (left padding nobody needs any more).
-    pub fn drop_left(&mut self, n: i64) {
-        if n > 0 {
-            self.map(|t| t.narrow(2, n, t.size()[2] - n));
-        }
-    }
-
-    /// Appends the sequences of `other` as new rows, left-padding with zeros whichever side
-    /// is shorter. Returns (left padding of the new rows, left padding added to the old rows).
-    pub fn append_rows(&mut self, other: KvCache) -> (i64, i64) {
-        let (len, add) = (self.len(), other.len());
-        if self.rows() == 0 {
-            *self = other;
-            return (0, 0);
-        }
-        let pad = |t: Tensor, n: i64| -> Tensor {
-            if n == 0 {
-                return t;
-            }
-            let mut shape = t.size();
-            shape[2] = n;
-            Tensor::cat(&[Tensor::zeros(&shape, (t.kind(), t.device())), t], 2)
-        };
-        let (pad_new, pad_old) = ((len - add).max(0), (add - len).max(0));
-        for (mine, theirs) in self.layers.iter_mut().zip(other.layers) {
-            if let (Some((k, v)), Some((k2, v2))) = (mine.take(), theirs) {
-                let k = Tensor::cat(&[pad(k, pad_old), pad(k2, pad_new)], 0);
-                let v = Tensor::cat(&[pad(v, pad_old), pad(v2, pad_new)], 0);
-                *mine = Some((k, v));
-            }
-        }
-        (pad_new, pad_old)
-    }
-
-    fn map(&mut self, f: impl Fn(&Tensor) -> Tensor) {
-        for (k, v) in self.layers.iter_mut().flatten() {
-            (*k, *v) = (f(k), f(v));
-        }
+    /// Keys and values of every layer, each (B, KVH, T, D); empty before the first step.
+    pub fn layers(&self) -> impl Iterator<Item = (&Tensor, &Tensor)> {
+        self.layers.iter().flatten().map(|(k, v)| (k, v))
     }
 }
 
@@ -163,16 +116,28 @@ fn rotate_half(x: &Tensor) -> Tensor {
     Tensor::cat(&[-&halves[1], halves[0].shallow_clone()], -1)
 }
 
+/// What a layer's attention sees besides the new positions.
+pub enum Past<'a> {
+    /// Nothing: the positions attend causally among themselves (training, scoring).
+    None,
+    /// One sequence's growing cache, extended by the new positions.
+    Grow(&'a mut Option<(Tensor, Tensor)>),
+    /// A batch decoding one token per row in a [`SlotCache`] (layer `layer`).
+    Slots {
+        cache: &'a mut SlotCache,
+        layer: usize,
+        inputs: &'a StepInputs,
+    },
+}
+
 impl Attention {
-    /// x: (B, T, H·D) -> (B, T, H·D). `mask` (B, 1, T, S), true = may attend, replaces the
-    /// causal rule when given (left-padded batches); rope tables are (T, D) or (B, 1, T, D).
+    /// x: (B, T, H·D) -> (B, T, H·D); rope tables are (T, D) or (B, 1, T, D).
     fn forward(
         &self,
         x: &Tensor,
         cfg: &ModelConfig,
         rope: &(Tensor, Tensor),
-        mask: Option<&Tensor>,
-        cache: Option<&mut Option<(Tensor, Tensor)>>,
+        past: Past,
         train: bool,
     ) -> Tensor {
         let (b, t, _) = x.size3().expect("attention input is (B, T, H)");
@@ -200,9 +165,19 @@ impl Attention {
         let (cos, sin) = rope;
         let q = &q * cos + rotate_half(&q) * sin;
         let k = &k * cos + rotate_half(&k) * sin;
-        let (k, v, past) = match cache {
-            None => (k, v, 0),
-            Some(slot) => {
+        let gqa = kvh != h;
+        let y = match past {
+            Past::None => Tensor::scaled_dot_product_attention::<Tensor>(
+                &q,
+                &k,
+                &v,
+                None,
+                0.0,
+                t > 1,
+                None,
+                gqa,
+            ),
+            Past::Grow(slot) => {
                 let (k, v, past) = match slot.take() {
                     None => (k, v, 0),
                     Some((pk, pv)) => {
@@ -211,39 +186,50 @@ impl Attention {
                     }
                 };
                 *slot = Some((k.shallow_clone(), v.shallow_clone()));
-                (k, v, past)
+                if past == 0 || t == 1 {
+                    // Causal among the new positions; one new token may look at everything.
+                    Tensor::scaled_dot_product_attention::<Tensor>(
+                        &q,
+                        &k,
+                        &v,
+                        None,
+                        0.0,
+                        past == 0 && t > 1,
+                        None,
+                        gqa,
+                    )
+                } else {
+                    // New positions past..past+t see the cache and their own causal prefix.
+                    let mask = Tensor::ones([t, past + t], (Kind::Bool, x.device())).tril(past);
+                    Tensor::scaled_dot_product_attention(
+                        &q,
+                        &k,
+                        &v,
+                        Some(mask),
+                        0.0,
+                        false,
+                        None,
+                        gqa,
+                    )
+                }
             }
-        };
-        let y = if let Some(mask) = mask {
-            Tensor::scaled_dot_product_attention(&q, &k, &v, Some(mask), 0.0, false, None, kvh != h)
-        } else if past == 0 {
-            Tensor::scaled_dot_product_attention::<Tensor>(
-                &q,
-                &k,
-                &v,
-                None,
-                0.0,
-                t > 1,
-                None,
-                kvh != h,
-            )
-        } else if t == 1 {
-            // One new token may look at every cached position.
-            Tensor::scaled_dot_product_attention::<Tensor>(
-                &q,
-                &k,
-                &v,
-                None,
-                0.0,
-                false,
-                None,
-                kvh != h,
-            )
-        } else {
-            // New positions past..past+t see the cache and their own causal prefix.
-            let s = past + t;
-            let mask = Tensor::ones([t, s], (Kind::Bool, x.device())).tril(past);
-            Tensor::scaled_dot_product_attention(&q, &k, &v, Some(mask), 0.0, false, None, kvh != h)
+            Past::Slots {
+                cache,
+                layer,
+                inputs,
+            } => {
+                let (k, v) = cache.write(layer, inputs, &k, &v);
+                Tensor::scaled_dot_product_attention(
+                    &q,
+                    &k,
+                    &v,
+                    Some(&inputs.mask),
+                    0.0,
+                    false,
+                    None,
+                    gqa,
+                )
+            }
         }; // (B, H, T, D)
         let y = y.transpose(1, 2).reshape([b, t, h * d]);
         self.o_proj.forward_t(&y, train)
@@ -269,30 +255,35 @@ impl Decoder {
         let mut x = self.embed(ids); // (B, T, H)
         let rope = self.rope(start, t, x.device(), x.kind());
         for i in 0..self.layers.len() {
-            let slot = cache.as_deref_mut().map(|c| &mut c.layers[i]);
-            x = self.layer(i, &x, &rope, None, slot, train);
+            let past = match cache.as_deref_mut() {
+                Some(c) => Past::Grow(&mut c.layers[i]),
+                None => Past::None,
+            };
+            x = self.layer(i, &x, &rope, past, train);
         }
         self.final_norm(&x)
     }
 
-    /// One decoding step of a left-padded batch: ids (B, 1) at `positions` (one per row, each
-    /// counted from that row's first real token), `mask` (B, 1, 1, S) over the cached
-    /// positions plus the new one -> hidden states (B, 1, H). The cache is extended.
-    pub fn step(
-        &self,
-        ids: &Tensor,
-        positions: &[i64],
-        mask: &Tensor,
-        cache: &mut KvCache,
-    ) -> Tensor {
+    /// One decoding step of a batch: ids (B, 1), one new token for every row of `cache`, each
+    /// at its row's next position -> hidden states (B, 1, H). The cache holds one more
+    /// position per row afterwards.
+    pub fn step(&self, ids: &Tensor, cache: &mut SlotCache) -> Tensor {
+        let cfg = &self.config;
         let mut x = self.embed(ids); // (B, 1, H)
-        let pos: Vec<f32> = positions.iter().map(|&p| p as f32).collect();
+        let pos: Vec<f32> = cache.lens().iter().map(|&p| p as f32).collect();
         let pos = Tensor::from_slice(&pos).to_device(x.device());
-        let (cos, sin) = rope_tables(&self.config, &pos, x.kind()); // (B, D)
+        let (cos, sin) = rope_tables(cfg, &pos, x.kind()); // (B, D)
         let rope = (cos.unsqueeze(1).unsqueeze(1), sin.unsqueeze(1).unsqueeze(1)); // (B, 1, 1, D)
+        let inputs = cache.step_inputs(cfg.kv_heads() as i64, cfg.head_dim() as i64, x.device());
         for i in 0..self.layers.len() {
-            x = self.layer(i, &x, &rope, Some(mask), Some(&mut cache.layers[i]), false);
+            let past = Past::Slots {
+                cache,
+                layer: i,
+                inputs: &inputs,
+            };
+            x = self.layer(i, &x, &rope, past, false);
         }
+        cache.advance();
         self.final_norm(&x)
     }
 
@@ -307,8 +298,8 @@ impl Decoder {
         rope_tables(&self.config, &pos, kind)
     }
 
-    /// Decoder layer `i`: (B, T, H) -> (B, T, H), extending its cache slot if given; `mask` as
-    /// in the attention (None = causal). The
+    /// Decoder layer `i`: (B, T, H) -> (B, T, H), attending to `past` besides the new
+    /// positions (and extending it). The
     /// residual sums make new tensors: adding in place would corrupt the autograd graph,
     /// which saved `x` for the backward pass of the norm.
     pub fn layer(
@@ -316,13 +307,12 @@ impl Decoder {
         i: usize,
         x: &Tensor,
         rope: &(Tensor, Tensor),
-        mask: Option<&Tensor>,
-        slot: Option<&mut Option<(Tensor, Tensor)>>,
+        past: Past,
         train: bool,
     ) -> Tensor {
         let (cfg, layer) = (&self.config, &self.layers[i]);
         let h = rms_norm(x, &layer.input_layernorm, cfg.rms_norm_eps);
-        let x = x + layer.self_attn.forward(&h, cfg, rope, mask, slot, train);
+        let x = x + layer.self_attn.forward(&h, cfg, rope, past, train);
         let h = rms_norm(&x, &layer.post_attention_layernorm, cfg.rms_norm_eps);
         &x + layer.mlp.forward(&h, train)
     }

@@ -10,6 +10,7 @@ pub mod linear;
 pub mod llama;
 pub mod load;
 pub mod random;
+pub mod slots;
 pub mod template;
 pub mod tokenizer;
 

@@ -8,6 +8,7 @@
 
 use super::encode::Batch;
 use super::loss::backward_at_labels;
+use crate::model::llama::Past;
 use crate::model::Decoder;
 use tch::{Kind, Tensor};
 
@@ -29,7 +30,7 @@ pub fn backward(model: &Decoder, batch: &Batch, denominator: f64, seed: i64) -> 
         inputs.push(x);
         for i in 0..layers {
             tch::manual_seed(layer_seed(i));
-            let y = model.layer(i, &inputs[i], &rope, None, None, true);
+            let y = model.layer(i, &inputs[i], &rope, Past::None, true);
             inputs.push(y);
         }
         rope
@@ -53,7 +54,7 @@ pub fn backward(model: &Decoder, batch: &Batch, denominator: f64, seed: i64) -> 
         let needs_input_grad = i > 0 || model.embed_tokens.requires_grad();
         let x = x.set_requires_grad(needs_input_grad);
         tch::manual_seed(layer_seed(i));
-        let y = model.layer(i, &x, &rope, None, None, true);
+        let y = model.layer(i, &x, &rope, Past::None, true);
         // d(sum(y · g))/dy = g: this pushes the output gradient through the layer.
         if y.requires_grad() {
             (y * &grad).sum(Kind::Float).backward();
