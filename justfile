@@ -67,6 +67,10 @@ bench-eval-demo EXP RUN: (setup "release")
     cargo build --release --quiet --example bench_eval_demo
     cargo run --release --quiet --example bench_eval_demo -- {{EXP}} {{RUN}}
 
+# Where a batched decoding step's time goes: 1 to 48 rows, and the LM head's GEMM by rows.
+bench-decode: (setup "release")
+    cargo run --release --quiet --example bench_decode_step
+
 # The RAG card at 10,000 chunks: indexing time and query p50/p95 (BENCHMARKS.md).
 bench-rag:
     cargo run --release --quiet --example bench_rag

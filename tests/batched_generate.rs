@@ -9,6 +9,8 @@ use std::path::Path;
 use tunedeck::model::generate::{
     generate, generate_batch, GenerateOptions, StopReason, RUNAWAY_EVERY,
 };
+use tunedeck::model::llama::KvCache;
+use tunedeck::model::slots::SlotCache;
 use tunedeck::model::Model;
 
 /// Chat prompts of very different lengths.
@@ -104,6 +106,42 @@ fn tiny_llama_greedy_batches_equal_one_at_a_time() {
 #[test]
 fn tiny_qwen2_greedy_batches_equal_one_at_a_time() {
     greedy_matches(&fixtures().join("tiny-qwen2"));
+}
+
+/// A batch cache allocated too small for what it is given grows (rows and columns) and keeps
+/// what it holds: a step of two rows then equals the one-sequence cache's next position.
+#[test]
+fn a_slot_cache_that_is_too_small_grows_and_keeps_what_it_holds() {
+    let model = load(&fixtures().join("tiny-llama"));
+    let decoder = &model.decoder;
+    let prompt: Vec<i64> = prompts(&model)[2].iter().map(|&t| t as i64).collect();
+    let _guard = tch::no_grad_guard();
+    let mut one = KvCache::new(decoder.layers.len());
+    let _ = decoder.hidden(
+        &tch::Tensor::from_slice(&prompt).unsqueeze(0),
+        Some(&mut one),
+        false,
+    );
+    let mut slots = SlotCache::new(decoder, 1, 2);
+    let need = prompt.len() as i64 + 4;
+    assert_eq!(slots.push(&one, need), 0);
+    assert_eq!(slots.push(&one, need), 1);
+    let next = tch::Tensor::from_slice(&[5i64, 5]).unsqueeze(1);
+    let got = decoder.step(&next, &mut slots); // (2, 1, H)
+    let want = decoder.hidden(
+        &tch::Tensor::from_slice(&[5i64]).unsqueeze(0),
+        Some(&mut one),
+        false,
+    ); // (1, 1, H)
+    let len = prompt.len() as i64 + 1;
+    assert_eq!(slots.lens(), [len, len]);
+    for row in 0..2 {
+        let diff = (got.get(row) - want.get(0)).abs().max().double_value(&[]);
+        assert!(diff < 1e-5, "row {row}: {diff}");
+    }
+    // A row that leaves gives its place to the last one.
+    slots.swap_remove(0);
+    assert_eq!(slots.rows(), 1);
 }
 
 #[test]
