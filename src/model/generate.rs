@@ -103,26 +103,8 @@ pub fn generate(
 
 /// log P(ids[i] | ids[..i]) for every position, `None` for the first. ids must be non-empty.
 pub fn token_logprobs(model: &Decoder, ids: &[u32]) -> Vec<Option<f32>> {
-    let _guard = tch::no_grad_guard();
-    let device = model.embed_tokens.device();
-    let input: Vec<i64> = ids.iter().map(|&t| t as i64).collect();
-    let x = Tensor::from_slice(&input).to_device(device).unsqueeze(0); // (1, T)
-    let logp = model
-        .forward(&x, None)
-        .squeeze_dim(0)
-        .to_kind(Kind::Float)
-        .log_softmax(-1, Kind::Float); // (T, V)
-    let targets = x
-        .squeeze_dim(0)
-        .narrow(0, 1, input.len() as i64 - 1)
-        .unsqueeze(1); // (T-1, 1)
-    let picked = logp
-        .narrow(0, 0, input.len() as i64 - 1)
-        .gather(1, &targets, false)
-        .squeeze_dim(1);
-    let values: Vec<f32> = Vec::<f32>::try_from(picked.to_device(Device::Cpu)).unwrap_or_default();
     std::iter::once(None)
-        .chain(values.into_iter().map(Some))
+        .chain(token_logprobs_from(model, ids, 1).into_iter().map(Some))
         .collect()
 }
 
@@ -210,7 +192,9 @@ pub fn generate_batch_with(
         }
         return;
     }
-    Batch::new(decoder, opts, batch_size, runaway, on_done).run(prompts, keep_going);
+    let longest = prompts.iter().map(Vec::len).max().unwrap_or(0);
+    let capacity = longest + opts.max_new_tokens;
+    Batch::new(decoder, opts, batch_size, capacity, runaway, on_done).run(prompts, keep_going);
 }
 
 /// A batch size for `prompts`: as many sequences as a KV-cache budget holds at the longest
@@ -298,14 +282,16 @@ struct Batch<'a, 'b> {
     on_done: &'a mut OnDone<'b>,
     /// Row `i` of `cache` is `seqs[i]`.
     seqs: Vec<Seq>,
-    cache: Option<SlotCache>,
+    cache: SlotCache,
 }
 
 impl<'a, 'b> Batch<'a, 'b> {
+    /// A batch of up to `size` sequences of up to `capacity` positions each.
     fn new(
         decoder: &'a Decoder,
         opts: &'a GenerateOptions,
         size: usize,
+        capacity: usize,
         runaway: &'a dyn Fn(&[u32]) -> bool,
         on_done: &'a mut OnDone<'b>,
     ) -> Self {
@@ -316,7 +302,7 @@ impl<'a, 'b> Batch<'a, 'b> {
             runaway,
             on_done,
             seqs: Vec::new(),
-            cache: None,
+            cache: SlotCache::new(decoder, size, capacity),
         }
     }
 
@@ -325,12 +311,6 @@ impl<'a, 'b> Batch<'a, 'b> {
         let mut queue: Vec<usize> = (0..prompts.len()).collect();
         // Longest last, so `pop` takes the shortest first; stable, so ties keep prompt order.
         queue.sort_by_key(|&i| std::cmp::Reverse(prompts[i].len()));
-        let longest = prompts.iter().map(Vec::len).max().unwrap_or(0);
-        self.cache = Some(SlotCache::new(
-            self.decoder,
-            self.size,
-            longest + self.opts.max_new_tokens,
-        ));
         loop {
             if !keep_going() {
                 for i in queue.into_iter().chain(self.seqs.iter().map(|s| s.index)) {
@@ -372,10 +352,8 @@ impl<'a, 'b> Batch<'a, 'b> {
             return;
         }
         let need = (prompt.len() + self.opts.max_new_tokens) as i64;
-        if let Some(slots) = &mut self.cache {
-            slots.push(&cache, need);
-            self.seqs.push(seq);
-        }
+        self.cache.push(&cache, need);
+        self.seqs.push(seq);
     }
 
     /// Takes `next` as `seq`'s new token; reports and returns true when that ends it.
@@ -401,9 +379,6 @@ impl<'a, 'b> Batch<'a, 'b> {
 
     /// One new token for every sequence; finished ones leave the batch.
     fn step(&mut self) {
-        let Some(mut cache) = self.cache.take() else {
-            return;
-        };
         let device = self.decoder.embed_tokens.device();
         let last: Vec<i64> = self
             .seqs
@@ -411,7 +386,7 @@ impl<'a, 'b> Batch<'a, 'b> {
             .map(|q| q.out[q.out.len() - 1] as i64)
             .collect();
         let ids = Tensor::from_slice(&last).to_device(device).unsqueeze(1); // (B, 1)
-        let hidden = self.decoder.step(&ids, &mut cache); // (B, 1, H)
+        let hidden = self.decoder.step(&ids, &mut self.cache); // (B, 1, H)
         let logits = batch_logits(self.decoder, &hidden.select(1, 0)); // (B, V)
         let greedy: Vec<i64> = if self.opts.temperature <= 0.0 {
             Vec::<i64>::try_from(logits.argmax(-1, false).to_device(Device::Cpu))
@@ -433,10 +408,9 @@ impl<'a, 'b> Batch<'a, 'b> {
         // From the last row down, so that a row moved into a freed place is never one that
         // is about to leave too.
         for &row in done.iter().rev() {
-            cache.swap_remove(row);
+            self.cache.swap_remove(row);
             seqs.swap_remove(row);
         }
         self.seqs = seqs;
-        self.cache = Some(cache);
     }
 }

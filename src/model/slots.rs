@@ -8,7 +8,7 @@
 //! copied into the next free row.
 
 use super::llama::{Decoder, KvCache};
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
 pub struct SlotCache {
     /// Per layer, keys and values: (rows, KVH, capacity, D); only the first `lens.len()` rows
@@ -79,21 +79,18 @@ impl SlotCache {
         let used = self.lens.len() as i64;
         let width = self.lens.iter().copied().max().unwrap_or(0);
         for (k, v) in &mut self.layers {
-            let mut shape = k.size();
-            (shape[0], shape[2]) = (rows, capacity);
-            let (nk, nv) = (
-                Tensor::zeros(&shape, (k.kind(), k.device())),
-                Tensor::zeros(&shape, (k.kind(), k.device())),
-            );
-            if used > 0 && width > 0 {
-                nk.narrow(0, 0, used)
-                    .narrow(2, 0, width)
-                    .copy_(&k.narrow(0, 0, used).narrow(2, 0, width));
-                nv.narrow(0, 0, used)
-                    .narrow(2, 0, width)
-                    .copy_(&v.narrow(0, 0, used).narrow(2, 0, width));
+            for t in [k, v] {
+                let mut shape = t.size();
+                (shape[0], shape[2]) = (rows, capacity);
+                let bigger = Tensor::zeros(&shape, (t.kind(), t.device()));
+                if used > 0 && width > 0 {
+                    bigger
+                        .narrow(0, 0, used)
+                        .narrow(2, 0, width)
+                        .copy_(&t.narrow(0, 0, used).narrow(2, 0, width));
+                }
+                *t = bigger;
             }
-            (*k, *v) = (nk, nv);
         }
     }
 
@@ -135,7 +132,6 @@ impl SlotCache {
             .to_device(device)
             .view([b, 1, 1, 1])
             .expand([b, kv_heads, 1, head_dim], false)
-            .to_kind(Kind::Int64)
             .contiguous();
         StepInputs {
             mask,
