@@ -18,6 +18,7 @@ adapter with small random B so that it changes the answers a little.
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,8 @@ NEW = int(os.environ.get("BENCH_NEW_TOKENS", 64))
 # Sequences generated at once on both sides: tunedeck's --batch-size, and the peer's batches
 # of `generate` with left padding and an attention mask (its documented batched decoding).
 BATCH = int(os.environ.get("BENCH_BATCH", 8))
+# Alternated runs of both sides; medians are reported.
+RUNS = int(os.environ.get("BENCH_RUNS", 3))
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
@@ -118,6 +121,7 @@ def peer(report, adapter):
 
 
 def main():
+    runs = []
     with tempfile.TemporaryDirectory() as tmp:
         split = os.path.join(tmp, "data")
         subprocess.run([BIN, "data", "split", DATASET, "--out", split], check=True, capture_output=True)
@@ -128,32 +132,42 @@ def main():
         if not adapter:
             adapter = os.path.join(tmp, "adapter")
             make_adapter(adapter)
-        ours = tunedeck(split, guard, adapter, os.path.join(tmp, "eval.json"))
-        theirs = peer(ours, adapter)
+        # Alternated, so that a slow spell of this shared machine falls on both sides.
+        for _ in range(RUNS):
+            ours = tunedeck(split, guard, adapter, os.path.join(tmp, "eval.json"))
+            theirs = peer(ours, adapter)
+            runs.append((ours, theirs))
 
-    t = ours["timing"]
-    apm_a, apm_b = t["answers_per_minute"], theirs["answers"] * 60 / theirs["seconds"]
+    ours, theirs = runs[-1]
     items = [i for p in ours["parts"] for i in p["items"]]
-    # tunedeck stops an answer once its repetition detector calls it a runaway (counted wrong
-    # either way); such an answer must be where the peer's full answer starts.
-    pairs = [(i["base"], b) for i, b in zip(items, theirs["base"])]
-    pairs += [(i["adapter"], a) for i, a in zip(items, theirs["adapter"])]
-    cut = sum(bool(x["scores"].get("cut")) for x, _ in pairs)
-    same = sum(x["text"].strip() == y.strip() or (x["scores"].get("cut") and y.startswith(x["text"].rstrip()))
-               for x, y in pairs)
+    mine_apm = [o["timing"]["answers_per_minute"] for o, _ in runs]
+    peer_apm = [t["answers"] * 60 / t["seconds"] for _, t in runs]
+    apm_a, apm_b = statistics.median(mine_apm), statistics.median(peer_apm)
     print(f"{MODEL}: {len(items)} questions ({EXAM} exam, {len(items) - EXAM - GUARD_N} interview, {GUARD_N} guard) "
           f"x 2 models (base, base + adapter), greedy, at most {NEW} new tokens, guard perplexities, "
-          f"float32, CPU, {theirs['threads']} threads, batches of {BATCH} on both sides; model loading excluded")
-    print(f"tunedeck      {apm_a:6.1f} answers/min  ({t['answers']} answers, {t['seconds']:.0f} s, "
-          f"{t['tokens_per_second']:.1f} generated tokens/s)")
-    print(f"transformers  {apm_b:6.1f} answers/min  ({theirs['answers']} answers, {theirs['seconds']:.0f} s, "
-          f"{theirs['tokens'] / theirs['seconds']:.1f} generated tokens/s)")
-    print(f"ratio tunedeck/transformers: {apm_a / apm_b:.2f}x")
-    print(f"identical answers: {same} of {len(pairs)} ({cut} cut early by tunedeck as runaways, compared as prefixes)")
-    guard = [i for p in ours["parts"] if p["part"] == "guard" for i in p["items"]]
-    mine = [i["base"]["scores"]["perplexity"] for i in guard] + [i["adapter"]["scores"]["perplexity"] for i in guard]
-    worst = max(abs(x - y) / y for x, y in zip(mine, theirs["ppl"]))
-    print(f"guard reference perplexities: largest relative difference {worst:.1e}")
+          f"float32, CPU, {theirs['threads']} threads, batches of {BATCH} on both sides, {RUNS} alternated runs "
+          f"(medians); model loading excluded")
+    t = ours["timing"]
+    print(f"tunedeck      {apm_a:6.1f} answers/min  (runs {', '.join(f'{x:.1f}' for x in mine_apm)}; "
+          f"{t['answers']} answers, last run {t['seconds']:.0f} s)")
+    print(f"transformers  {apm_b:6.1f} answers/min  (runs {', '.join(f'{x:.1f}' for x in peer_apm)}; "
+          f"{theirs['answers']} answers, last run {theirs['seconds']:.0f} s)")
+    print(f"ratio tunedeck/transformers: {apm_a / apm_b:.2f}x (per run: "
+          f"{', '.join(f'{a / b:.2f}x' for a, b in zip(mine_apm, peer_apm))})")
+    for n, (ours, theirs) in enumerate(runs, 1):
+        items = [i for p in ours["parts"] for i in p["items"]]
+        # tunedeck stops an answer once its repetition detector calls it a runaway (counted
+        # wrong either way); such an answer must be where the peer's full answer starts.
+        pairs = [(i["base"], b) for i, b in zip(items, theirs["base"])]
+        pairs += [(i["adapter"], a) for i, a in zip(items, theirs["adapter"])]
+        cut = sum(bool(x["scores"].get("cut")) for x, _ in pairs)
+        same = sum(x["text"].strip() == y.strip() or (x["scores"].get("cut") and y.startswith(x["text"].rstrip()))
+                   for x, y in pairs)
+        guard = [i for p in ours["parts"] if p["part"] == "guard" for i in p["items"]]
+        mine = [i["base"]["scores"]["perplexity"] for i in guard] + [i["adapter"]["scores"]["perplexity"] for i in guard]
+        worst = max(abs(x - y) / y for x, y in zip(mine, theirs["ppl"]))
+        print(f"run {n}: identical answers {same} of {len(pairs)} ({cut} cut early by tunedeck as runaways, "
+              f"compared as prefixes); guard reference perplexities within {worst:.1e} relative")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 //! 32 rows. Prints one line per measurement. Used for BENCHMARKS.md's decoding profile.
 //!
 //! cargo run --release --example bench_decode_step [B ...]   (default: 1 8 16 24 32 48)
+//! LORA=16 cargo run ...: the same with a rank-16 adapter on all seven projections, unmerged.
 
 use std::time::Instant;
 use tch::{Device, Kind, Tensor};
@@ -26,7 +27,26 @@ fn per_call(n: usize, mut f: impl FnMut()) -> f64 {
 
 fn main() -> anyhow::Result<()> {
     let dir = std::env::var("MODEL").unwrap_or_else(|_| "models/smollm2-135m-instruct".into());
-    let model = Model::load(dir.as_ref(), Device::Cpu, "auto", false)?;
+    let mut model = Model::load(dir.as_ref(), Device::Cpu, "auto", false)?;
+    let mut adapter = None;
+    // LORA=r attaches a fresh rank-r adapter to all seven projections (the adapter side).
+    if let Ok(r) = std::env::var("LORA") {
+        let targets: Vec<String> = [
+            "q_proj",
+            "k_proj",
+            "v_proj",
+            "o_proj",
+            "gate_proj",
+            "up_proj",
+            "down_proj",
+        ]
+        .map(String::from)
+        .to_vec();
+        let config =
+            tunedeck::lora::AdapterConfig::new(r.parse()?, 32.0, 0.0, &targets, false, &dir);
+        adapter = Some(tunedeck::lora::attach_new(&mut model, config)?);
+    }
+    let _adapter = adapter;
     let decoder = &model.decoder;
     let _guard = tch::no_grad_guard();
     let sizes: Vec<usize> = match std::env::args().skip(1).map(|a| a.parse()).collect() {

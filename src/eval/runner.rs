@@ -314,7 +314,8 @@ impl<'a> Card<'a> {
         })
     }
 
-    /// The tuned model: `model` with the adapter plugged back in, or the fine-tuned model
+    /// The tuned model: `model` with the adapter plugged back in (folded into float32
+    /// weights, [`crate::lora::merge_for_answering`]), or the fine-tuned model
     /// loaded in its place (the base one is dropped first, so both never share memory).
     pub(super) fn apply(
         self,
@@ -325,6 +326,8 @@ impl<'a> Card<'a> {
         match self {
             Card::Adapter(branches) => {
                 plug(&mut model, branches);
+                // Only answers follow, so over a float32 base the adapter is folded in.
+                crate::lora::merge_for_answering(&mut model);
                 Ok(model)
             }
             Card::Model(dir) => {

@@ -11,7 +11,7 @@ pub mod estimate;
 mod merge;
 
 pub use config::AdapterConfig;
-pub use merge::{delta_norms, merge_into, DeltaNorm};
+pub use merge::{delta_norms, merge_for_answering, merge_into, DeltaNorm};
 
 use crate::model::linear::LoraBranch;
 use crate::model::Model;
