@@ -7,7 +7,8 @@ mod common;
 use common::*;
 use std::path::Path;
 use tunedeck::model::generate::{
-    generate, generate_batch, GenerateOptions, StopReason, RUNAWAY_EVERY,
+    generate, generate_batch, token_logprobs_after, token_logprobs_from, GenerateOptions,
+    SharedPrefix, StopReason, RUNAWAY_EVERY,
 };
 use tunedeck::model::llama::KvCache;
 use tunedeck::model::slots::SlotCache;
@@ -142,6 +143,43 @@ fn a_slot_cache_that_is_too_small_grows_and_keeps_what_it_holds() {
     // A row that leaves gives its place to the last one.
     slots.swap_remove(0);
     assert_eq!(slots.rows(), 1);
+}
+
+/// Chat prompts share their template's beginning; the batch prefills it once, and scoring
+/// after it gives the log-probabilities of scoring the whole sequence.
+#[test]
+fn the_prompts_shared_beginning_is_computed_once_and_changes_nothing() {
+    let model = load(&smollm2());
+    let decoder = &model.decoder;
+    let prompts = prompts(&model);
+    let shared = SharedPrefix::of(decoder, &prompts).expect("chat prompts share a beginning");
+    // SmolLM2's template: "<|im_start|>system\nYou are a helpful AI assistant named SmolLM,
+    // trained by Hugging Face<|im_end|>\n<|im_start|>user\n" is the same in every prompt.
+    // (decoded without its special tokens)
+    let words = model.tokenizer.decode(&prompts[0][..shared.len()]).unwrap();
+    assert!(
+        words.starts_with("system\nYou are a helpful AI") && words.ends_with("user\n"),
+        "{words:?}"
+    );
+    assert!(SharedPrefix::of(decoder, &prompts[..1]).is_none());
+    assert!(SharedPrefix::of(decoder, &[prompts[0].clone(), vec![1, 2, 3]]).is_none());
+
+    let answer = model.tokenizer.encode("Paris is the capital.").unwrap();
+    for prompt in &prompts {
+        let ids: Vec<u32> = prompt.iter().chain(&answer).copied().collect();
+        let want = token_logprobs_from(decoder, &ids, prompt.len());
+        let got = token_logprobs_after(decoder, Some(&shared), &ids, prompt.len());
+        assert_eq!(got.len(), answer.len());
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() < 1e-4, "{g} vs {w}");
+        }
+    }
+    // A sequence that does not begin with the shared positions is scored whole.
+    let other = model.tokenizer.encode("Hello there, how are you?").unwrap();
+    assert_eq!(
+        token_logprobs_after(decoder, Some(&shared), &other, 2),
+        token_logprobs_from(decoder, &other, 2)
+    );
 }
 
 #[test]

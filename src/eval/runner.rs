@@ -19,7 +19,7 @@ use crate::data::SplitDir;
 use crate::experiment::Goal;
 use crate::lora::{plug, unplug, Unplugged};
 use crate::model::generate::{
-    generate_batch_with, token_logprobs_from, GenerateOptions, StopReason,
+    generate_batch_with, token_logprobs_after, GenerateOptions, SharedPrefix, StopReason,
 };
 use crate::model::{device, Model};
 use anyhow::{bail, Context, Result};
@@ -490,8 +490,11 @@ pub(super) fn answer_all(
             .collect::<Option<Vec<Answer>>>()
             .ok_or(Cancelled)?;
         if *part == Part::Guard {
-            for ((q, ids), a) in qs.iter().zip(&prompts[first..]).zip(&mut answers) {
-                a.scores.perplexity = reference_perplexity(model, ids, &q.reference)?;
+            let ids = &prompts[first..first + qs.len()];
+            let shared = SharedPrefix::of(&model.decoder, ids);
+            for ((q, ids), a) in qs.iter().zip(ids).zip(&mut answers) {
+                a.scores.perplexity =
+                    reference_perplexity(model, shared.as_ref(), ids, &q.reference)?;
             }
         }
         first += qs.len();
@@ -501,14 +504,19 @@ pub(super) fn answer_all(
 }
 
 /// Perplexity of the reference answer (with the turn end, which training also teaches)
-/// after the prompt `prompt_ids`.
-fn reference_perplexity(model: &Model, prompt_ids: &[u32], reference: &str) -> Result<Option<f64>> {
+/// after the prompt `prompt_ids` (whose beginning `shared` may hold already).
+fn reference_perplexity(
+    model: &Model,
+    shared: Option<&SharedPrefix>,
+    prompt_ids: &[u32],
+    reference: &str,
+) -> Result<Option<f64>> {
     let tok = &model.tokenizer;
     let answer = tok.encode(&format!("{reference}{}", tok.template.turn_end()))?;
     let ids: Vec<u32> = prompt_ids.iter().chain(&answer).copied().collect();
     if prompt_ids.is_empty() || answer.is_empty() {
         return Ok(None);
     }
-    let lps = token_logprobs_from(&model.decoder, &ids, prompt_ids.len());
+    let lps = token_logprobs_after(&model.decoder, shared, &ids, prompt_ids.len());
     Ok(perplexity(&lps))
 }

@@ -1,6 +1,6 @@
 //! Token generation with a KV cache: greedy, or temperature + top-p sampling with a seed;
-//! one prompt at a time, or many at once in a left-padded batch that answers token for token
-//! as the one-at-a-time path does.
+//! one prompt at a time, or many at once in a batch (a row of a [`SlotCache`] each) that
+//! answers token for token as the one-at-a-time path does.
 
 use super::llama::{Decoder, KvCache};
 use super::slots::SlotCache;
@@ -112,6 +112,17 @@ pub fn token_logprobs(model: &Decoder, ids: &[u32]) -> Vec<Option<f32>> {
 /// its log-softmax run over those positions alone, which is most of the cost of scoring a
 /// short answer after a long prompt.
 pub fn token_logprobs_from(model: &Decoder, ids: &[u32], from: usize) -> Vec<f32> {
+    token_logprobs_after(model, None, ids, from)
+}
+
+/// [`token_logprobs_from`] that starts from `shared`'s cached positions when `ids` begins with
+/// them and they end before `from`: only the rest of `ids` runs through the decoder.
+pub fn token_logprobs_after(
+    model: &Decoder,
+    shared: Option<&SharedPrefix>,
+    ids: &[u32],
+    from: usize,
+) -> Vec<f32> {
     let _guard = tch::no_grad_guard();
     let (n, from) = (ids.len() as i64, from.max(1) as i64);
     if from >= n {
@@ -120,15 +131,87 @@ pub fn token_logprobs_from(model: &Decoder, ids: &[u32], from: usize) -> Vec<f32
     let device = model.embed_tokens.device();
     let input: Vec<i64> = ids.iter().map(|&t| t as i64).collect();
     let x = Tensor::from_slice(&input).to_device(device).unsqueeze(0); // (1, T)
-    let hidden = model.hidden(&x, None, false).squeeze_dim(0); // (T, H)
-                                                               // Position j predicts token j + 1.
+    let start = shared.and_then(|s| s.starts(ids, from as usize - 1));
+    // Hidden states of positions `skip..n`.
+    let (skip, hidden) = match start {
+        Some(mut cache) => {
+            let skip = cache.len();
+            let rest = x.narrow(1, skip, n - skip);
+            (skip, model.hidden(&rest, Some(&mut cache), false))
+        }
+        None => (0, model.hidden(&x, None, false)),
+    };
+    let hidden = hidden.squeeze_dim(0); // (T - skip, H)
+                                        // Position j predicts token j + 1.
     let logp = model
-        .logits(&hidden.narrow(0, from - 1, n - from))
+        .logits(&hidden.narrow(0, from - 1 - skip, n - from))
         .to_kind(Kind::Float)
         .log_softmax(-1, Kind::Float); // (n - from, V)
     let targets = x.squeeze_dim(0).narrow(0, from, n - from).unsqueeze(1);
     let picked = logp.gather(1, &targets, false).squeeze_dim(1);
     Vec::<f32>::try_from(picked.to_device(Device::Cpu)).unwrap_or_default()
+}
+
+/// Shorter common beginnings are not worth a prefill of their own.
+const MIN_SHARED: usize = 8;
+
+/// The keys and values of the beginning many prompts share (with a chat template, at least
+/// its system turn: 24 of the demo's ~125 prompt tokens with SmolLM2), computed once so that
+/// each prompt's prefill runs only its own tokens. The suffix attends to the cached positions
+/// as it would have in one pass: the same maths, with the GEMMs split at another row.
+pub struct SharedPrefix {
+    ids: Vec<u32>,
+    cache: KvCache,
+}
+
+impl SharedPrefix {
+    /// The longest beginning every prompt shares, leaving at least one token of each
+    /// prompt's own (its last position gives the first answer token); `None` when there are
+    /// fewer than two prompts or the beginning is shorter than [`MIN_SHARED`].
+    pub fn of(decoder: &Decoder, prompts: &[Vec<u32>]) -> Option<SharedPrefix> {
+        let (first, rest) = prompts.split_first()?;
+        if rest.is_empty() {
+            return None;
+        }
+        let mut len = prompts.iter().map(Vec::len).min()?.saturating_sub(1);
+        for p in rest {
+            len = first
+                .iter()
+                .zip(p)
+                .take(len)
+                .take_while(|(a, b)| a == b)
+                .count();
+        }
+        if len < MIN_SHARED {
+            return None;
+        }
+        let _guard = tch::no_grad_guard();
+        let ids: Vec<i64> = first[..len].iter().map(|&t| t as i64).collect();
+        let x = Tensor::from_slice(&ids)
+            .to_device(decoder.embed_tokens.device())
+            .unsqueeze(0);
+        let mut cache = KvCache::new(decoder.layers.len());
+        let _ = decoder.hidden(&x, Some(&mut cache), false);
+        Some(SharedPrefix {
+            ids: first[..len].to_vec(),
+            cache,
+        })
+    }
+
+    /// Cached positions.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// A cache holding the shared positions, when `ids` begins with them and at most `upto`
+    /// of its positions are to be skipped.
+    fn starts(&self, ids: &[u32], upto: usize) -> Option<KvCache> {
+        (self.len() <= upto && ids.starts_with(&self.ids)).then(|| self.cache.share())
+    }
 }
 
 /// How often (in new tokens) a sequence's runaway test is asked.
@@ -194,7 +277,12 @@ pub fn generate_batch_with(
     }
     let longest = prompts.iter().map(Vec::len).max().unwrap_or(0);
     let capacity = longest + opts.max_new_tokens;
-    Batch::new(decoder, opts, batch_size, capacity, runaway, on_done).run(prompts, keep_going);
+    let shared = SharedPrefix::of(decoder, prompts);
+    Batch::new(decoder, opts, batch_size, capacity, runaway, on_done).run(
+        prompts,
+        shared.as_ref(),
+        keep_going,
+    );
 }
 
 /// A batch size for `prompts`: as many sequences as a KV-cache budget holds at the longest
@@ -270,7 +358,7 @@ struct Seq {
     rng: SplitMix64,
 }
 
-/// Batched decoding: each prompt is prefilled alone (exactly the one-at-a-time computation),
+/// Batched decoding: each prompt is prefilled alone (after the prompts' shared beginning),
 /// its cache joins the batch's [`SlotCache`] as a row of its own, and the batch steps one
 /// token for every sequence at once. A finished sequence leaves at once and the next prompt
 /// (in length order, so that rows attend over similar widths) takes its place.
@@ -306,7 +394,12 @@ impl<'a, 'b> Batch<'a, 'b> {
         }
     }
 
-    fn run(mut self, prompts: &[Vec<u32>], keep_going: &mut dyn FnMut() -> bool) {
+    fn run(
+        mut self,
+        prompts: &[Vec<u32>],
+        shared: Option<&SharedPrefix>,
+        keep_going: &mut dyn FnMut() -> bool,
+    ) {
         let _guard = tch::no_grad_guard();
         let mut queue: Vec<usize> = (0..prompts.len()).collect();
         // Longest last, so `pop` takes the shortest first; stable, so ties keep prompt order.
@@ -320,7 +413,7 @@ impl<'a, 'b> Batch<'a, 'b> {
             }
             while self.seqs.len() < self.size {
                 let Some(i) = queue.pop() else { break };
-                self.admit(i, &prompts[i]);
+                self.admit(i, &prompts[i], shared);
             }
             if self.seqs.is_empty() {
                 return;
@@ -329,9 +422,9 @@ impl<'a, 'b> Batch<'a, 'b> {
         }
     }
 
-    /// Prefills prompt `index` alone, picks its first token, and adds it to the batch unless
-    /// that already finished it.
-    fn admit(&mut self, index: usize, prompt: &[u32]) {
+    /// Prefills prompt `index` alone (after `shared`'s positions when it begins with them),
+    /// picks its first token, and adds it to the batch unless that already finished it.
+    fn admit(&mut self, index: usize, prompt: &[u32], shared: Option<&SharedPrefix>) {
         let mut seq = Seq {
             index,
             out: Vec::new(),
@@ -342,9 +435,14 @@ impl<'a, 'b> Batch<'a, 'b> {
             return;
         }
         let device = self.decoder.embed_tokens.device();
-        let ids: Vec<i64> = prompt.iter().map(|&t| t as i64).collect();
+        let mut cache = shared
+            .and_then(|s| s.starts(prompt, prompt.len() - 1))
+            .unwrap_or_else(|| KvCache::new(self.decoder.layers.len()));
+        let ids: Vec<i64> = prompt[cache.len() as usize..]
+            .iter()
+            .map(|&t| t as i64)
+            .collect();
         let ids = Tensor::from_slice(&ids).to_device(device).unsqueeze(0); // (1, T)
-        let mut cache = KvCache::new(self.decoder.layers.len());
         let hidden = self.decoder.hidden(&ids, Some(&mut cache), false); // (1, T, H)
         let logits = self.decoder.logits(&hidden.select(1, -1)).squeeze_dim(0); // (V,)
         let next = choose(&logits, self.opts, &mut seq.rng);

@@ -35,6 +35,21 @@ impl KvCache {
         self.len() == 0
     }
 
+    /// The same cache sharing the same tensors: extending either leaves the other as it
+    /// was, because a step concatenates into new tensors and never writes into the old ones.
+    pub fn share(&self) -> Self {
+        Self {
+            layers: self
+                .layers
+                .iter()
+                .map(|l| {
+                    l.as_ref()
+                        .map(|(k, v)| (k.shallow_clone(), v.shallow_clone()))
+                })
+                .collect(),
+        }
+    }
+
     /// Keys and values of every layer, each (B, KVH, T, D); empty before the first step.
     pub fn layers(&self) -> impl Iterator<Item = (&Tensor, &Tensor)> {
         self.layers.iter().flatten().map(|(k, v)| (k, v))
