@@ -67,6 +67,8 @@ save_steps = 0
 device = "cpu"
 dtype = "{DTYPE}"
 seed = {SEED}
+# As the peer trains: every layer's activations kept (the preset default recomputes them).
+gradient_checkpointing = false
 """
 
 

@@ -1,6 +1,7 @@
 //! Three-part test throughput: the whole evaluation of one run, answered one at a time
 //! (`--batch-size 1`) and then batched (automatic size), in one process. Prints answers/min
-//! of both, the ratio, and whether every answer, cut and verdict is identical. Used by
+//! of both, the ratio, and whether every answer, cut and verdict is identical (and how many
+//! answers and verdicts agree with the run's saved eval.json, an earlier build's). Used by
 //! `just bench-eval-demo EXP RUN`; nothing is written into the run (the test split's
 //! unsealing log gets its two entries).
 //!
@@ -99,6 +100,18 @@ fn main() -> anyhow::Result<()> {
             differ == 0 && a1.len() == a2.len(),
             a1.len(),
             v1 == v2 && g1 == g2
+        );
+    }
+    // The run's own eval.json, made by an earlier build: did anything change what it says?
+    let saved = ctx.run.file(tunedeck::data::run_dir::EVAL);
+    if let Ok(earlier) = EvalReport::load(&saved) {
+        let (a0, v0, g0) = outcome(&earlier);
+        let same = a0.iter().zip(&a1).filter(|(x, y)| x == y).count();
+        println!(
+            "against the run's saved eval.json ({}): {same} of {} answers identical; verdicts identical: {}",
+            earlier.created,
+            a0.len(),
+            v0 == v1 && g0 == g1
         );
     }
     Ok(())

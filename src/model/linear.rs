@@ -14,6 +14,30 @@ pub struct LoraBranch {
     pub dropout: f64,
 }
 
+impl LoraBranch {
+    /// Training over a base in lower precision than the branch (bfloat16 under float32
+    /// master weights): the branch's GEMMs run in the base's precision, as they do under
+    /// `torch.autocast`, and `y + h · (B·scale)ᵀ` is one GEMM, so the scale lands on the small
+    /// B instead of a (tokens x out) tensor. On this project's CPU the float32 branch GEMMs
+    /// of a step took longer than the bfloat16 base GEMMs (BENCHMARKS.md); gradients still
+    /// reach A and B in float32 through the casts, and the optimizer state stays float32.
+    fn autocast(&self, x: &Tensor, y: Tensor) -> Tensor {
+        let kind = y.kind();
+        let x = if self.dropout > 0.0 {
+            x.dropout(self.dropout, true)
+        } else {
+            x.shallow_clone()
+        };
+        let h = x.linear::<Tensor>(&self.a.to_kind(kind), None); // (..., r)
+        let b = (&self.b * self.scale).to_kind(kind); // (out, r)
+        let shape = y.size();
+        let (out, r) = (b.size()[0], b.size()[1]);
+        y.reshape([-1, out])
+            .addmm(&h.reshape([-1, r]), &b.tr())
+            .view(shape.as_slice())
+    }
+}
+
 #[derive(Debug)]
 pub struct Linear {
     /// (out, in)
@@ -26,7 +50,7 @@ pub struct Linear {
 impl Linear {
     /// (..., in) -> (..., out)
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
-        self.forward_with(x, &lora_input(x, &[self]), train)
+        self.forward_with(x, &lora_input(x, &[self], train), train)
     }
 
     /// As [`Linear::forward_t`], with the LoRA branch reading `lora_x`: `x` already in the
@@ -36,6 +60,7 @@ impl Linear {
         let y = x.linear(&self.weight, self.bias.as_ref());
         match &self.lora {
             None => y,
+            Some(l) if train && l.a.kind() != y.kind() => l.autocast(x, y),
             Some(l) => {
                 let x = if train && l.dropout > 0.0 {
                     lora_x.dropout(l.dropout, true)
@@ -63,8 +88,12 @@ impl Linear {
 /// The input of the LoRA branches of `linears`, which all read `x`: as PEFT does, a branch
 /// computes in the adapter's own dtype (float32 above a bfloat16 base keeps small updates from
 /// rounding away), and the sum comes back in the base's dtype. PEFT casts before dropout, so
-/// one cast serves every branch. `x` itself when no branch needs another dtype.
-pub fn lora_input(x: &Tensor, linears: &[&Linear]) -> Tensor {
+/// one cast serves every branch. `x` itself when no branch needs another dtype, and in
+/// training, where a branch computes in the base's dtype ([`LoraBranch::autocast`]).
+pub fn lora_input(x: &Tensor, linears: &[&Linear], train: bool) -> Tensor {
+    if train {
+        return x.shallow_clone();
+    }
     let kind = linears
         .iter()
         .filter_map(|l| l.lora.as_ref())

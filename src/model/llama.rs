@@ -161,7 +161,7 @@ impl Attention {
             cfg.kv_heads() as i64,
             cfg.head_dim() as i64,
         );
-        let lx = lora_input(x, &[&self.q_proj, &self.k_proj, &self.v_proj]);
+        let lx = lora_input(x, &[&self.q_proj, &self.k_proj, &self.v_proj], train);
         let q = self
             .q_proj
             .forward_with(x, &lx, train)
@@ -254,7 +254,7 @@ impl Attention {
 impl Mlp {
     /// SwiGLU: down(silu(gate(x)) · up(x))
     fn forward(&self, x: &Tensor, train: bool) -> Tensor {
-        let lx = lora_input(x, &[&self.gate_proj, &self.up_proj]);
+        let lx = lora_input(x, &[&self.gate_proj, &self.up_proj], train);
         let g = self.gate_proj.forward_with(x, &lx, train).silu();
         self.down_proj
             .forward_t(&(g * self.up_proj.forward_with(x, &lx, train)), train)
