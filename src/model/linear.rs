@@ -104,3 +104,63 @@ pub fn lora_input(x: &Tensor, linears: &[&Linear], train: bool) -> Tensor {
         None => x.shallow_clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Device, Kind};
+
+    /// A (out 24, in 32) projection in bfloat16 with a float32 rank-4 branch.
+    fn projection() -> Linear {
+        tch::manual_seed(7);
+        let f = (Kind::Float, Device::Cpu);
+        Linear {
+            weight: (Tensor::randn([24, 32], f) * 0.2).to_kind(Kind::BFloat16),
+            bias: None,
+            lora: Some(LoraBranch {
+                a: (Tensor::randn([4, 32], f) * 0.3).set_requires_grad(true),
+                b: (Tensor::randn([24, 4], f) * 0.3).set_requires_grad(true),
+                scale: 2.0,
+                dropout: 0.0,
+            }),
+        }
+    }
+
+    /// Training over a bfloat16 base, the branch computes in bfloat16 and its gradients
+    /// reach the float32 A and B: both within bfloat16's precision of the float32 maths.
+    #[test]
+    fn the_autocast_branch_matches_float32_maths_and_trains_float32_weights() {
+        let p = projection();
+        let l = p.lora.as_ref().unwrap();
+        let x = Tensor::randn([3, 5, 32], (Kind::Float, Device::Cpu));
+        let upstream = Tensor::randn([3, 5, 24], (Kind::Float, Device::Cpu));
+
+        let y = p.forward_t(&x.to_kind(Kind::BFloat16), true);
+        assert_eq!(y.kind(), Kind::BFloat16);
+        (y.to_kind(Kind::Float) * &upstream)
+            .sum(Kind::Float)
+            .backward();
+        let (ga, gb) = (l.a.grad(), l.b.grad());
+        assert_eq!((ga.kind(), gb.kind()), (Kind::Float, Kind::Float));
+
+        // The same projection in float32 throughout.
+        let a = l.a.detach().set_requires_grad(true);
+        let b = l.b.detach().set_requires_grad(true);
+        let w = p.weight.to_kind(Kind::Float);
+        let want = x.linear::<Tensor>(&w, None)
+            + x.linear::<Tensor>(&a, None).linear::<Tensor>(&b, None) * 2.0;
+        (&want * &upstream).sum(Kind::Float).backward();
+        let close = |got: &Tensor, want: &Tensor| {
+            let err = (got - want).abs().max().double_value(&[]);
+            let size = want.abs().max().double_value(&[]);
+            assert!(err <= 0.02 * size, "off by {err} at magnitude {size}");
+        };
+        close(&y.to_kind(Kind::Float), &want);
+        close(&ga, &a.grad());
+        close(&gb, &b.grad());
+
+        // Answering keeps the float32 branch (PEFT's inference maths): no bfloat16 GEMM.
+        let lx = lora_input(&x.to_kind(Kind::BFloat16), &[&p], false);
+        assert_eq!(lx.kind(), Kind::Float);
+    }
+}
