@@ -42,11 +42,13 @@ bench-generate: (setup "release")
     cargo build --release --quiet --example bench_generate
     .venv/bin/python bench/generate.py
 
-# LoRA training speed and memory against transformers + PEFT, side by side.
+# LoRA training speed and memory against transformers + PEFT, side by side: float32, and
+# where the CPU has bfloat16 units, tunedeck's bfloat16 against the peer's autocast.
 bench-train: (setup "release")
     bash scripts/venv.sh
     cargo build --release --quiet
     .venv/bin/python bench/train.py
+    if grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo; then BENCH_DTYPE=autocast .venv/bin/python bench/train.py; fi
     BENCH_SHAPE=qwen2.5-0.5b BENCH_STEPS=4 BENCH_RUNS=1 .venv/bin/python bench/train.py
 
 # LoRA training on a GPU (Qwen2.5-7B shape, random weights, 2048 tokens), tunedeck against
@@ -67,9 +69,10 @@ bench-eval-demo EXP RUN: (setup "release")
     cargo build --release --quiet --example bench_eval_demo
     cargo run --release --quiet --example bench_eval_demo -- {{EXP}} {{RUN}}
 
-# Where a batched decoding step's time goes: 1 to 48 rows, and the LM head's GEMM by rows.
-bench-decode: (setup "release")
-    cargo run --release --quiet --example bench_decode_step
+# (LORA=16: with an unmerged rank-16 adapter on all seven projections.)
+# Where a batched decoding step's time goes: 1 to 48 rows (or ROWS), and the LM head by rows.
+bench-decode *ROWS: (setup "release")
+    cargo run --release --quiet --example bench_decode_step -- {{ROWS}}
 
 # The RAG card at 10,000 chunks: indexing time and query p50/p95 (BENCHMARKS.md).
 bench-rag:
