@@ -31,17 +31,7 @@ fn main() -> anyhow::Result<()> {
     let mut adapter = None;
     // LORA=r attaches a fresh rank-r adapter to all seven projections (the adapter side).
     if let Ok(r) = std::env::var("LORA") {
-        let targets: Vec<String> = [
-            "q_proj",
-            "k_proj",
-            "v_proj",
-            "o_proj",
-            "gate_proj",
-            "up_proj",
-            "down_proj",
-        ]
-        .map(String::from)
-        .to_vec();
+        let targets: Vec<String> = tunedeck::preset::TARGET_MODULES.map(String::from).to_vec();
         let config =
             tunedeck::lora::AdapterConfig::new(r.parse()?, 32.0, 0.0, &targets, false, &dir);
         adapter = Some(tunedeck::lora::attach_new(&mut model, config)?);
