@@ -208,6 +208,10 @@ def main():
     print(f"tunedeck           {a:7.1f} tokens/s  peak RSS {med(ours, 'rss'):6.0f} MiB")
     print(f"transformers+PEFT  {b:7.1f} tokens/s  peak RSS {med(theirs, 'rss'):6.0f} MiB")
     print(f"ratio tunedeck/peer: speed {a / b:.2f}x, memory {med(ours, 'rss') / med(theirs, 'rss'):.2f}x")
+    # Each run's pair ran back to back, so its ratio is the one least moved by this shared
+    # host drifting faster or slower over the minutes the benchmark takes.
+    pairs = [x["tps"] / y["tps"] for x, y in zip(ours, theirs)]
+    print(f"speed ratio per run: {', '.join(f'{r:.2f}x' for r in pairs)} (median {statistics.median(pairs):.2f}x)")
     la, lb = ours[0]["losses"], theirs[0]["losses"]
     print("loss per step (tunedeck | peer): " + ", ".join(f"{x:.4f}|{y:.4f}" for x, y in zip(la, lb)))
     worst = max(abs(x - y) / abs(y) for x, y in zip(la, lb))
