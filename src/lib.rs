@@ -26,8 +26,9 @@
 //! Shared plumbing: [`atomic`] (unique temp file + rename + folder sync), [`safetensors_out`]
 //! (streaming writer), [`safetensors_in`] (mapped reader), [`paths`] (where bundled assets
 //! live), [`rng`] (the one seeded generator), [`date`] (calendar dates and UTC timestamps), [`cpu`]
-//! (what the CPU offers: bfloat16 units).
+//! (what the CPU offers: bfloat16 units), [`alloc`] (large blocks kept for reuse).
 
+pub mod alloc;
 pub mod cli;
 pub mod data;
 pub mod eval;
