@@ -20,8 +20,8 @@ pub fn merge_into(model: &mut Model) {
 /// projection replaces three GEMMs, a scale and an add (at 8 rows a decoding step of
 /// SmolLM2 spends ~16 % of its time in the unmerged branches, `LORA=16 just bench-decode`).
 /// Over bfloat16 weights a merge would round the small update away, so the branches stay.
-/// Returns whether it merged. The model can no longer be trained or unplugged afterwards.
-pub fn merge_for_answering(model: &mut Model) -> bool {
+/// The model can no longer be trained or unplugged afterwards.
+pub fn merge_for_answering(model: &mut Model) {
     let float32 = model
         .decoder
         .linears_mut()
@@ -30,7 +30,6 @@ pub fn merge_for_answering(model: &mut Model) -> bool {
     if float32 {
         merge_into(model);
     }
-    float32
 }
 
 /// One row of the adapter report.

@@ -39,6 +39,14 @@ pub enum StopReason {
     Runaway,
 }
 
+/// Token ids as one sequence on `decoder`'s device: (1, T).
+fn sequence(decoder: &Decoder, ids: &[u32]) -> Tensor {
+    let ids: Vec<i64> = ids.iter().map(|&t| t as i64).collect();
+    Tensor::from_slice(&ids)
+        .to_device(decoder.embed_tokens.device())
+        .unsqueeze(0)
+}
+
 /// Pick the next token from logits (V,).
 fn choose(logits: &Tensor, opts: &GenerateOptions, rng: &mut SplitMix64) -> u32 {
     if opts.temperature <= 0.0 {
@@ -78,15 +86,13 @@ pub fn generate(
     on_token: &mut dyn FnMut(u32) -> bool,
 ) -> (Vec<u32>, StopReason) {
     let _guard = tch::no_grad_guard();
-    let device = model.embed_tokens.device();
     let mut cache = KvCache::new(model.layers.len());
     let mut rng = SplitMix64::new(opts.seed);
     let mut out = Vec::new();
-    let mut input: Vec<i64> = prompt.iter().map(|&t| t as i64).collect();
+    let mut input = prompt.to_vec();
     for _ in 0..opts.max_new_tokens {
-        let ids = Tensor::from_slice(&input).to_device(device).unsqueeze(0); // (1, T)
-        let hidden = model.hidden(&ids, Some(&mut cache), false); // (1, T, H)
-                                                                  // Only the last position's logits are needed.
+        let hidden = model.hidden(&sequence(model, &input), Some(&mut cache), false); // (1, T, H)
+                                                                                      // Only the last position's logits are needed.
         let logits = model.logits(&hidden.select(1, -1)).squeeze_dim(0); // (V,)
         let next = choose(&logits, opts, &mut rng);
         if opts.stop_ids.contains(&next) {
@@ -96,7 +102,7 @@ pub fn generate(
         if !on_token(next) {
             return (out, StopReason::Cancelled);
         }
-        input = vec![next as i64];
+        input = vec![next];
     }
     (out, StopReason::MaxTokens)
 }
@@ -128,9 +134,7 @@ pub fn token_logprobs_after(
     if from >= n {
         return Vec::new();
     }
-    let device = model.embed_tokens.device();
-    let input: Vec<i64> = ids.iter().map(|&t| t as i64).collect();
-    let x = Tensor::from_slice(&input).to_device(device).unsqueeze(0); // (1, T)
+    let x = sequence(model, ids); // (1, T)
     let start = shared.and_then(|s| s.starts(ids, from as usize - 1));
     // Hidden states of positions `skip..n`.
     let (skip, hidden) = match start {
@@ -186,12 +190,8 @@ impl SharedPrefix {
             return None;
         }
         let _guard = tch::no_grad_guard();
-        let ids: Vec<i64> = first[..len].iter().map(|&t| t as i64).collect();
-        let x = Tensor::from_slice(&ids)
-            .to_device(decoder.embed_tokens.device())
-            .unsqueeze(0);
         let mut cache = KvCache::new(decoder.layers.len());
-        let _ = decoder.hidden(&x, Some(&mut cache), false);
+        let _ = decoder.hidden(&sequence(decoder, &first[..len]), Some(&mut cache), false);
         Some(SharedPrefix {
             ids: first[..len].to_vec(),
             cache,
@@ -434,15 +434,10 @@ impl<'a, 'b> Batch<'a, 'b> {
             (self.on_done)(index, &[], StopReason::MaxTokens);
             return;
         }
-        let device = self.decoder.embed_tokens.device();
         let mut cache = shared
             .and_then(|s| s.starts(prompt, prompt.len() - 1))
             .unwrap_or_else(|| KvCache::new(self.decoder.layers.len()));
-        let ids: Vec<i64> = prompt[cache.len() as usize..]
-            .iter()
-            .map(|&t| t as i64)
-            .collect();
-        let ids = Tensor::from_slice(&ids).to_device(device).unsqueeze(0); // (1, T)
+        let ids = sequence(self.decoder, &prompt[cache.len() as usize..]); // (1, T)
         let hidden = self.decoder.hidden(&ids, Some(&mut cache), false); // (1, T, H)
         let logits = self.decoder.logits(&hidden.select(1, -1)).squeeze_dim(0); // (V,)
         let next = choose(&logits, self.opts, &mut seq.rng);
